@@ -1,0 +1,157 @@
+"""Channel adapters: each turns one channel's native payload into a :class:`Normalised` inquiry.
+
+Plain functions over bytes and the contract models; they raise :class:`shared.runtime.Rejected`
+for input that can never be accepted. The email, phone, chat and WeChat adapters arrive with the
+intake issue; until then those channels are dead-lettered with that reason (nothing is lost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.contract.common import MeetingDetails
+from shared.contract.inbound import (
+    WEBFORM,
+    CustomerContact,
+    OnsiteEntry,
+    SurveyAnswer,
+    WebformBookingRequest,
+    WebformComplaint,
+    WebformFeedback,
+    WebformInquiry,
+)
+from shared.runtime import Incoming, Rejected
+
+from .normalise import detect_language
+
+
+@dataclass
+class Normalised:
+    channel: str
+    source_ref: str  # the channel's own id of this delivery (submission id, entry id, ...)
+    received_at: datetime
+    intent: str
+    contact: CustomerContact | None
+    text: str | None = None
+    subject: str | None = None
+    language: str = "other"
+    agent_id: str | None = None
+    booking_id: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    score: int | None = None
+    meeting: MeetingDetails | None = None
+    feedback_subject: tuple[str, str | None] | None = None  # (booking|complaint|service, id)
+    is_inquiry: bool = True  # a survey answer is feedback only, not an inquiry
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def webform(msg: Incoming) -> Normalised:
+    form = msg.parse(WEBFORM)
+    base: dict[str, Any] = {
+        "channel": "webform",
+        "source_ref": form.submission_id,
+        "received_at": form.submitted_at,
+        "contact": form.customer,
+    }
+    match form:
+        case WebformBookingRequest():
+            m = form.meeting
+            text = " ".join(p for p in (m.name, m.agenda, m.notes) if p)
+            return Normalised(
+                **base,
+                intent="booking_request",
+                text=text,
+                subject=m.name,
+                language=detect_language(text),
+                meeting=m,
+            )
+        case WebformComplaint():
+            return Normalised(
+                **base,
+                intent="complaint",
+                text=form.text,
+                language=detect_language(form.text),
+                booking_id=form.booking_id,
+                category=form.category,
+            )
+        case WebformInquiry():
+            text = " ".join(p for p in (form.subject, form.text) if p)
+            return Normalised(
+                **base, intent="inquiry", text=form.text, subject=form.subject, language=detect_language(text)
+            )
+        case WebformFeedback():
+            return Normalised(
+                **base,
+                intent="feedback",
+                text=form.text,
+                language=detect_language(form.text),
+                booking_id=form.booking_id,
+                score=form.score,
+                feedback_subject=("booking", form.booking_id) if form.booking_id else ("service", None),
+            )
+    raise Rejected(f"unknown web form kind {getattr(form, 'kind', None)!r}")  # pragma: no cover
+
+
+def onsite(msg: Incoming) -> Normalised:
+    entry = msg.parse(OnsiteEntry)
+    intent = "feedback" if entry.kind == "feedback" else "complaint"
+    return Normalised(
+        channel="onsite",
+        source_ref=entry.entry_id,
+        received_at=entry.recorded_at,
+        intent=intent,
+        contact=entry.customer,
+        text=entry.text,
+        language=detect_language(entry.text),
+        agent_id=entry.staff_id,
+        booking_id=entry.booking_id,
+        category=entry.category,
+        severity=entry.severity,
+        extra={"room_id": entry.room_id, "onsite_kind": entry.kind},
+    )
+
+
+def survey(msg: Incoming) -> Normalised:
+    answer = msg.parse(SurveyAnswer)
+    contact = answer.respondent if isinstance(answer.respondent, CustomerContact) else None
+    source_ref = answer.response_id or f"{answer.subject.type}:{answer.subject.id}:{msg.dedupe_key}"
+    return Normalised(
+        channel="survey",
+        source_ref=source_ref,
+        received_at=answer.submitted_at or _now(),
+        intent="feedback",
+        contact=contact,
+        text=answer.comment,
+        language=detect_language(answer.comment),
+        score=answer.score,
+        feedback_subject=(answer.subject.type, answer.subject.id),
+        is_inquiry=False,
+        booking_id=answer.subject.id if answer.subject.type == "booking" else None,
+    )
+
+
+def _now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def not_yet(channel: str) -> Any:
+    def adapter(msg: Incoming) -> Normalised:
+        raise Rejected(f"the {channel} channel adapter is not available yet; the message is kept here")
+
+    return adapter
+
+
+ADAPTERS = {
+    "webform": webform,
+    "onsite": onsite,
+    "survey": survey,
+    "email": not_yet("email"),
+    "phone": not_yet("phone"),
+    "chat": not_yet("chat"),
+    "wechat": not_yet("wechat"),
+}

@@ -1,0 +1,51 @@
+"""Intake's own tables (database ``meetdesk_intake``): the customer directory and the inquiries."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from shared.db import add_messaging_tables
+
+metadata = sa.MetaData()
+OUTBOX, INBOX = add_messaging_tables(metadata)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("customer_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# An email address, an E.164 phone number or a channel id belongs to one customer.
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), sa.ForeignKey("customers.customer_id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("identities_customer", "customer_id"),
+)
+
+# One row per delivery accepted from a channel; (channel, source_ref) makes a redelivery a no-op.
+inquiries = sa.Table(
+    "inquiries",
+    metadata,
+    sa.Column("inquiry_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
+    sa.Column("conversation_id", sa.Text, nullable=False),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), sa.ForeignKey("customers.customer_id")),
+    sa.Column("intent", sa.Text, nullable=False),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("text", sa.Text),
+    sa.Column("agent_id", sa.Text),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("correlation_id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("channel", "source_ref", name="inquiries_one_per_delivery"),
+    sa.Index("inquiries_customer", "customer_id"),
+)

@@ -1,0 +1,1 @@
+"""The public contract as pydantic models: envelope, inbound payloads, events, commands."""

@@ -1,0 +1,88 @@
+"""Commands on ``meetdesk.commands`` (routing key = command name)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from .common import Category, Equipment, Ident, LongText, Model, Severity, ShortText
+
+COMMANDS: dict[str, type[Command]] = {}
+
+
+class Command(Model):
+    command_id: Ident
+    actor: Ident
+
+    def __init_subclass__(cls, *, name: str = "", **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if name:
+            cls.command_name = name  # type: ignore[attr-defined]
+            COMMANDS[name] = cls
+
+
+class RoomsUpsert(Command, name="rooms.upsert"):
+    room_id: Ident
+    name: ShortText
+    location: ShortText | None = None
+    capacity: Annotated[int, Field(ge=1, le=100_000)]
+    equipment: list[Equipment] = Field(default_factory=list)
+    active: bool = True
+
+
+class BookingCancel(Command, name="booking.cancel"):
+    booking_id: Ident
+    reason: ShortText | None = None
+
+
+class BookingReschedule(Command, name="booking.reschedule"):
+    booking_id: Ident
+    start: AwareDatetime
+    end: AwareDatetime
+    room_id: Ident | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> BookingReschedule:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class _ComplaintCommand(Command):
+    complaint_id: Ident
+    note: LongText | None = None
+
+
+class ComplaintAcknowledge(_ComplaintCommand, name="complaint.acknowledge"):
+    pass
+
+
+class ComplaintAssign(_ComplaintCommand, name="complaint.assign"):
+    agent_id: Ident
+    category: Category | None = None
+    severity: Severity | None = None
+
+
+class ComplaintInvestigate(_ComplaintCommand, name="complaint.investigate"):
+    root_cause: ShortText | None = None
+
+
+class ComplaintProposeSolution(_ComplaintCommand, name="complaint.propose_solution"):
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ComplaintStartExecution(_ComplaintCommand, name="complaint.start_execution"):
+    pass
+
+
+class ComplaintResolve(_ComplaintCommand, name="complaint.resolve"):
+    resolution: LongText | None = None
+
+
+class ComplaintClose(_ComplaintCommand, name="complaint.close"):
+    pass
+
+
+class ComplaintReopen(_ComplaintCommand, name="complaint.reopen"):
+    reason: ShortText | None = None

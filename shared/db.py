@@ -1,0 +1,97 @@
+"""Database helpers: engines, the outbox and inbox tables every service owns, database creation."""
+
+from __future__ import annotations
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def outbox_columns() -> list[sa.Column]:
+    """Events waiting to be relayed; a row is deleted once the broker has confirmed it."""
+    return [
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("exchange", sa.Text, nullable=False),
+        sa.Column("routing_key", sa.Text, nullable=False),
+        sa.Column("message_type", sa.Text, nullable=False),
+        sa.Column("correlation_id", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    ]
+
+
+def inbox_columns() -> list[sa.Column]:
+    """Ids of messages already processed: the second delivery of one is acknowledged and skipped."""
+    return [
+        sa.Column("message_id", sa.Text, primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    ]
+
+
+def add_messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    return (
+        sa.Table("outbox", metadata, *outbox_columns()),
+        sa.Table("inbox", metadata, *inbox_columns()),
+    )
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a plain libpq/asyncpg DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_database_if_missing(url: str) -> bool:
+    """Create the database named in ``url`` (connecting to the ``postgres`` database). True if created."""
+    parsed = make_url(url)
+    name = parsed.database
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:  # a concurrent migration job won the race
+            return False
+        return True
+    finally:
+        await conn.close()
+
+
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+
+
+class RetryTransaction(Exception):
+    """Raised inside a transaction that lost a race it can win on a second run (bounded)."""
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, RetryTransaction):
+        return True
+    orig = getattr(exc, "orig", None)
+    state = getattr(getattr(orig, "__cause__", None), "sqlstate", None) or getattr(orig, "sqlstate", None)
+    return state in RETRYABLE_SQLSTATES
+
+
+def db_retry(attempts: int = 5) -> AsyncRetrying:
+    """``async for attempt in db_retry(): with attempt: ...`` — rerun a transaction that lost a
+    deadlock or serialization race (bounded, with jitter); other errors pass straight through."""
+    return AsyncRetrying(
+        retry=retry_if_exception(_is_retryable),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.02, max=0.5),
+        reraise=True,
+    )

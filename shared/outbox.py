@@ -1,0 +1,145 @@
+"""Transactional outbox and inbox.
+
+A handler opens :meth:`Outbox.transaction`, claims the incoming message id in the inbox (a second
+delivery of the same message finds it claimed and changes nothing), changes state and emits events;
+state, inbox row and outbox rows commit together. The relay then publishes committed rows with
+publisher confirms (many in flight at once), ``message_id`` = ``event_id``, persistent, and deletes
+them. Rows are leased with ``FOR UPDATE SKIP LOCKED`` so any number of replicas can relay; a crash
+between publish and delete republishes the same event id, which consumers' inboxes absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from faststream.rabbit import RabbitBroker
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .contract.events import Envelope
+from .db import add_messaging_tables
+from .logs import get_logger
+from .topology import EVENTS, exchange
+
+log = get_logger(__name__)
+
+OUTBOX, INBOX = add_messaging_tables(sa.MetaData())
+
+
+@dataclass
+class Tx:
+    """One unit of work: a session inside a transaction, plus the events it will emit."""
+
+    session: AsyncSession
+    emitted: list[tuple[Envelope, str]] = field(default_factory=list)
+
+    async def claim(self, message_id: str) -> bool:
+        """Record ``message_id`` as processed; False if it already was (a duplicate delivery)."""
+        stmt = (
+            pg_insert(INBOX)
+            .values(message_id=message_id)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(INBOX.c.message_id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    def emit(self, envelope: Envelope, *, exchange: str = EVENTS) -> None:
+        """Queue an event; it is written to the outbox in this transaction."""
+        self.emitted.append((envelope, exchange))
+
+    async def flush_events(self) -> None:
+        if not self.emitted:
+            return
+        rows = [
+            {
+                "event_id": env.event_id,
+                "exchange": exchange,
+                "routing_key": env.type,
+                "message_type": env.type,
+                "correlation_id": str(env.correlation_id),
+                "body": env.to_bytes(),
+            }
+            for env, exchange in self.emitted
+        ]
+        await self.session.execute(sa.insert(OUTBOX), rows)
+
+
+class Outbox:
+    def __init__(self, sessions: async_sessionmaker, broker: RabbitBroker, *, batch: int, poll: float):
+        self._sessions = sessions
+        self._broker = broker
+        self._batch = batch
+        self._poll = poll
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.published = 0
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._sessions() as session, session.begin():
+            tx = Tx(session)
+            yield tx
+            await tx.flush_events()
+        if tx.emitted:
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()
+            try:
+                while not self._stopping and await self.relay_once() >= self._batch:
+                    pass
+            except Exception:  # broker or database away: keep the rows, try again on the next tick
+                log.warning("outbox relay failed; will retry", exc_info=True)
+                await asyncio.sleep(self._poll)
+
+    async def relay_once(self) -> int:
+        """Publish one batch of committed events; returns how many were relayed."""
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    sa.select(OUTBOX).order_by(OUTBOX.c.seq).limit(self._batch).with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await asyncio.gather(*(self._publish(r) for r in rows))
+            await session.execute(sa.delete(OUTBOX).where(OUTBOX.c.seq.in_([r.seq for r in rows])))
+        self.published += len(rows)
+        return len(rows)
+
+    async def _publish(self, row: Any) -> None:
+        await self._broker.publish(
+            row.body,
+            exchange=exchange(row.exchange),
+            routing_key=row.routing_key,
+            message_id=str(row.event_id),
+            correlation_id=row.correlation_id,
+            message_type=row.message_type,
+            content_type="application/json",
+            persist=True,
+            mandatory=False,
+        )

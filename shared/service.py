@@ -1,0 +1,195 @@
+"""What every service process is made of: broker, database, outbox relay, dispatcher, HTTP.
+
+A service module builds one :class:`Service`, registers its handlers with :meth:`Service.consume`,
+adds its HTTP routes, and exposes ``service.app`` — an ASGI FastStream application, so it runs as
+``faststream run services.<name>.main:app --workers N --host 0.0.0.0 --port 800x``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+import sqlalchemy as sa
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream
+from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.specification import AsyncAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .contract.events import EventData
+from .db import make_engine, make_sessionmaker
+from .logs import configure_logging, get_logger
+from .outbox import Outbox
+from .runtime import Dispatcher, Handler
+from .settings import Settings, get_settings
+from .topology import EVENTS, QueueSpec, declare_topology, exchange
+
+log = get_logger(__name__)
+
+
+async def _raw_body(message: Any) -> bytes:
+    """Hand the body over undecoded: parsing (and refusing) it is the dispatcher's job, so a body
+    that is not JSON is dead-lettered with its reason instead of failing inside FastStream."""
+    return message.body
+
+
+class ServiceApp(AsgiFastStream):
+    """AsgiFastStream whose HTTP side is a Starlette app (path parameters, methods, auth)."""
+
+    http: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+
+class Service:
+    def __init__(self, name: str, *, description: str, settings: Settings | None = None):
+        self.name = name
+        self.settings = settings or get_settings()
+        configure_logging(name, self.settings.log_level)
+        self.broker = RabbitBroker(
+            self.settings.amqp_url,
+            default_channel=Channel(prefetch_count=self.settings.prefetch),
+            graceful_timeout=10.0,
+            logger=logging.getLogger("faststream"),
+            app_id=f"meetdesk-{name}",
+        )
+        self.engine: AsyncEngine | None = None
+        self.sessions: async_sessionmaker | None = None
+        self._outbox: Outbox | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._queues: list[QueueSpec] = []
+        self._probe: aio_pika.abc.AbstractRobustConnection | None = None
+        self.app = ServiceApp(
+            self.broker,
+            specification=AsyncAPI(title=f"meetdesk {name}", version="0.1.0", description=description),
+            on_startup=[self._on_startup],
+            after_startup=[self._after_startup],
+            on_shutdown=[self._on_shutdown],
+        )
+        self.app.http = Starlette()
+        self.route("/healthz", self._healthz)
+        self.route("/readyz", self._readyz)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "the service has not started"
+        return self._outbox
+
+    def route(self, path: str, endpoint: Any, methods: Sequence[str] = ("GET",)) -> None:
+        self.app.http.router.routes.append(Route(path, endpoint, methods=list(methods)))
+
+    def consume(self, spec: QueueSpec, *, description: str = "") -> Any:
+        """Register ``handler`` for ``spec``'s queue (declared by the topology, consumed here)."""
+
+        def decorator(handler: Handler) -> Handler:
+            self._queues.append(spec)
+
+            @self.broker.subscriber(
+                RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
+                ack_policy=AckPolicy.MANUAL,
+                decoder=_raw_body,
+                title=f"{spec.name}:consume",
+                description=description or handler.__doc__,
+            )
+            async def _subscriber(msg: RabbitMessage) -> None:
+                assert self._dispatcher is not None
+                await self._dispatcher.dispatch(msg.raw_message, spec, handler)
+
+            return handler
+
+        return decorator
+
+    def produces(self, *events: type[EventData]) -> None:
+        """Document the events this service publishes (AsyncAPI); publishing goes via the outbox."""
+        for event in events:
+            self.broker.publisher(
+                exchange=exchange(EVENTS),
+                routing_key=event.event_type,
+                title=f"{event.event_type}:publish",
+                schema=event,
+                description=(event.__doc__ or "").strip() or None,
+            )
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def _on_startup(self) -> None:
+        await declare_topology(self.settings.amqp_url, self.settings.delivery_limit)
+        self.engine = make_engine(self.settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self._outbox = Outbox(
+            self.sessions,
+            self.broker,
+            batch=self.settings.relay_batch,
+            poll=self.settings.relay_poll_seconds,
+        )
+        self._dispatcher = Dispatcher(
+            producer=self.name, broker=self.broker, outbox=self._outbox, settings=self.settings
+        )
+
+    async def _after_startup(self) -> None:
+        self.outbox.start()
+        log.info("service started", port=self.settings.http_port, queues=[q.name for q in self._queues])
+
+    async def _on_shutdown(self) -> None:
+        log.info("service stopping")
+        if self._outbox:
+            await self._outbox.stop()
+        if self._probe:
+            await self._probe.close()
+
+    # -- health ---------------------------------------------------------------------------------
+    async def _healthz(self, request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "service": self.name})
+
+    async def _readyz(self, request: Request) -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            checks["broker"] = bool(await self.broker.ping(timeout=2.0))
+        except Exception as exc:
+            checks["broker"] = f"error: {type(exc).__name__}"
+        try:
+            assert self.engine is not None, "not started"
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(sa.text("SELECT 1")), timeout=2.0)
+            checks["database"] = True
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["consumers"] = await self._consumer_counts()
+        ready = (
+            checks["broker"] is True
+            and checks["database"] is True
+            and all(isinstance(n, int) and n > 0 for n in checks["consumers"].values())
+        )
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    async def _consumer_counts(self) -> dict[str, Any]:
+        """Consumers per queue of this service: after a broker restart a connection may come back
+        without its consumers (faststream#2758); then the service is not ready."""
+        counts: dict[str, Any] = {}
+        try:
+            if self._probe is None or self._probe.is_closed:
+                self._probe = await aio_pika.connect_robust(self.settings.amqp_url, timeout=2.0)
+            channel = await self._probe.channel()
+            try:
+                for spec in self._queues:
+                    queue = await channel.declare_queue(spec.name, passive=True)
+                    counts[spec.name] = queue.declaration_result.consumer_count
+            finally:
+                await channel.close()
+        except Exception as exc:
+            for spec in self._queues:
+                counts.setdefault(spec.name, f"error: {type(exc).__name__}")
+        return counts

@@ -1,0 +1,96 @@
+"""The whole broker topology, declared in one place.
+
+Every service declares all of it at start (idempotently, before it starts consuming), so an event
+published before a consumer ever ran is still queued for it. Tests and ``make run`` use the same
+function. Queue arguments live only here: changing them on an existing queue fails with
+PRECONDITION_FAILED, so they must never be spelled twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, ExchangeType
+from faststream.rabbit import ExchangeType as FsExchangeType
+from faststream.rabbit import RabbitExchange
+
+INBOUND = "meetdesk.inbound"
+EVENTS = "meetdesk.events"
+COMMANDS = "meetdesk.commands"
+DLX = "meetdesk.dlx"
+EXCHANGES = (INBOUND, EVENTS, COMMANDS, DLX)
+
+ERROR_HEADER = "x-meetdesk-error"
+ORIGIN_QUEUE_HEADER = "x-meetdesk-queue"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable quorum queue of one service, its bindings and its dead-letter queue."""
+
+    name: str
+    service: str
+    bindings: tuple[tuple[str, str], ...]  # (exchange, routing key)
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}.dlq"
+
+    def arguments(self, delivery_limit: int) -> dict[str, object]:
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": DLX,
+            "x-dead-letter-routing-key": self.name,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+INTAKE_INBOUND = QueueSpec("intake.inbound", "intake", ((INBOUND, "#"),))
+BOOKING_EVENTS = QueueSpec("booking.events", "booking", ((EVENTS, "booking.requested"),))
+BOOKING_COMMANDS = QueueSpec("booking.commands", "booking", ((COMMANDS, "booking.*"), (COMMANDS, "rooms.*")))
+COMPLAINTS_EVENTS = QueueSpec("complaints.events", "complaints", ((EVENTS, "inquiry.received"),))
+COMPLAINTS_COMMANDS = QueueSpec("complaints.commands", "complaints", ((COMMANDS, "complaint.*"),))
+METRICS_EVENTS = QueueSpec("metrics.events", "metrics", ((EVENTS, "#"),))
+
+QUEUES: tuple[QueueSpec, ...] = (
+    INTAKE_INBOUND,
+    BOOKING_EVENTS,
+    BOOKING_COMMANDS,
+    COMPLAINTS_EVENTS,
+    COMPLAINTS_COMMANDS,
+    METRICS_EVENTS,
+)
+
+
+def exchange(name: str) -> RabbitExchange:
+    """The exchange as FastStream should address it: already declared here, never re-declared."""
+    return RabbitExchange(name, type=FsExchangeType.TOPIC, durable=True, declare=False)
+
+
+def queues_of(service: str) -> tuple[QueueSpec, ...]:
+    return tuple(q for q in QUEUES if q.service == service)
+
+
+async def declare_on(channel: AbstractChannel, delivery_limit: int) -> None:
+    exchanges = {}
+    for name in EXCHANGES:
+        exchanges[name] = await channel.declare_exchange(name, ExchangeType.TOPIC, durable=True)
+    for spec in QUEUES:
+        queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments(delivery_limit))
+        for exchange, key in spec.bindings:
+            await queue.bind(exchanges[exchange], routing_key=key)
+        dlq = await channel.declare_queue(spec.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        await dlq.bind(exchanges[DLX], routing_key=spec.name)
+
+
+async def declare_topology(amqp_url: str, delivery_limit: int) -> None:
+    """Declare exchanges, service queues and their dead-letter queues (idempotent)."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await declare_on(channel, delivery_limit)
+    finally:
+        await connection.close()
