@@ -1,0 +1,326 @@
+"""The complaints service: registration, classification, deadlines and the complaint lifecycle.
+
+Consumes ``inquiry.received`` events (those whose intent is ``complaint``) and ``complaint.*``
+commands; emits ``complaint.registered`` / ``complaint.status_changed`` / ``complaint.closed``, the
+acknowledgement ``notification.requested`` and ``command.rejected``. HTTP on port 8003: complaints
+with their full history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from shared.contract.commands import COMMANDS, Command
+from shared.contract.events import (
+    CommandRejected,
+    ComplaintClosed,
+    ComplaintRegistered,
+    ComplaintStatusChanged,
+    Envelope,
+    EventData,
+    InquiryReceived,
+    MessageRejected,
+    NotificationRequested,
+    make_event,
+)
+from shared.db import db_retry
+from shared.http import error, requires_token
+from shared.logs import get_logger
+from shared.outbox import Tx
+from shared.runtime import Incoming, Rejected
+from shared.service import Service
+from shared.topology import COMPLAINTS_COMMANDS, COMPLAINTS_EVENTS
+
+from . import domain, store
+
+log = get_logger(__name__)
+
+svc = Service("complaints", description="Complaints: registration, deadlines, lifecycle and full history.")
+svc.produces(
+    ComplaintRegistered,
+    ComplaintStatusChanged,
+    ComplaintClosed,
+    NotificationRequested,
+    CommandRejected,
+    MessageRejected,
+)
+app = svc.app
+
+ACK_TEMPLATE = "complaint.received"
+MAX_LIST = 500
+
+
+def _event(data: EventData, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
+    return make_event(data, producer="complaints", correlation_id=correlation_id, causation_id=causation_id)
+
+
+# -- registration -------------------------------------------------------------------------------
+@svc.consume(COMPLAINTS_EVENTS)
+async def on_event(msg: Incoming) -> None:
+    """inquiry.received with intent complaint → complaint.registered and the acknowledgement."""
+    env = msg.parse(Envelope)
+    if env.type != InquiryReceived.event_type or env.data.get("intent") != "complaint":
+        return
+    try:
+        data = InquiryReceived.model_validate(env.data)
+    except ValueError as exc:
+        raise Rejected(f"inquiry.received data invalid: {exc}") from None
+    async for attempt in db_retry():
+        with attempt:
+            async with svc.outbox.transaction() as tx:
+                await register(tx, env, data)
+
+
+async def register(tx: Tx, env: Envelope, data: InquiryReceived) -> None:
+    if not await tx.claim(f"event:{env.event_id}"):
+        return
+    now = datetime.now(UTC)
+    # the clock starts when the customer's message reached us (never in the future)
+    registered_at = min(data.received_at.astimezone(UTC), now)
+    state = domain.register(registered_at, data.category, data.severity, agent_id=data.agent_id)
+    complaint_id = uuid.uuid4()
+    inserted = await store.insert_complaint(
+        tx.session,
+        state,
+        complaint_id=complaint_id,
+        inquiry_id=data.inquiry_id,
+        customer_id=data.customer.customer_id,
+        channel=data.channel,
+        booking_id=data.booking_id,
+        text=data.text,
+        correlation_id=str(env.correlation_id),
+    )
+    if not inserted:
+        return  # the same inquiry delivered again under another event id: it already has its complaint
+    await store.append_history(
+        tx.session,
+        complaint_id,
+        domain.HistoryEntry(
+            at=registered_at,
+            actor=data.agent_id or "intake",
+            action="complaint.registered",
+            from_status=None,
+            to_status=state.status,
+            data={
+                "inquiry_id": data.inquiry_id,
+                "event_id": str(env.event_id),
+                "channel": data.channel,
+                "source_ref": data.source_ref,
+                "conversation_id": data.conversation_id,
+                "language": data.language,
+                "subject": data.subject,
+                "received_at": data.received_at.isoformat(),
+            },
+        ),
+    )
+    tx.emit(
+        _event(
+            ComplaintRegistered(
+                complaint_id=str(complaint_id),
+                inquiry_id=data.inquiry_id,
+                customer_id=data.customer.customer_id,
+                channel=data.channel,
+                booking_id=data.booking_id,
+                category=state.category,  # type: ignore[arg-type]
+                severity=state.severity,  # type: ignore[arg-type]
+                registered_at=state.registered_at,
+                acknowledge_due_at=state.acknowledge_due_at,
+                resolve_due_at=state.resolve_due_at,
+            ),
+            env.correlation_id,
+            env.event_id,
+        )
+    )
+    customer = data.customer
+    if data.channel == "phone":
+        address = customer.phone or customer.email
+    else:
+        address = customer.email or customer.phone
+    tx.emit(
+        _event(
+            NotificationRequested(
+                channel=data.channel,
+                address=address,
+                customer_id=customer.customer_id,
+                template=ACK_TEMPLATE,
+                language=data.language,
+                parameters={
+                    "complaint_id": str(complaint_id),
+                    "acknowledge_due_at": state.acknowledge_due_at.isoformat(),
+                    "conversation_id": data.conversation_id,
+                },
+            ),
+            env.correlation_id,
+            env.event_id,
+        )
+    )
+    log.info(
+        "complaint registered",
+        complaint_id=str(complaint_id),
+        category=state.category,
+        severity=state.severity,
+        acknowledge_due_at=state.acknowledge_due_at.isoformat(),
+    )
+
+
+# -- commands -----------------------------------------------------------------------------------
+HANDLED: dict[str, type[Command]] = {name: model for name, model in COMMANDS.items() if name in domain.TRANSITIONS}
+_NOT_DETAILS = {"command_id", "actor", "complaint_id", "note", "agent_id", "category", "severity"}
+
+
+@svc.consume(COMPLAINTS_COMMANDS)
+async def on_command(msg: Incoming) -> None:
+    """complaint.* lifecycle commands (repeating a command_id has no effect)."""
+    model = HANDLED.get(msg.routing_key)
+    if model is None:
+        raise Rejected(f"unknown command {msg.routing_key!r}; complaints accepts {', '.join(sorted(HANDLED))}")
+    cmd = msg.parse(model)
+    async for attempt in db_retry():
+        with attempt:
+            async with svc.outbox.transaction() as tx:
+                if not await tx.claim(f"command:{cmd.command_id}"):
+                    return
+                refusal = await apply(tx, msg.routing_key, cmd, msg.correlation_id)
+                if refusal:
+                    log.info("command refused", command=msg.routing_key, reason=refusal)
+                    tx.emit(
+                        _event(
+                            CommandRejected(command_id=cmd.command_id, command=msg.routing_key, reason=refusal),
+                            msg.correlation_id,
+                        )
+                    )
+
+
+def to_domain(name: str, cmd: Command, at: datetime) -> domain.Command:
+    details = cmd.model_dump(mode="json", exclude=_NOT_DETAILS)
+    details["command_id"] = cmd.command_id
+    return domain.Command(
+        name=name,
+        actor=cmd.actor,
+        at=at,
+        note=getattr(cmd, "note", None),
+        agent_id=getattr(cmd, "agent_id", None),
+        category=getattr(cmd, "category", None),
+        severity=getattr(cmd, "severity", None),
+        details=details,
+    )
+
+
+async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> str | None:
+    """Apply a lifecycle command; returns why it was refused (nothing changed) or None."""
+    raw_id: str = cmd.complaint_id  # type: ignore[attr-defined]
+    try:
+        complaint_id = uuid.UUID(raw_id)
+    except ValueError:
+        return f"no complaint {raw_id!r}"
+    row = await store.get_complaint(tx.session, complaint_id, lock=True)
+    if row is None:
+        return f"no complaint {raw_id!r}"
+    result = domain.apply(store.state_from_row(row), to_domain(name, cmd, datetime.now(UTC)))
+    if isinstance(result, domain.Refusal):
+        return result.reason
+    state, entry = result.state, result.entry
+    await store.update_state(tx.session, complaint_id, state)
+    await store.append_history(tx.session, complaint_id, entry)
+    tx.emit(
+        _event(
+            ComplaintStatusChanged(
+                complaint_id=str(complaint_id),
+                from_=entry.from_status or "",
+                to=entry.to_status,
+                actor=entry.actor,
+                category=state.category,  # type: ignore[arg-type]
+                agent_id=state.agent_id,
+            ),
+            correlation_id,
+        )
+    )
+    if state.status == domain.CLOSED:
+        tx.emit(
+            _event(
+                ComplaintClosed(complaint_id=str(complaint_id), actor=entry.actor, category=state.category),  # type: ignore[arg-type]
+                correlation_id,
+            )
+        )
+    log.info("complaint updated", complaint_id=str(complaint_id), action=name, status=state.status)
+    return None
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _complaint_json(row: Any) -> dict[str, Any]:
+    return {
+        "complaint_id": str(row.complaint_id),
+        "inquiry_id": row.inquiry_id,
+        "customer_id": row.customer_id,
+        "channel": row.channel,
+        "booking_id": row.booking_id,
+        "category": row.category,
+        "severity": row.severity,
+        "status": row.status,
+        "agent_id": row.agent_id,
+        "text": row.text,
+        "registered_at": _iso(row.registered_at),
+        "acknowledge_due_at": _iso(row.acknowledge_due_at),
+        "resolve_due_at": _iso(row.resolve_due_at),
+        "acknowledged_at": _iso(row.acknowledged_at),
+        "resolved_at": _iso(row.resolved_at),
+        "closed_at": _iso(row.closed_at),
+        "updated_at": _iso(row.updated_at),
+        "correlation_id": row.correlation_id,
+    }
+
+
+def _history_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": _iso(row.at),
+        "actor": row.actor,
+        "action": row.action,
+        "from_status": row.from_status,
+        "to_status": row.to_status,
+        "note": row.note,
+        "data": row.data,
+    }
+
+
+@requires_token
+async def list_complaints(request: Request) -> JSONResponse:
+    status = request.query_params.get("status") or None
+    if status is not None and status not in domain.STATUSES:
+        return error(400, f"unknown status {status!r}; one of {', '.join(domain.STATUSES)}")
+    try:
+        limit = int(request.query_params.get("limit", "100"))
+    except ValueError:
+        return error(400, "limit must be an integer")
+    if not 1 <= limit <= MAX_LIST:
+        return error(400, f"limit must be between 1 and {MAX_LIST}")
+    async with svc.sessions() as session:
+        rows = await store.list_complaints(session, status=status, limit=limit)
+    return JSONResponse([_complaint_json(r) for r in rows])
+
+
+@requires_token
+async def get_complaint(request: Request) -> JSONResponse:
+    try:
+        complaint_id = uuid.UUID(request.path_params["complaint_id"])
+    except ValueError:
+        return error(404, "no such complaint")
+    async with svc.sessions() as session:
+        row = await store.get_complaint(session, complaint_id)
+        if row is None:
+            return error(404, "no such complaint")
+        entries = await store.get_history(session, complaint_id)
+    return JSONResponse({**_complaint_json(row), "history": [_history_json(h) for h in entries]})
+
+
+svc.route("/complaints", list_complaints)
+svc.route("/complaints/{complaint_id}", get_complaint)

@@ -1,0 +1,69 @@
+"""Complaints' own tables (database ``meetdesk_complaints``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from shared.db import add_messaging_tables
+
+from .domain import CATEGORIES, SEVERITIES, STATUSES
+
+metadata = sa.MetaData()
+OUTBOX, INBOX = add_messaging_tables(metadata)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+complaints = sa.Table(
+    "complaints",
+    metadata,
+    sa.Column("complaint_id", pg.UUID(as_uuid=True), primary_key=True),
+    # the inquiry it was registered from: one complaint per inquiry, however often it is delivered
+    sa.Column("inquiry_id", sa.Text),
+    sa.Column("customer_id", sa.Text),
+    sa.Column("channel", sa.Text),
+    sa.Column("booking_id", sa.Text),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("agent_id", sa.Text),
+    sa.Column("text", sa.Text),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledge_due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolve_due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("correlation_id", sa.Text, nullable=False),
+    sa.UniqueConstraint("inquiry_id", name="complaints_inquiry_id_key"),
+    sa.CheckConstraint(_in("status", STATUSES), name="complaints_status_known"),
+    sa.CheckConstraint(_in("category", CATEGORIES), name="complaints_category_known"),
+    sa.CheckConstraint(_in("severity", SEVERITIES), name="complaints_severity_known"),
+    sa.Index("complaints_status_registered", "status", "registered_at"),
+    sa.Index("complaints_customer", "customer_id"),
+)
+
+# Every step of every complaint, append-only: rows are inserted, never updated or deleted.
+history = sa.Table(
+    "complaint_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "complaint_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("complaints.complaint_id", name="complaint_history_complaint_id_fkey"),
+        nullable=False,
+    ),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("from_status", sa.Text),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("data", pg.JSONB, nullable=False, server_default="{}"),
+    sa.Index("complaint_history_complaint", "complaint_id", "id"),
+)

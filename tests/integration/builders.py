@@ -1,0 +1,54 @@
+"""Realistic payloads as other systems send them (CONTRACT.md schemas)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+HK = ZoneInfo("Asia/Hong_Kong")
+
+
+def future_slot(days: int = 3, hour: int = 14, hours: int = 2, minute: int = 0) -> tuple[datetime, datetime]:
+    """A slot ``days`` from today at ``hour`` venue time, inside opening hours."""
+    day = datetime.now(HK).date() + timedelta(days=days)
+    start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=HK)
+    return start, start + timedelta(hours=hours)
+
+
+def unique_room() -> str:
+    return f"room-{uuid.uuid4().hex[:8]}"
+
+
+def booking_form(
+    *,
+    room_id: str | None,
+    start: datetime,
+    end: datetime,
+    attendees: int = 10,
+    equipment: list[str] | None = None,
+    submission_id: str | None = None,
+    email: str = "tai.man@example.com",
+    phone: str | None = "+852 2123 4567",
+    name: str = "陳大文",
+) -> dict[str, Any]:
+    return {
+        "kind": "booking_request",
+        "submission_id": submission_id or str(uuid.uuid4()),
+        "submitted_at": datetime.now(UTC).isoformat(),
+        "customer": {"name": name, "email": email, "phone": phone},
+        "meeting": {
+            "name": "季度董事會 Quarterly board meeting",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "attendees": attendees,
+            "room_id": room_id,
+            "agenda": "財務報告; 年度預算",
+            "equipment": equipment if equipment is not None else ["projector", "microphone"],
+            "catering": "茶點",
+            "notes": None,
+            "recurrence": None,
+            "utm_source": "ignored unknown field",
+        },
+    }

@@ -1,0 +1,287 @@
+"""The running system for end-to-end tests: the four services as real processes.
+
+Each service is started exactly as in production (``faststream run services.X.main:app``) on its
+own test port, against test databases ``meetdesk_test_<service>`` that are dropped, recreated and
+migrated once per test session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import asyncpg
+import httpx
+
+from shared.topology import EVENTS, QUEUES
+
+from .servers import Servers
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = {"intake": 18001, "booking": 18002, "complaints": 18003, "metrics": 18004}
+API_TOKEN = "test-token"
+DB_PREFIX = "meetdesk_test_"
+
+
+def service_env(servers: Servers, name: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETDESK_")}
+    env.update(
+        MEETDESK_SERVICE=name,
+        MEETDESK_AMQP_URL=servers.amqp_url,
+        MEETDESK_DATABASE_URL=servers.database_url(DB_PREFIX + name),
+        MEETDESK_HTTP_PORT=str(PORTS[name]),
+        MEETDESK_API_TOKEN=API_TOKEN,
+        MEETDESK_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def prepare_databases(servers: Servers) -> None:
+    """Drop, recreate and migrate every service's test database (fresh state per session)."""
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
+        try:
+            for name in PORTS:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{DB_PREFIX}{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+    for name in PORTS:
+        subprocess.run(
+            [sys.executable, "-m", "shared.migrate", name],
+            env=service_env(servers, name),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+
+
+async def reset_queues(servers: Servers) -> None:
+    """Purge every service queue and dead-letter queue (declaring the topology first)."""
+    from shared.topology import declare_topology
+
+    await declare_topology(servers.amqp_url, 5)
+    conn = await aio_pika.connect(servers.amqp_url)
+    try:
+        ch = await conn.channel()
+        for spec in QUEUES:
+            for name in (spec.name, spec.dead_letter_queue):
+                queue = await ch.declare_queue(name, passive=True)
+                await queue.purge()
+    finally:
+        await conn.close()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    servers: Servers
+    log_dir: Path
+    workers: int = 1
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{PORTS[self.name]}"
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.log_dir / f"{self.name}.{self.starts}.log", "wb")
+        cmd = [
+            str(Path(sys.executable).with_name("faststream")),
+            "run",
+            f"services.{self.name}.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORTS[self.name]),
+        ]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(
+            cmd,
+            env=service_env(self.servers, self.name),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Ready = /readyz says so, and every worker consumes (consumer count = workers)."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                assert self.proc is not None
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+                try:
+                    r = await client.get(self.url + "/readyz")
+                    last = r.json()
+                    counts = last.get("checks", {}).get("consumers", {})
+                    if r.status_code == 200 and all(n >= self.workers for n in counts.values()):
+                        return
+                except (httpx.HTTPError, ValueError):
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s (last /readyz: {last}):\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """kill -9 the whole process group (supervisor and workers)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def tail(self, lines: int = 40) -> str:
+        path = self.log_dir / f"{self.name}.{self.starts}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+@dataclass
+class Event:
+    routing_key: str
+    message_id: str | None
+    correlation_id: str | None
+    body: dict[str, Any]
+    persistent: bool
+
+    @property
+    def type(self) -> str:
+        return self.body["type"]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.body["data"]
+
+
+@dataclass
+class EventWatcher:
+    """Every event on ``meetdesk.events`` from the moment it starts, via an exclusive queue."""
+
+    servers: Servers
+    events: list[Event] = field(default_factory=list)
+    _conn: Any = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        self._conn = await aio_pika.connect(self.servers.amqp_url)
+        ch = await self._conn.channel()
+        await ch.set_qos(prefetch_count=1000)
+        queue = await ch.declare_queue("", exclusive=True, auto_delete=True)
+        await queue.bind(EVENTS, "#")
+        await queue.consume(self._on_message, no_ack=True)
+
+    async def _on_message(self, msg: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.events.append(
+            Event(
+                msg.routing_key or "",
+                msg.message_id,
+                msg.correlation_id,
+                json.loads(msg.body),
+                msg.delivery_mode == aio_pika.DeliveryMode.PERSISTENT,
+            )
+        )
+        self._changed.set()
+
+    async def stop(self) -> None:
+        if self._conn:
+            await self._conn.close()
+
+    def matching(self, pred: Callable[[Event], bool]) -> list[Event]:
+        return [e for e in self.events if pred(e)]
+
+    async def wait_for(self, pred: Callable[[Event], bool], count: int = 1, timeout: float = 15.0) -> list[Event]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.matching(pred)
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                types = sorted({e.type for e in self.events})
+                raise TimeoutError(f"saw {len(found)} of {count} expected events in {timeout}s; types seen: {types}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.5))
+            except TimeoutError:
+                pass
+
+
+class Publisher:
+    """Publishes like another system would: persistent, with a message id, confirmed."""
+
+    def __init__(self, servers: Servers):
+        self.servers = servers
+        self._conn: Any = None
+        self._ch: Any = None
+
+    async def start(self) -> None:
+        self._conn = await aio_pika.connect(self.servers.amqp_url)
+        self._ch = await self._conn.channel()
+
+    async def stop(self) -> None:
+        await self._conn.close()
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes | dict[str, Any],
+        *,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        ex = await self._ch.get_exchange(exchange, ensure=False)
+        await ex.publish(
+            aio_pika.Message(
+                raw,
+                content_type=content_type,
+                message_id=message_id,
+                correlation_id=correlation_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key,
+        )
+
+    async def command(self, command: str, /, **fields: Any) -> str:
+        command_id = fields.pop("command_id", None) or str(uuid.uuid4())
+        await self.publish(
+            "meetdesk.commands", command, {"command_id": command_id, "actor": "test", **fields}, message_id=command_id
+        )
+        return command_id
+
+    async def dead_letters(self, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        """Drain a dead-letter queue (messages are acknowledged, i.e. removed)."""
+        q = await self._ch.declare_queue(queue, passive=True)
+        out = []
+        while (m := await q.get(fail=False, no_ack=True)) is not None:
+            out.append(m)
+        return out
