@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,8 +18,9 @@ class Settings(BaseSettings):
     service: str = Field("meetdesk", description="service name: intake, booking, complaints or metrics")
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     database_url: str = Field(
-        "postgresql+asyncpg://postgres@127.0.0.1:5432/meetdesk",
-        description="this service's own database (created by the migration step if missing)",
+        "",
+        description="this service's own database (created by the migration step if missing); "
+        "default postgresql+asyncpg://postgres@127.0.0.1:5432/meetdesk_<service>",
     )
     http_host: str = "0.0.0.0"
     http_port: int = 8000
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
     cleanup_buffer_minutes: int = Field(15, ge=0, le=240)
     opening_hour: int = Field(8, ge=0, le=23)
     closing_hour: int = Field(22, ge=1, le=24)
+
+    @model_validator(mode="after")
+    def _own_database(self) -> Settings:
+        # never let two services share a database by accident: each defaults to its own
+        if not self.database_url:
+            self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/meetdesk_{self.service}"
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

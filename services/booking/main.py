@@ -203,7 +203,7 @@ async def decide(tx: Tx, env: Envelope, data: BookingRequested) -> None:
 
 
 # -- commands -----------------------------------------------------------------------------------
-HANDLED = {c.command_name: c for c in (RoomsUpsert, BookingCancel, BookingReschedule)}  # type: ignore[attr-defined]
+HANDLED = {c.command_name: c for c in (RoomsUpsert, BookingCancel, BookingReschedule)}
 
 
 @svc.consume(BOOKING_COMMANDS)

@@ -31,6 +31,7 @@ from shared.contract.events import (
 from shared.db import db_retry
 from shared.http import error, requires_token
 from shared.logs import get_logger
+from shared.notifications import reply_route
 from shared.outbox import Tx
 from shared.runtime import Incoming, Rejected
 from shared.service import Service
@@ -137,14 +138,13 @@ async def register(tx: Tx, env: Envelope, data: InquiryReceived) -> None:
         )
     )
     customer = data.customer
-    if data.channel == "phone":
-        address = customer.phone or customer.email
-    else:
-        address = customer.email or customer.phone
+    channel, address = reply_route(
+        data.channel, email=customer.email, phone=customer.phone, conversation_id=data.conversation_id
+    )
     tx.emit(
         _event(
             NotificationRequested(
-                channel=data.channel,
+                channel=channel,  # type: ignore[arg-type]
                 address=address,
                 customer_id=customer.customer_id,
                 template=ACK_TEMPLATE,

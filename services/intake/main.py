@@ -28,6 +28,7 @@ from shared.contract.events import (
 from shared.contract.inbound import WEBFORM, OnsiteEntry, SurveyAnswer
 from shared.db import db_retry
 from shared.http import error, requires_token
+from shared.notifications import reply_route
 from shared.outbox import Tx
 from shared.runtime import Incoming, Rejected, derive_uuid
 from shared.service import Service
@@ -147,11 +148,14 @@ async def accept(tx: Tx, n: Normalised, email: str | None, phone: str | None, co
                 agent_id=n.agent_id,  # type: ignore[arg-type]
             )
         )
-    if n.is_inquiry and (email or phone):
+    # Every new inquiry is acknowledged once; a complaint's acknowledgement (with its reference
+    # and response deadline) comes from the complaints service when it registers the complaint.
+    channel, address = reply_route(n.channel, email=email, phone=phone, conversation_id=conversation_id)
+    if n.is_inquiry and n.intent != "complaint" and address:
         emit(
             NotificationRequested(
-                channel="email" if email else "phone",
-                address=email or phone,
+                channel=channel,  # type: ignore[arg-type]
+                address=address,
                 customer_id=customer_id,
                 template=f"{n.intent}.acknowledged",
                 language=n.language,  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -12,13 +12,14 @@ COMMANDS: dict[str, type[Command]] = {}
 
 
 class Command(Model):
+    command_name: ClassVar[str] = ""
     command_id: Ident
     actor: Ident
 
     def __init_subclass__(cls, *, name: str = "", **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if name:
-            cls.command_name = name  # type: ignore[attr-defined]
+            cls.command_name = name
             COMMANDS[name] = cls
 
 

@@ -1,0 +1,134 @@
+"""The metrics service: KPI counters from every domain event.
+
+Consumes everything on ``meetdesk.events`` (queue ``metrics.events``) and adds each event's counter
+increments (:func:`domain.facts`) in one transaction with its inbox claim, so a redelivered event
+counts once. Emits nothing of its own (only ``message.rejected`` for what it dead-letters). HTTP on
+port 8004: ``GET /kpis`` (bearer token: per-agent figures are internal) and Prometheus ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shared.contract.events import EVENT_TYPES, Envelope, MessageRejected
+from shared.db import db_retry
+from shared.http import error, requires_token
+from shared.outbox import Tx
+from shared.runtime import Incoming, Rejected
+from shared.service import Service
+from shared.topology import METRICS_EVENTS
+
+from . import domain, store
+
+svc = Service("metrics", description="KPI counters from every domain event; /kpis and Prometheus /metrics.")
+svc.produces(MessageRejected)
+app = svc.app
+
+# Prometheus: process-local (one registry per worker process); no customer data in any label.
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+EVENTS_CONSUMED = Counter(
+    "meetdesk_metrics_events",
+    "Events consumed by the metrics service, by type and outcome "
+    "(counted, duplicate, ignored: feeds no KPI, rejected: dead-lettered)",
+    ["type", "outcome"],
+    registry=REGISTRY,
+)
+
+
+def _type_label(event_type: str) -> str:
+    """Known types only: the routing key is free text from publishers (bounded label cardinality)."""
+    return event_type if event_type in EVENT_TYPES else "other"
+
+
+# -- events -------------------------------------------------------------------------------------
+@svc.consume(METRICS_EVENTS)
+async def on_event(msg: Incoming) -> None:
+    """Every domain event → KPI counters (a redelivered event counts once)."""
+    try:
+        env = msg.parse(Envelope)
+    except Rejected:
+        EVENTS_CONSUMED.labels("other", "rejected").inc()
+        raise
+    label = _type_label(env.type)
+    try:
+        found = domain.facts(env, svc.settings.tz)
+    except domain.InvalidEvent as exc:
+        EVENTS_CONSUMED.labels(label, "rejected").inc()
+        raise Rejected(str(exc)[:1000]) from None
+    if not found:
+        EVENTS_CONSUMED.labels(label, "ignored").inc()
+        return
+    fresh = False
+    async for attempt in db_retry():
+        with attempt:
+            async with svc.outbox.transaction() as tx:
+                fresh = await record(tx, env, found)
+    EVENTS_CONSUMED.labels(label, "counted" if fresh else "duplicate").inc()
+
+
+async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:
+    """Claim the event and add its facts; False if it was already counted."""
+    if not await tx.claim(f"event:{env.event_id}"):
+        return False
+    first_time: dict[str, bool] = {}
+    keep = []
+    for fact in found:
+        if fact.once is not None:
+            if fact.once not in first_time:
+                first_time[fact.once] = await tx.claim(f"once:{fact.once}")
+            if not first_time[fact.once]:
+                continue
+        keep.append(fact)
+    await store.add_facts(tx.session, keep)
+    return True
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+@requires_token
+async def get_kpis(request: Request) -> JSONResponse:
+    """KPI figures for a period, in total and per day / channel / agent / category."""
+    params = request.query_params
+    group_by = params.get("group_by", "day")
+    if group_by not in domain.GROUP_BYS:
+        return error(400, f"group_by must be one of {', '.join(domain.GROUP_BYS)}")
+    tz = svc.settings.tz
+    try:
+        start, end = domain.period_range(
+            datetime.now(tz).date(), params.get("period"), params.get("from"), params.get("to")
+        )
+    except ValueError as exc:
+        return error(400, str(exc))
+    async with svc.sessions() as session:
+        rows = await store.query(session, start, end, group_by)  # type: ignore[arg-type]
+    return JSONResponse(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "group_by": group_by,
+            "timezone": tz.key,
+            **domain.kpis(rows, group_by),  # type: ignore[arg-type]
+        }
+    )
+
+
+async def prometheus(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+svc.route("/kpis", get_kpis)
+svc.route("/metrics", prometheus)

@@ -1,0 +1,244 @@
+"""Metrics' migration and counters against a real PostgreSQL.
+
+Uses ``MEETDESK_TEST_PG_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432``); the database
+``meetdesk_test_metrics_store`` is dropped and migrated afresh. No database: the tests fail, never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.metrics import domain, store
+from services.metrics.domain import Fact
+from services.metrics.models import kpi_counters, metadata
+from shared.contract.events import BookingConfirmed, FeedbackReceived, make_event
+from shared.db import make_engine
+from shared.migrate import migrate
+from shared.outbox import Tx
+
+pytestmark = pytest.mark.integration
+
+PG_URL = os.environ.get("MEETDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+DB_NAME = "meetdesk_test_metrics_store"
+URL = make_url(PG_URL).set(database=DB_NAME).render_as_string(hide_password=False)
+HK = ZoneInfo("Asia/Hong_Kong")
+D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
+
+
+async def _fresh_database() -> None:
+    admin = make_url(PG_URL).set(drivername="postgresql", database="postgres")
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(admin.render_as_string(hide_password=False)), timeout=10)
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {admin.render_as_string(hide_password=True)} ({exc!r}). "
+            "These tests need a real database: start one or point MEETDESK_TEST_PG_URL at it.",
+            pytrace=False,
+        )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[AsyncEngine]:
+    await _fresh_database()
+    await asyncio.to_thread(migrate, "metrics", URL)
+    await asyncio.to_thread(migrate, "metrics", URL)  # a second run is a no-op
+    eng = make_engine(URL, pool_size=5)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncEngine:
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("TRUNCATE kpi_counters, inbox, outbox"))
+    return engine
+
+
+async def add(engine: AsyncEngine, facts: list[Fact]) -> int:
+    async with AsyncSession(engine) as session, session.begin():
+        return await store.add_facts(session, facts)
+
+
+async def query(engine: AsyncEngine, start: date, end: date, group_by: domain.GroupBy) -> list[store.Summed]:
+    async with AsyncSession(engine) as session:
+        return await store.query(session, start, end, group_by)
+
+
+async def counters(engine: AsyncEngine) -> dict[tuple[date, str, str, str], tuple[int, float]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(kpi_counters))).all()
+    return {(r.day, r.metric, r.dim_kind, r.dim_value): (r.count, r.total) for r in rows}
+
+
+def fact(metric: str, count: int = 1, total: float = 0.0, kind: str = "all", value: str = "all", day: date = D1):
+    return Fact(day, metric, kind, value, count, total)
+
+
+async def test_migration_matches_the_models(db: AsyncEngine):
+    def diff(sync_conn: sa.Connection) -> list:
+        ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        return compare_metadata(ctx, metadata)
+
+    async with db.connect() as conn:
+        assert await conn.run_sync(diff) == []
+        version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
+    assert version == "0001"
+
+
+async def test_add_facts_sums_a_batch_and_accumulates(db: AsyncEngine):
+    batch = [
+        fact("inquiries"),
+        fact("inquiries"),  # the same counter twice in one statement
+        fact("inquiries", kind="channel", value="email"),
+        fact("satisfaction", 1, 80.0),
+        fact("satisfaction", 1, 100.0),
+    ]
+    assert await add(db, batch) == 3
+    assert await add(db, [fact("inquiries", 3), fact("satisfaction", 1, 60.0)]) == 2
+    assert await add(db, []) == 0
+    assert await counters(db) == {
+        (D1, "inquiries", "all", "all"): (5, 0.0),
+        (D1, "inquiries", "channel", "email"): (1, 0.0),
+        (D1, "satisfaction", "all", "all"): (3, 240.0),
+    }
+
+
+async def test_concurrent_increments_are_not_lost(db: AsyncEngine):
+    batches = [[fact("inquiries"), fact("inquiries", kind="channel", value=ch)] for ch in ("email", "chat") * 15]
+    await asyncio.gather(*(add(db, b) for b in batches))
+    got = await counters(db)
+    assert got[(D1, "inquiries", "all", "all")] == (30, 0.0)
+    assert got[(D1, "inquiries", "channel", "email")] == (15, 0.0)
+
+
+async def test_query_per_day_and_per_dimension(db: AsyncEngine):
+    await add(
+        db,
+        [
+            fact("inquiries", 4, day=D1),
+            fact("inquiries", 6, day=D2),
+            fact("inquiries", 100, day=D3),  # outside the range
+            fact("complaints_registered", 1, day=D2),
+            fact("inquiries", 4, kind="channel", value="email", day=D1),
+            fact("inquiries", 6, kind="channel", value="chat", day=D2),
+            fact("satisfaction", 1, 90.0, "agent", "ag-1", day=D1),
+            fact("satisfaction", 1, 70.0, "agent", "ag-1", day=D2),
+        ],
+    )
+    by_day = await query(db, D1, D2, "day")
+    assert {(r.day, r.metric, r.count) for r in by_day} == {
+        (D1, "inquiries", 4),
+        (D2, "inquiries", 6),
+        (D2, "complaints_registered", 1),
+    }
+    out = domain.kpis(by_day, "day")
+    assert out["totals"]["inquiries"] == 10
+    assert out["totals"]["complaint_rate"] == 0.1
+    assert [g["key"] for g in out["groups"]] == ["2026-03-01", "2026-03-02"]
+
+    by_channel = domain.kpis(await query(db, D1, D2, "channel"), "channel")
+    assert [(g["key"], g["inquiries"]) for g in by_channel["groups"]] == [("chat", 6), ("email", 4)]
+    assert by_channel["totals"]["inquiries"] == 10
+
+    by_agent = domain.kpis(await query(db, D1, D2, "agent"), "agent")
+    assert [(g["key"], g["satisfaction"]["average"], g["satisfaction"]["grade"]) for g in by_agent["groups"]] == [
+        ("ag-1", 80.0, "good")
+    ]
+    one_day = {(r.dim_kind, r.dim_value, r.metric): (r.count, r.total) for r in await query(db, D1, D1, "agent")}
+    assert one_day == {("all", "all", "inquiries"): (4, 0.0), ("agent", "ag-1", "satisfaction"): (1, 90.0)}
+    assert await query(db, date(2025, 1, 1), date(2025, 1, 31), "category") == []
+
+
+async def test_record_counts_an_event_once_and_a_series_once(db: AsyncEngine):
+    from services.metrics.main import record  # builds the (unstarted) service
+
+    at = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+
+    async def deliver(env) -> bool:
+        async with AsyncSession(db) as session, session.begin():
+            return await record(Tx(session), env, domain.facts(env, HK))
+
+    feedback = make_event(
+        FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat"),
+        producer="test",
+        correlation_id=uuid.uuid4(),
+        occurred_at=at,
+    )
+    assert await deliver(feedback) is True
+    assert await deliver(feedback) is False  # redelivery
+    series = [
+        make_event(
+            BookingConfirmed(
+                booking_id=str(uuid.uuid4()),
+                inquiry_id="inq-1",
+                room_id="R1",
+                start=start + timedelta(weeks=i),
+                end=start + timedelta(weeks=i, hours=1),
+                attendees=5,
+                customer_id="c",
+                name="Weekly",
+                series_id="series-1",
+            ),
+            producer="test",
+            correlation_id=uuid.uuid4(),
+            occurred_at=at,
+        )
+        for i in range(3)
+    ]
+    assert await asyncio.gather(*(deliver(e) for e in series)) == [True, True, True]
+    got = await counters(db)
+    assert got[(D1, "satisfaction", "all", "all")] == (1, 100.0)
+    assert got[(D1, "bookings_confirmed", "all", "all")] == (1, 0.0)
+    assert got[(D1, "bookings_confirmed", "room", "R1")] == (1, 0.0)
+    assert got[(D1, "bookings_confirmed_occurrences", "all", "all")] == (3, 0.0)
+
+
+async def test_http_kpis_and_prometheus(db: AsyncEngine, monkeypatch: pytest.MonkeyPatch):
+    import httpx
+
+    from services.metrics import main
+    from shared.db import make_sessionmaker
+    from shared.settings import get_settings
+
+    monkeypatch.setattr(main.svc, "sessions", make_sessionmaker(db))
+    await add(db, [fact("inquiries", 2, day=D1), fact("inquiries", 2, kind="channel", value="phone", day=D1)])
+    token = get_settings().api_token.get_secret_value()
+    transport = httpx.ASGITransport(app=main.app.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://metrics") as client:
+        assert (await client.get("/kpis")).status_code == 401
+        auth = {"Authorization": f"Bearer {token}"}
+        resp = await client.get("/kpis?from=2026-03-01&to=2026-03-02&group_by=channel", headers=auth)
+        assert resp.status_code == 200
+        body = resp.json()
+        assert (body["from"], body["to"], body["group_by"]) == ("2026-03-01", "2026-03-02", "channel")
+        assert body["timezone"] == get_settings().venue_timezone
+        assert body["totals"]["inquiries"] == 2
+        assert [(g["key"], g["inquiries"]) for g in body["groups"]] == [("phone", 2)]
+        assert (await client.get("/kpis?period=week", headers=auth)).status_code == 200
+        assert (await client.get("/kpis?period=year", headers=auth)).status_code == 400
+        assert (await client.get("/kpis?group_by=room", headers=auth)).status_code == 400
+        assert (await client.get("/kpis?from=yesterday", headers=auth)).status_code == 400
+        prom = await client.get("/metrics")
+        assert prom.status_code == 200
+        assert prom.headers["content-type"].startswith("text/plain")
+        assert "meetdesk_metrics_events_total" in prom.text
