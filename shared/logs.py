@@ -13,17 +13,26 @@ from typing import Any
 
 import structlog
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*\.([A-Za-z]{2,})")
-# +852 2123 4567 · (02) 2712-3456 · 13800138000 · 2123-4567; not dates (2026-11-23), times or uuids.
+# Any script (陳大文@example.com, x@例子.香港): a run without spaces or delimiters around an "@" and a dot.
+_EMAIL = re.compile(r"([^\s@<>()\[\],;:\"'])[^\s@<>()\[\],;:\"']*@([^\s@<>()\[\],;:\"'.])[^\s@<>()\[\],;:\"']*\.([^\s@<>()\[\],;:\"'.]{2,})")
+# +852 2123 4567 · (02) 2712-3456 · 02-2712-3456 · 0912 345 678 · 13800138000 · 2123-4567, also glued
+# to Chinese text or after "Tel:"; not dates (2026-11-23), times (14:00:00), uuids or small counts.
+_ASCII_WORD = r"A-Za-z0-9_"
 _PHONE = re.compile(
-    r"(?<![\w:.\-/])"
-    r"(?:\+\d[\d \-().]{6,}\d|\(\d{2,4}\)[ -]?\d{3,4}[ -]?\d{3,4}|\d{3,4}[ -]\d{4}(?:[ -]\d{3,4})?|\d{8,15})"
-    r"(?![\w:\-])"
+    rf"(?<![{_ASCII_WORD}.\-/+])"
+    r"(?:\+\d{1,3}(?:[ \-]?\(?\d{1,4}\)?)(?:[ \-]?\d{2,4}){1,4}"
+    r"|\(\d{2,4}\)[ -]?\d{3,4}[ -]?\d{3,4}"
+    r"|\d{2,4}[ -]\d{3,4}[ -]\d{3,4}"
+    r"|\d{3,4}[ -]\d{4}"
+    r"|\d{8,15})"
+    rf"(?![{_ASCII_WORD}\-:])"
 )
 
 
 def _mask_phone(m: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", m.group(0))
+    if len(digits) < 7:  # "+852 20" is not a phone number
+        return m.group(0)
     return f"[phone ***{digits[-2:]}]"
 
 
@@ -75,9 +84,22 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiormq", "aio_pika", "asyncio"):
+    for noisy in ("aiormq", "aio_pika", "asyncio", "uvicorn.access"):
         logging.getLogger(noisy).setLevel("WARNING")
+    adopt_library_loggers()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+LIBRARY_LOGGERS = ("faststream", "faststream.access", "uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+
+
+def adopt_library_loggers() -> None:
+    """FastStream and uvicorn give their loggers handlers of their own (plain text, unmasked);
+    route them through the root handler instead. Called again once uvicorn has configured itself."""
+    for name in LIBRARY_LOGGERS:
+        lib = logging.getLogger(name)
+        lib.handlers.clear()
+        lib.propagate = True
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from .contract.events import EventData
 from .db import make_engine, make_sessionmaker
-from .logs import configure_logging, get_logger
+from .logs import adopt_library_loggers, configure_logging, get_logger
 from .outbox import Outbox
 from .runtime import Dispatcher, Handler
 from .settings import Settings, get_settings
@@ -126,6 +126,7 @@ class Service:
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def _on_startup(self) -> None:
+        adopt_library_loggers()  # uvicorn configured its loggers after our import-time setup
         await declare_topology(self.settings.amqp_url, self.settings.delivery_limit)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)

@@ -170,6 +170,7 @@ class Event:
     correlation_id: str | None
     body: dict[str, Any]
     persistent: bool
+    received: float = field(default_factory=time.perf_counter)
 
     @property
     def type(self) -> str:

@@ -61,12 +61,6 @@ class Policy:
         """The interval the room is taken for: setup before, cleanup after."""
         return start - self.setup, end + self.cleanup
 
-    def within_opening_hours(self, start: datetime, end: datetime) -> bool:
-        s, e = start.astimezone(self.tz), end.astimezone(self.tz)
-        if s.date() != e.date() and not (e.time() == time(0) and e.date() == s.date() + timedelta(days=1)):
-            return False
-        closing_ok = e.time() <= self.closing or (self.closing == time(0) and e.time() == time(0))
-        return s.time() >= self.opening and closing_ok
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,22 @@ def normalise_phone(raw: str | None, default_region: str) -> str | None:
     """E.164 (``+85221234567``), reading national forms in ``default_region``; None if absent."""
     if raw is None or not raw.strip():
         return None
-    try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentity(f"not a phone number: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
-        raise InvalidIdentity("not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    text = raw.strip()
+    # "00852 …" is ambiguous where 008 is itself an international prefix (Hong Kong): try the
+    # national reading and the "+852" reading, and keep the one that is a valid number.
+    attempts = [(text, default_region)]
+    if text.startswith("00"):
+        attempts.append(("+" + text[2:], None))
+    error = "not a valid phone number"
+    for candidate, region in attempts:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException as exc:
+            error = f"not a phone number: {exc}"
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise InvalidIdentity(error)
 
 
 # Characters whose form differs between the scripts, common in this domain's messages.
