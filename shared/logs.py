@@ -14,7 +14,10 @@ from typing import Any
 import structlog
 
 # Any script (陳大文@example.com, x@例子.香港): a run without spaces or delimiters around an "@" and a dot.
-_EMAIL = re.compile(r"([^\s@<>()\[\],;:\"'])[^\s@<>()\[\],;:\"']*@([^\s@<>()\[\],;:\"'.])[^\s@<>()\[\],;:\"']*\.([^\s@<>()\[\],;:\"'.]{2,})")
+_NOT_IN_ADDRESS = r"\s@<>()\[\],;:\"'"
+_EMAIL = re.compile(
+    rf"([^{_NOT_IN_ADDRESS}])[^{_NOT_IN_ADDRESS}]*@([^{_NOT_IN_ADDRESS}.])[^{_NOT_IN_ADDRESS}]*\.([^{_NOT_IN_ADDRESS}.]{{2,}})"
+)
 # +852 2123 4567 · (02) 2712-3456 · 02-2712-3456 · 0912 345 678 · 13800138000 · 2123-4567, also glued
 # to Chinese text or after "Tel:"; not dates (2026-11-23), times (14:00:00), uuids or small counts.
 _ASCII_WORD = r"A-Za-z0-9_"

@@ -62,7 +62,6 @@ class Policy:
         return start - self.setup, end + self.cleanup
 
 
-
 @dataclass(frozen=True)
 class Rejection:
     code: str  # room_unavailable | room_unknown | room_too_small | equipment_missing | no_room_fits | invalid
