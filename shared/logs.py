@@ -103,6 +103,7 @@ def adopt_library_loggers() -> None:
         lib = logging.getLogger(name)
         lib.handlers.clear()
         lib.propagate = True
+    logging.getLogger("uvicorn.access").setLevel("WARNING")  # health probes every few seconds
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

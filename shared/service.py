@@ -65,6 +65,7 @@ class Service:
             graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
             app_id=f"meetdesk-{name}",
+            log_level=logging.DEBUG,  # "Received"/"Processed" per message: only when debugging
         )
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker | None = None

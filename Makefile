@@ -1,0 +1,82 @@
+# meetdesk developer entry points. `make help` lists them.
+
+VENV ?= .venv
+PY = $(VENV)/bin/python
+# interpreter used only to create the venv
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+COMPOSE ?= docker compose
+PYTEST_ARGS ?=
+
+# the install stamp changes name whenever pyproject.toml changes, so `make install` re-runs pip then
+PYPROJECT_HASH := $(shell cksum pyproject.toml 2>/dev/null | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench clean distclean
+
+help:
+	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
+	@echo "make run            migrate and run all services natively (tools/run_local.py; needs local RabbitMQ + PostgreSQL)"
+	@echo "make up / down      docker compose up --build -d / down"
+	@echo "make test           pytest (PYTEST_ARGS='-k booking -x' to pass options)"
+	@echo "make test-unit      unit tests only"
+	@echo "make lint           ruff check"
+	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
+	@echo "make docs | demo | bench"
+	@echo "make clean          remove caches and build artefacts (distclean: also $(VENV))"
+
+install: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing meetdesk[dev] into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: install
+	$(PY) tools/run_local.py
+
+up:
+	$(COMPOSE) up --build -d
+	$(COMPOSE) ps
+
+down:
+	$(COMPOSE) down
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+
+compose-check: install
+	@if command -v docker-compose >/dev/null 2>&1; then \
+		echo "docker-compose config -q"; docker-compose -f docker-compose.yml config -q; \
+	elif command -v check-jsonschema >/dev/null 2>&1 || test -x $(VENV)/bin/check-jsonschema; then \
+		echo "check-jsonschema (compose-spec)"; \
+		PATH="$(VENV)/bin:$$PATH" check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml; \
+	else \
+		echo "neither docker-compose nor check-jsonschema installed: skipping schema validation"; \
+	fi
+	$(PY) tools/check_compose.py
+
+docs: install
+	$(PY) tools/gen_docs.py
+
+demo: install
+	$(PY) tools/demo.py
+
+bench: install
+	$(PY) bench/e2e_latency.py
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+
+distclean: clean
+	rm -rf $(VENV)
