@@ -56,7 +56,7 @@ async def run_meetdesk(servers: Any, args: argparse.Namespace) -> tuple[list[flo
     log_dir = Path(tempfile.mkdtemp(prefix="meetdesk-bench-"))
     await asyncio.to_thread(prepare_databases, servers)
     await reset_queues(servers)
-    procs = [ServiceProcess(n, servers, log_dir) for n in ("intake", "booking", "complaints", "metrics")]
+    procs = [ServiceProcess(n, servers, log_dir) for n in args.services.split(",")]
     watcher, pub = EventWatcher(servers), Publisher(servers)
     try:
         for p in procs:
@@ -201,9 +201,13 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="paced requests (default 300)")
     parser.add_argument("--rate", type=float, default=25.0, help="paced requests per second (default 25)")
     parser.add_argument("--burst", type=int, default=500, help="requests published at once (default 500)")
+    parser.add_argument(
+        "--services", default="intake,booking,complaints,metrics", help="services to start (diagnosis: intake,booking)"
+    )
+    parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     servers = await asyncio.to_thread(resolve)
-    base = await run_baseline(servers, args)
+    base = await run_baseline(servers, args) if not args.skip_baseline else ([1.0], 1.0)
     ours = await run_meetdesk(servers, args)
     print()
     print(

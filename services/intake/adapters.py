@@ -7,11 +7,9 @@ intake issue; until then those channels are dead-lettered with that reason (noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.contract.common import MeetingDetails
 from shared.contract.inbound import (
     WEBFORM,
     CustomerContact,
@@ -25,27 +23,7 @@ from shared.contract.inbound import (
 from shared.runtime import Incoming, Rejected
 
 from .normalise import detect_language
-
-
-@dataclass
-class Normalised:
-    channel: str
-    source_ref: str  # the channel's own id of this delivery (submission id, entry id, ...)
-    received_at: datetime
-    intent: str
-    contact: CustomerContact | None
-    text: str | None = None
-    subject: str | None = None
-    language: str = "other"
-    agent_id: str | None = None
-    booking_id: str | None = None
-    category: str | None = None
-    severity: str | None = None
-    score: int | None = None
-    meeting: MeetingDetails | None = None
-    feedback_subject: tuple[str, str | None] | None = None  # (booking|complaint|service, id)
-    is_inquiry: bool = True  # a survey answer is feedback only, not an inquiry
-    extra: dict[str, Any] = field(default_factory=dict)
+from .normalised import Normalised
 
 
 def webform(msg: Incoming) -> Normalised:
@@ -128,7 +106,7 @@ def survey(msg: Incoming) -> Normalised:
         language=detect_language(answer.comment),
         score=answer.score,
         feedback_subject=(answer.subject.type, answer.subject.id),
-        is_inquiry=False,
+        kind="feedback",
         booking_id=answer.subject.id if answer.subject.type == "booking" else None,
     )
 

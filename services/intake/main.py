@@ -104,7 +104,7 @@ async def accept(tx: Tx, n: Normalised, email: str | None, phone: str | None, co
                 evidence=f"same {' and '.join(sorted({k for k, _ in who.evidence}))} as a known customer",
             )
         )
-    if n.is_inquiry:
+    if n.kind == "inquiry":
         emit(
             InquiryReceived(
                 inquiry_id=str(inquiry_id),
@@ -151,7 +151,7 @@ async def accept(tx: Tx, n: Normalised, email: str | None, phone: str | None, co
     # Every new inquiry is acknowledged once; a complaint's acknowledgement (with its reference
     # and response deadline) comes from the complaints service when it registers the complaint.
     channel, address = reply_route(n.channel, email=email, phone=phone, conversation_id=conversation_id)
-    if n.is_inquiry and n.intent != "complaint" and address:
+    if n.kind == "inquiry" and n.intent != "complaint" and address:
         emit(
             NotificationRequested(
                 channel=channel,  # type: ignore[arg-type]

@@ -135,7 +135,7 @@ def test_webform_booking_request():
     assert n.intent == "booking_request"
     assert n.source_ref == "WF-2026-000123"
     assert n.received_at == datetime(2026, 11, 20, 9, 15, tzinfo=HKT)
-    assert n.is_inquiry is True
+    assert n.kind == "inquiry"
     assert n.subject == "季度董事會議"
     assert n.language == "zh-Hant"
     assert "季度董事會議" in n.text and "審議年度預算" in n.text
@@ -220,7 +220,7 @@ def test_webform_feedback_on_a_booking():
     assert n.feedback_subject == ("booking", "b-7f3a")
     assert n.booking_id == "b-7f3a"
     assert n.language == "zh-Hans"
-    assert n.is_inquiry is True
+    assert n.kind == "inquiry"
 
 
 def test_webform_feedback_on_the_service():
@@ -385,7 +385,7 @@ def test_survey_answer_is_feedback_not_an_inquiry():
     n = survey(incoming(survey_answer(), "survey"))
     assert n.channel == "survey"
     assert n.intent == "feedback"
-    assert n.is_inquiry is False
+    assert n.kind == "feedback"
     assert n.score == 5
     assert n.feedback_subject == ("booking", "b-7f3a")
     assert n.booking_id == "b-7f3a"
