@@ -3,7 +3,9 @@
 A handler opens :meth:`Outbox.transaction`, claims the incoming message id in the inbox (a second
 delivery of the same message finds it claimed and changes nothing), changes state and emits events;
 state, inbox row and outbox rows commit together. The relay then publishes committed rows with
-publisher confirms (many in flight at once), ``message_id`` = ``event_id``, persistent, and deletes
+publisher confirms (many in flight at once, on the relay's own AMQP channel rather than through
+FastStream's publisher, which costs several times more per message), ``message_id`` = ``event_id``,
+persistent, and deletes
 them. Rows are leased with ``FOR UPDATE SKIP LOCKED`` so any number of replicas can relay; a crash
 between publish and delete republishes the same event id, which consumers' inboxes absorb.
 """
@@ -12,19 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 import sqlalchemy as sa
-from faststream.rabbit import RabbitBroker
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .contract.events import Envelope
 from .db import add_messaging_tables
 from .logs import get_logger
-from .topology import EVENTS, exchange
+from .topology import EVENTS
 
 log = get_logger(__name__)
 
@@ -35,7 +37,7 @@ OUTBOX, INBOX = add_messaging_tables(sa.MetaData())
 class Tx:
     """One unit of work: a session inside a transaction, plus the events it will emit."""
 
-    session: AsyncSession
+    session: AsyncConnection
     emitted: list[tuple[Envelope, str]] = field(default_factory=list)
 
     async def claim(self, message_id: str) -> bool:
@@ -70,9 +72,15 @@ class Tx:
 
 
 class Outbox:
-    def __init__(self, sessions: async_sessionmaker, broker: RabbitBroker, *, batch: int, poll: float):
+    def __init__(
+        self, sessions: Callable[[], AsyncConnection], amqp_url: str, *, batch: int, poll: float, app_id: str = ""
+    ):
         self._sessions = sessions
-        self._broker = broker
+        self._amqp_url = amqp_url
+        self._app_id = app_id
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._batch = batch
         self._poll = poll
         self._wake = asyncio.Event()
@@ -103,6 +111,8 @@ class Outbox:
                 await asyncio.wait_for(self._task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
+        if self._connection is not None:
+            await self._connection.close()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -131,15 +141,30 @@ class Outbox:
         self.published += len(rows)
         return len(rows)
 
+    async def _exchange(self, name: str) -> aio_pika.abc.AbstractExchange:
+        if self._connection is None or self._connection.is_closed:
+            self._connection = await aio_pika.connect_robust(self._amqp_url)
+            self._channel = None
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await self._connection.channel(publisher_confirms=True)
+            self._exchanges.clear()
+        if name not in self._exchanges:
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
+        return self._exchanges[name]
+
     async def _publish(self, row: Any) -> None:
-        await self._broker.publish(
-            row.body,
-            exchange=exchange(row.exchange),
+        """Publish one event and wait for the broker's confirm (the caller keeps many in flight)."""
+        ex = await self._exchange(row.exchange)
+        await ex.publish(
+            aio_pika.Message(
+                row.body,
+                message_id=str(row.event_id),
+                correlation_id=row.correlation_id,
+                type=row.message_type,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                app_id=self._app_id,
+            ),
             routing_key=row.routing_key,
-            message_id=str(row.event_id),
-            correlation_id=row.correlation_id,
-            message_type=row.message_type,
-            content_type="application/json",
-            persist=True,
             mandatory=False,
         )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import aio_pika
 import sqlalchemy as sa
@@ -19,21 +19,23 @@ from faststream.asgi import AsgiFastStream
 from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.specification import AsyncAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .batching import Batcher
 from .contract.events import EventData
 from .db import make_engine, make_sessionmaker
 from .logs import adopt_library_loggers, configure_logging, get_logger
-from .outbox import Outbox
+from .outbox import Outbox, Tx
 from .runtime import Dispatcher, Handler
 from .settings import Settings, get_settings
 from .topology import EVENTS, QueueSpec, declare_topology, exchange
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 async def _raw_body(message: Any) -> bytes:
@@ -68,10 +70,11 @@ class Service:
             log_level=logging.DEBUG,  # "Received"/"Processed" per message: only when debugging
         )
         self.engine: AsyncEngine | None = None
-        self.sessions: async_sessionmaker | None = None
+        self.sessions: Callable[[], AsyncConnection] | None = None
         self._outbox: Outbox | None = None
         self._dispatcher: Dispatcher | None = None
         self._queues: list[QueueSpec] = []
+        self._batchers: dict[Any, Batcher[Any]] = {}
         self._probe: aio_pika.abc.AbstractRobustConnection | None = None
         self.app = ServiceApp(
             self.broker,
@@ -79,6 +82,7 @@ class Service:
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
             on_shutdown=[self._on_shutdown],
+            after_shutdown=[self._after_shutdown],
         )
         self.app.http = Starlette()
         self.route("/healthz", self._healthz)
@@ -114,6 +118,21 @@ class Service:
 
         return decorator
 
+    def batched(
+        self, apply: Callable[[Tx, T], Awaitable[None]], *, max_size: int = 100
+    ) -> Callable[[T], Awaitable[None]]:
+        """A ``submit(item)`` that applies ``item`` with ``apply(tx, item)`` in a transaction shared
+        with other items delivered at the same time (see :mod:`shared.batching`); it returns once
+        that transaction has committed."""
+
+        async def submit(item: T) -> None:
+            batcher = self._batchers.get(apply)
+            if batcher is None:
+                batcher = self._batchers[apply] = Batcher(self.outbox, apply, max_size=max_size)
+            await batcher.submit(item)
+
+        return submit
+
     def produces(self, *events: type[EventData]) -> None:
         """Document the events this service publishes (AsyncAPI); publishing goes via the outbox."""
         for event in events:
@@ -133,9 +152,10 @@ class Service:
         self.sessions = make_sessionmaker(self.engine)
         self._outbox = Outbox(
             self.sessions,
-            self.broker,
+            self.settings.amqp_url,
             batch=self.settings.relay_batch,
             poll=self.settings.relay_poll_seconds,
+            app_id=f"meetdesk-{self.name}",
         )
         self._dispatcher = Dispatcher(
             producer=self.name, broker=self.broker, outbox=self._outbox, settings=self.settings
@@ -146,11 +166,18 @@ class Service:
         log.info("service started", port=self.settings.http_port, queues=[q.name for q in self._queues])
 
     async def _on_shutdown(self) -> None:
-        log.info("service stopping")
+        log.info("service stopping: no new deliveries, finishing those in flight")
+
+    async def _after_shutdown(self) -> None:
+        # the consumers have stopped and in-flight handlers are done: now the batchers and the relay
+        # (which publishes on its own connection) can finish what those handlers committed
+        for batcher in self._batchers.values():
+            await batcher.stop()
         if self._outbox:
             await self._outbox.stop()
         if self._probe:
             await self._probe.close()
+        log.info("service stopped")
 
     # -- health ---------------------------------------------------------------------------------
     async def _healthz(self, request: Request) -> JSONResponse:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
         SecretStr("change-me"), description="bearer token for HTTP paths that return customer data"
     )
     log_level: str = "INFO"
+    wechat_token: SecretStr = Field(SecretStr(""), description="WeChat Official Account token; empty: webhook off")
+    chatwoot_secret: SecretStr = Field(SecretStr(""), description="Chatwoot webhook secret; empty: webhook off")
 
     # messaging
     prefetch: int = Field(200, ge=1, le=5000)

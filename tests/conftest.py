@@ -51,6 +51,7 @@ class System:
 
 
 BOOKING_WORKERS = 3
+INTAKE_WORKERS = 2  # the same delivery twice must be one inquiry across replicas too
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -60,7 +61,9 @@ async def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> 
     await asyncio.to_thread(prepare_databases, servers)
     await reset_queues(servers)
     services = {
-        name: ServiceProcess(name, servers, log_dir, workers=BOOKING_WORKERS if name == "booking" else 1)
+        name: ServiceProcess(
+            name, servers, log_dir, workers={"booking": BOOKING_WORKERS, "intake": INTAKE_WORKERS}.get(name, 1)
+        )
         for name in ("intake", "booking", "complaints", "metrics")
     }
     watcher = EventWatcher(servers)

@@ -31,6 +31,8 @@ from .servers import Servers
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = {"intake": 18001, "booking": 18002, "complaints": 18003, "metrics": 18004}
 API_TOKEN = "test-token"
+WECHAT_TOKEN = "wechat-test-token"
+CHATWOOT_SECRET = "chatwoot-test-secret"
 DB_PREFIX = "meetdesk_test_"
 
 
@@ -42,6 +44,9 @@ def service_env(servers: Servers, name: str) -> dict[str, str]:
         MEETDESK_DATABASE_URL=servers.database_url(DB_PREFIX + name),
         MEETDESK_HTTP_PORT=str(PORTS[name]),
         MEETDESK_API_TOKEN=API_TOKEN,
+        MEETDESK_WECHAT_TOKEN=WECHAT_TOKEN,
+        MEETDESK_CHATWOOT_SECRET=CHATWOOT_SECRET,
+        MEETDESK_AGENT_EMAIL_DOMAINS='["meetdesk.example"]',
         MEETDESK_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

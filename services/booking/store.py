@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from asyncpg.types import Range
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import domain
 from .models import NO_OVERLAP, bookings, requests, rooms
@@ -28,12 +28,12 @@ def room_from_row(row: Any) -> domain.Room:
     )
 
 
-async def load_rooms(session: AsyncSession) -> dict[str, domain.Room]:
+async def load_rooms(session: AsyncConnection) -> dict[str, domain.Room]:
     rows = (await session.execute(sa.select(rooms))).all()
     return {r.room_id: room_from_row(r) for r in rows}
 
 
-async def upsert_room(session: AsyncSession, values: dict[str, Any]) -> None:
+async def upsert_room(session: AsyncConnection, values: dict[str, Any]) -> None:
     stmt = pg_insert(rooms).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["room_id"],
@@ -43,7 +43,7 @@ async def upsert_room(session: AsyncSession, values: dict[str, Any]) -> None:
 
 
 async def busy_intervals(
-    session: AsyncSession, start: datetime, end: datetime, *, exclude_booking: uuid.UUID | None = None
+    session: AsyncConnection, start: datetime, end: datetime, *, exclude_booking: uuid.UUID | None = None
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     """Each room's blocked intervals that touch [start, end)."""
     stmt = sa.select(bookings.c.room_id, bookings.c.blocked).where(
@@ -63,30 +63,30 @@ def is_overlap(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23P01" or NO_OVERLAP in str(exc)
 
 
-async def request_decided(session: AsyncSession, inquiry_id: str) -> bool:
+async def request_decided(session: AsyncConnection, inquiry_id: str) -> bool:
     stmt = sa.select(requests.c.inquiry_id).where(requests.c.inquiry_id == inquiry_id)
     return (await session.execute(stmt)).first() is not None
 
 
-async def record_request(session: AsyncSession, **values: Any) -> None:
+async def record_request(session: AsyncConnection, **values: Any) -> None:
     await session.execute(pg_insert(requests).values(**values).on_conflict_do_nothing())
 
 
-async def insert_bookings(session: AsyncSession, rows: list[dict[str, Any]], policy: domain.Policy) -> None:
+async def insert_bookings(session: AsyncConnection, rows: list[dict[str, Any]], policy: domain.Policy) -> None:
     for row in rows:
         b_start, b_end = policy.blocked(row["start_at"], row["end_at"])
         row["blocked"] = Range(b_start, b_end, lower_inc=True, upper_inc=False)
     await session.execute(sa.insert(bookings), rows)
 
 
-async def get_booking(session: AsyncSession, booking_id: uuid.UUID, *, lock: bool = False) -> Any:
+async def get_booking(session: AsyncConnection, booking_id: uuid.UUID, *, lock: bool = False) -> Any:
     stmt = sa.select(bookings).where(bookings.c.booking_id == booking_id)
     if lock:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).first()
 
 
-async def update_booking(session: AsyncSession, booking_id: uuid.UUID, policy: domain.Policy, **values: Any) -> None:
+async def update_booking(session: AsyncConnection, booking_id: uuid.UUID, policy: domain.Policy, **values: Any) -> None:
     if "start_at" in values:
         b_start, b_end = policy.blocked(values["start_at"], values["end_at"])
         values["blocked"] = Range(b_start, b_end, lower_inc=True, upper_inc=False)
@@ -96,7 +96,7 @@ async def update_booking(session: AsyncSession, booking_id: uuid.UUID, policy: d
 
 
 async def list_bookings(
-    session: AsyncSession, start: datetime, end: datetime, room_id: str | None, limit: int = 500
+    session: AsyncConnection, start: datetime, end: datetime, room_id: str | None, limit: int = 500
 ) -> list[Any]:
     stmt = (
         sa.select(bookings)

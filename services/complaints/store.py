@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import domain
 from .models import complaints, history
@@ -36,7 +36,7 @@ def _state_values(state: domain.Complaint, columns: tuple[str, ...] = STATE_COLU
     return {c: getattr(state, c) for c in columns}
 
 
-async def insert_complaint(session: AsyncSession, state: domain.Complaint, **values: Any) -> bool:
+async def insert_complaint(session: AsyncConnection, state: domain.Complaint, **values: Any) -> bool:
     """Insert a new complaint; False if its inquiry already has one (a repeated delivery)."""
     stmt = (
         pg_insert(complaints)
@@ -47,14 +47,14 @@ async def insert_complaint(session: AsyncSession, state: domain.Complaint, **val
     return (await session.execute(stmt)).first() is not None
 
 
-async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID, *, lock: bool = False) -> Any:
+async def get_complaint(session: AsyncConnection, complaint_id: uuid.UUID, *, lock: bool = False) -> Any:
     stmt = sa.select(complaints).where(complaints.c.complaint_id == complaint_id)
     if lock:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).first()
 
 
-async def update_state(session: AsyncSession, complaint_id: uuid.UUID, state: domain.Complaint) -> None:
+async def update_state(session: AsyncConnection, complaint_id: uuid.UUID, state: domain.Complaint) -> None:
     await session.execute(
         sa.update(complaints)
         .where(complaints.c.complaint_id == complaint_id)
@@ -62,7 +62,7 @@ async def update_state(session: AsyncSession, complaint_id: uuid.UUID, state: do
     )
 
 
-async def append_history(session: AsyncSession, complaint_id: uuid.UUID, entry: domain.HistoryEntry) -> None:
+async def append_history(session: AsyncConnection, complaint_id: uuid.UUID, entry: domain.HistoryEntry) -> None:
     await session.execute(
         sa.insert(history).values(
             complaint_id=complaint_id,
@@ -77,13 +77,13 @@ async def append_history(session: AsyncSession, complaint_id: uuid.UUID, entry: 
     )
 
 
-async def list_complaints(session: AsyncSession, *, status: str | None = None, limit: int = 100) -> list[Any]:
+async def list_complaints(session: AsyncConnection, *, status: str | None = None, limit: int = 100) -> list[Any]:
     stmt = sa.select(complaints).order_by(complaints.c.registered_at.desc(), complaints.c.complaint_id).limit(limit)
     if status:
         stmt = stmt.where(complaints.c.status == status)
     return list((await session.execute(stmt)).all())
 
 
-async def get_history(session: AsyncSession, complaint_id: uuid.UUID) -> list[Any]:
+async def get_history(session: AsyncConnection, complaint_id: uuid.UUID) -> list[Any]:
     stmt = sa.select(history).where(history.c.complaint_id == complaint_id).order_by(history.c.id)
     return list((await session.execute(stmt)).all())

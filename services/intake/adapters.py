@@ -1,12 +1,13 @@
 """Channel adapters: each turns one channel's native payload into a :class:`Normalised` inquiry.
 
 Plain functions over bytes and the contract models; they raise :class:`shared.runtime.Rejected`
-for input that can never be accepted. The email, phone, chat and WeChat adapters arrive with the
-intake issue; until then those channels are dead-lettered with that reason (nothing is lost).
+for input that can never be accepted. The project's own JSON channels live here; email, phone
+(Asterisk CDR), chat (Chatwoot) and WeChat have a module each under ``channels/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,12 @@ from shared.contract.inbound import (
 )
 from shared.runtime import Incoming, Rejected
 
+from .channels import chat, email, phone, wechat
 from .normalise import detect_language
-from .normalised import Normalised
+from .normalised import ChannelContext, Normalised
 
 
-def webform(msg: Incoming) -> Normalised:
+def webform(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     form = msg.parse(WEBFORM)
     base: dict[str, Any] = {
         "channel": "webform",
@@ -38,77 +40,89 @@ def webform(msg: Incoming) -> Normalised:
         case WebformBookingRequest():
             m = form.meeting
             text = " ".join(p for p in (m.name, m.agenda, m.notes) if p)
-            return Normalised(
-                **base,
-                intent="booking_request",
-                text=text,
-                subject=m.name,
-                language=detect_language(text),
-                meeting=m,
-            )
+            return [
+                Normalised(
+                    **base,
+                    intent="booking_request",
+                    text=text,
+                    subject=m.name,
+                    language=detect_language(text),
+                    meeting=m,
+                )
+            ]
         case WebformComplaint():
-            return Normalised(
-                **base,
-                intent="complaint",
-                text=form.text,
-                language=detect_language(form.text),
-                booking_id=form.booking_id,
-                category=form.category,
-            )
+            return [
+                Normalised(
+                    **base,
+                    intent="complaint",
+                    text=form.text,
+                    language=detect_language(form.text),
+                    booking_id=form.booking_id,
+                    category=form.category,
+                )
+            ]
         case WebformInquiry():
             text = " ".join(p for p in (form.subject, form.text) if p)
-            return Normalised(
-                **base, intent="inquiry", text=form.text, subject=form.subject, language=detect_language(text)
-            )
+            return [
+                Normalised(
+                    **base, intent="inquiry", text=form.text, subject=form.subject, language=detect_language(text)
+                )
+            ]
         case WebformFeedback():
-            return Normalised(
-                **base,
-                intent="feedback",
-                text=form.text,
-                language=detect_language(form.text),
-                booking_id=form.booking_id,
-                score=form.score,
-                feedback_subject=("booking", form.booking_id) if form.booking_id else ("service", None),
-            )
+            return [
+                Normalised(
+                    **base,
+                    intent="feedback",
+                    text=form.text,
+                    language=detect_language(form.text),
+                    booking_id=form.booking_id,
+                    score=form.score,
+                    feedback_subject=("booking", form.booking_id) if form.booking_id else ("service", None),
+                )
+            ]
     raise Rejected(f"unknown web form kind {getattr(form, 'kind', None)!r}")  # pragma: no cover
 
 
-def onsite(msg: Incoming) -> Normalised:
+def onsite(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     entry = msg.parse(OnsiteEntry)
     intent = "feedback" if entry.kind == "feedback" else "complaint"
-    return Normalised(
-        channel="onsite",
-        source_ref=entry.entry_id,
-        received_at=entry.recorded_at,
-        intent=intent,
-        contact=entry.customer,
-        text=entry.text,
-        language=detect_language(entry.text),
-        agent_id=entry.staff_id,
-        booking_id=entry.booking_id,
-        category=entry.category,
-        severity=entry.severity,
-        extra={"room_id": entry.room_id, "onsite_kind": entry.kind},
-    )
+    return [
+        Normalised(
+            channel="onsite",
+            source_ref=entry.entry_id,
+            received_at=entry.recorded_at,
+            intent=intent,
+            contact=entry.customer,
+            text=entry.text,
+            language=detect_language(entry.text),
+            agent_id=entry.staff_id,
+            booking_id=entry.booking_id,
+            category=entry.category,
+            severity=entry.severity,
+            extra={"room_id": entry.room_id, "onsite_kind": entry.kind},
+        )
+    ]
 
 
-def survey(msg: Incoming) -> Normalised:
+def survey(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     answer = msg.parse(SurveyAnswer)
     contact = answer.respondent if isinstance(answer.respondent, CustomerContact) else None
     source_ref = answer.response_id or f"{answer.subject.type}:{answer.subject.id}:{msg.dedupe_key}"
-    return Normalised(
-        channel="survey",
-        source_ref=source_ref,
-        received_at=answer.submitted_at or _now(),
-        intent="feedback",
-        contact=contact,
-        text=answer.comment,
-        language=detect_language(answer.comment),
-        score=answer.score,
-        feedback_subject=(answer.subject.type, answer.subject.id),
-        kind="feedback",
-        booking_id=answer.subject.id if answer.subject.type == "booking" else None,
-    )
+    return [
+        Normalised(
+            channel="survey",
+            source_ref=source_ref,
+            received_at=answer.submitted_at or _now(),
+            intent="feedback",
+            contact=contact,
+            text=answer.comment,
+            language=detect_language(answer.comment),
+            score=answer.score,
+            feedback_subject=(answer.subject.type, answer.subject.id),
+            kind="feedback",
+            booking_id=answer.subject.id if answer.subject.type == "booking" else None,
+        )
+    ]
 
 
 def _now() -> datetime:
@@ -117,19 +131,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def not_yet(channel: str) -> Any:
-    def adapter(msg: Incoming) -> Normalised:
-        raise Rejected(f"the {channel} channel adapter is not available yet; the message is kept here")
-
-    return adapter
-
-
-ADAPTERS = {
+ADAPTERS: dict[str, Callable[[Incoming, ChannelContext], list[Normalised]]] = {
     "webform": webform,
     "onsite": onsite,
     "survey": survey,
-    "email": not_yet("email"),
-    "phone": not_yet("phone"),
-    "chat": not_yet("chat"),
-    "wechat": not_yet("wechat"),
+    "email": email.adapt,
+    "phone": phone.adapt,
+    "chat": chat.adapt,
+    "wechat": wechat.adapt,
 }

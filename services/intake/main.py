@@ -8,6 +8,7 @@ acknowledgement ``notification.requested``. HTTP on port 8001: health and the we
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -15,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from shared.contract.events import (
+    AgentReplied,
     BookingDetails,
     BookingRequested,
+    CallMissed,
     CustomerLinked,
     CustomerRef,
     FeedbackReceived,
@@ -26,7 +29,6 @@ from shared.contract.events import (
     make_event,
 )
 from shared.contract.inbound import WEBFORM, OnsiteEntry, SurveyAnswer
-from shared.db import db_retry
 from shared.http import error, requires_token
 from shared.notifications import reply_route
 from shared.outbox import Tx
@@ -34,9 +36,13 @@ from shared.runtime import Incoming, Rejected, derive_uuid
 from shared.service import Service
 from shared.topology import INBOUND, INTAKE_INBOUND, exchange
 
-from . import store
-from .adapters import ADAPTERS, Normalised
+from . import store, webhooks
+from .adapters import ADAPTERS
 from .normalise import InvalidIdentity, normalise_email, normalise_phone
+from .normalised import ChannelContext, Normalised
+from .understand import Understanding, understand
+
+log = structlog.get_logger(__name__)
 
 svc = Service("intake", description="Channel payloads in, one normalised inquiry out.")
 svc.produces(InquiryReceived, BookingRequested, FeedbackReceived, CustomerLinked, NotificationRequested, IntakeRejected)
@@ -49,53 +55,86 @@ async def on_inbound(msg: Incoming) -> None:
     adapter = ADAPTERS.get(msg.routing_key)
     if adapter is None:
         raise Rejected(f"unknown channel {msg.routing_key!r}; known: {', '.join(sorted(ADAPTERS))}")
-    n = adapter(msg)
+    items = adapter(msg, CONTEXT)
+    if not items:
+        return  # acknowledged and ignored (e.g. a Chatwoot private note)
+    # one customer message → one correlation id for everything it causes, stable across redeliveries
+    correlation_id = (
+        msg.correlation_id if msg.correlation_given else derive_uuid("inbound", msg.routing_key, items[0].source_ref)
+    )
+    # parse and understand outside the transaction (pure work: a refusal dead-letters the message);
+    # the database part is batched with other deliveries in flight
+    for work in [_prepare(n, correlation_id) for n in items]:
+        with structlog.contextvars.bound_contextvars(correlation_id=str(correlation_id)):
+            await apply_in_batch(work)
+
+
+CONTEXT = ChannelContext(
+    default_region=svc.settings.default_phone_region,
+    agent_email_domains=tuple(d.lower() for d in svc.settings.agent_email_domains),
+    venue_timezone=svc.settings.venue_timezone,
+)
+
+
+@dataclass
+class Work:
+    n: Normalised
+    email: str | None
+    phone: str | None
+    correlation_id: uuid.UUID
+    understood: Understanding | None  # for inquiries
+
+
+def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
     contact = n.contact
     try:
         email = normalise_email(contact.email if contact else None)
         phone = normalise_phone(contact.phone if contact else None, svc.settings.default_phone_region)
     except InvalidIdentity as exc:
-        raise Rejected(f"customer contact: {exc}") from None
-    correlation_id = msg.correlation_id if msg.correlation_given else derive_uuid("inbound", n.channel, n.source_ref)
-    with structlog.contextvars.bound_contextvars(correlation_id=str(correlation_id)):
-        async for attempt in db_retry():
-            with attempt:
-                async with svc.outbox.transaction() as tx:
-                    await accept(tx, n, email, phone, correlation_id)
+        if n.channel in ("webform", "onsite", "survey"):  # our own forms: the submitter must fix it
+            raise Rejected(f"customer contact: {exc}") from None
+        # a caller id such as an extension, an address typed into a chat: keep the message, drop
+        # the unusable identity
+        email = phone = None
+        n.flags.append("contact_invalid")
+    understood = understand(n, svc.settings.tz) if n.kind == "inquiry" else None
+    return Work(n, email, phone, correlation_id, understood)
 
 
-async def accept(tx: Tx, n: Normalised, email: str | None, phone: str | None, correlation_id: uuid.UUID) -> None:
-    inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
-    conversation_id = _conversation(n)
-    fresh = await store.record_inquiry(
+async def accept(tx: Tx, work: Work) -> None:
+    n, email, phone, correlation_id = work.n, work.email, work.phone, work.correlation_id
+    conversation_id = await _conversation(tx, n)
+    fresh = await store.record_delivery(
         tx.session,
         {
-            "inquiry_id": inquiry_id,
             "channel": n.channel,
             "source_ref": n.source_ref,
+            "kind": n.kind,
             "conversation_id": conversation_id,
-            "intent": n.intent,
-            "language": n.language,
-            "subject": n.subject,
-            "text": n.text,
-            "agent_id": n.agent_id,
             "received_at": n.received_at,
             "correlation_id": str(correlation_id),
         },
     )
     if not fresh:
-        structlog.get_logger(__name__).info("repeat delivery ignored", channel=n.channel)
+        log.info("repeat delivery ignored", channel=n.channel, kind=n.kind)
         return
-    ids = [("email", email)] if email else []
-    ids += [("phone", phone)] if phone else []
-    name = n.contact.name if n.contact else None
-    who = await store.resolve_customer(tx.session, name, ids)
-    await store.set_inquiry_customer(tx.session, inquiry_id, who.customer_id)
-    customer_id = str(who.customer_id)
+    if n.channel == "email" and n.source_ref:
+        await store.add_message_ref(tx.session, n.channel, n.source_ref, conversation_id)
+    if n.kind == "status_change":
+        await store.set_conversation_status(
+            tx.session, conversation_id, n.channel, n.extra.get("status", "?"), n.received_at
+        )
+        return
 
     def emit(data: Any) -> None:
-        tx.emit(make_event(data, producer="intake", correlation_id=correlation_id, occurred_at=None))
+        tx.emit(make_event(data, producer="intake", correlation_id=correlation_id))
 
+    ids = [("email", email)] if email else []
+    ids += [("phone", phone)] if phone else []
+    ids += [n.channel_identity] if n.channel_identity else []
+    name = n.contact.name if n.contact else None
+    who = await store.resolve_customer(tx.session, name, ids)
+    customer_id = str(who.customer_id)
     if who.linked:
         emit(
             CustomerLinked(
@@ -104,67 +143,141 @@ async def accept(tx: Tx, n: Normalised, email: str | None, phone: str | None, co
                 evidence=f"same {' and '.join(sorted({k for k, _ in who.evidence}))} as a known customer",
             )
         )
-    if n.kind == "inquiry":
+
+    if n.kind == "agent_reply" and "automated" in n.flags:
+        return  # a bot's or an automation rule's message is no agent's answer: the customer still waits
+    if n.kind == "agent_reply":
+        reply = await store.agent_reply(tx.session, conversation_id, n.channel, who.customer_id, n.received_at)
+        seconds = n.response_seconds
+        if seconds is None and reply.awaiting_since is not None:
+            seconds = max(0.0, (n.received_at - reply.awaiting_since).total_seconds())
         emit(
-            InquiryReceived(
-                inquiry_id=str(inquiry_id),
-                channel=n.channel,
-                source_ref=n.source_ref,  # type: ignore[arg-type]
+            AgentReplied(
                 conversation_id=conversation_id,
-                customer=CustomerRef(customer_id=customer_id, name=name, email=email, phone=phone),
-                intent=n.intent,
-                language=n.language,
-                subject=n.subject,
-                text=n.text,  # type: ignore[arg-type]
-                received_at=n.received_at,
-                agent_id=n.agent_id,
-                booking_id=n.booking_id,
-                category=n.category,
-                severity=n.severity,
-                score=n.score,  # type: ignore[arg-type]
+                channel=n.channel,
+                agent_id=n.agent_id,  # type: ignore[arg-type]
+                replied_at=n.received_at,
+                first_reply=reply.first_reply,
+                response_seconds=seconds,
             )
         )
-    if n.intent == "booking_request" and n.meeting is not None:
+        return
+    await store.customer_message(tx.session, conversation_id, n.channel, who.customer_id, n.received_at)
+    if n.kind == "missed_call":
+        emit(
+            CallMissed(
+                call_id=n.source_ref,
+                customer_id=customer_id,
+                phone=phone,
+                disposition=str(n.extra.get("disposition", "NO ANSWER")),
+                started_at=n.received_at,
+            )
+        )
+        return
+    if n.kind == "feedback":
+        _feedback(emit, n, customer_id)
+        return
+
+    # an inquiry
+    u = work.understood
+    assert u is not None
+    inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
+    await store.record_inquiry(
+        tx.session,
+        {
+            "inquiry_id": inquiry_id,
+            "channel": n.channel,
+            "source_ref": n.source_ref,
+            "conversation_id": conversation_id,
+            "customer_id": who.customer_id,
+            "intent": u.intent,
+            "language": u.language,
+            "subject": n.subject,
+            "text": n.text,
+            "agent_id": n.agent_id,
+            "received_at": n.received_at,
+            "correlation_id": str(correlation_id),
+        },
+    )
+    emit(
+        InquiryReceived(
+            inquiry_id=str(inquiry_id),
+            channel=n.channel,
+            source_ref=n.source_ref,  # type: ignore[arg-type]
+            conversation_id=conversation_id,
+            customer=CustomerRef(customer_id=customer_id, name=name, email=email, phone=phone),
+            intent=u.intent,
+            language=u.language,
+            subject=n.subject,
+            text=n.text,  # type: ignore[arg-type]
+            received_at=n.received_at,
+            agent_id=n.agent_id,
+            booking_id=n.booking_id,
+            category=u.category if u.intent == "complaint" else None,  # type: ignore[arg-type]
+            severity=n.severity,
+            score=n.score,
+            missing=u.missing,  # type: ignore[arg-type]
+        )
+    )
+    if u.intent == "booking_request" and u.meeting is not None:
         emit(
             BookingRequested(
                 inquiry_id=str(inquiry_id),
                 customer_id=customer_id,
                 channel=n.channel,  # type: ignore[arg-type]
-                language=n.language,
-                meeting=BookingDetails.model_validate(n.meeting.model_dump()),  # type: ignore[arg-type]
+                language=u.language,
+                meeting=BookingDetails.model_validate(u.meeting.model_dump()),  # type: ignore[arg-type]
             )
         )
-    if n.score is not None and n.feedback_subject is not None:
-        kind, subject_id = n.feedback_subject
-        emit(
-            FeedbackReceived(
-                subject_type=kind,
-                subject_id=subject_id,
-                score=n.score,
-                score_100=n.score * 20,  # type: ignore[arg-type]
-                comment=n.text,
-                customer_id=customer_id,
-                channel=n.channel,
-                agent_id=n.agent_id,  # type: ignore[arg-type]
-            )
-        )
-    # Every new inquiry is acknowledged once; a complaint's acknowledgement (with its reference
-    # and response deadline) comes from the complaints service when it registers the complaint.
-    channel, address = reply_route(n.channel, email=email, phone=phone, conversation_id=conversation_id)
-    if n.kind == "inquiry" and n.intent != "complaint" and address:
+    if n.score is not None:
+        _feedback(emit, n, customer_id)
+    # Every new inquiry is acknowledged once, in the customer's language and on the channel they used
+    # when it can carry a reply; a complaint's acknowledgement (with its reference and response
+    # deadline) comes from the complaints service when it registers the complaint.
+    channel, address = reply_route(n.channel, email=email, phone=phone, conversation_id=n.conversation_key)
+    if u.intent != "complaint" and address:
         emit(
             NotificationRequested(
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 address=address,
-                customer_id=customer_id,
-                template=f"{n.intent}.acknowledged",
-                language=n.language,  # type: ignore[arg-type]
-                parameters={"inquiry_id": str(inquiry_id), "name": name},
+                customer_id=customer_id,  # type: ignore[arg-type]
+                template=f"{u.intent}.acknowledged",
+                language=u.language,  # type: ignore[arg-type]
+                parameters={"inquiry_id": str(inquiry_id), "name": name, "missing": u.missing},
             )
         )
 
 
-def _conversation(n: Normalised) -> str:
+apply_in_batch = svc.batched(accept)
+
+
+def _feedback(emit: Any, n: Normalised, customer_id: str) -> None:
+    kind, subject_id = n.feedback_subject or ("service", None)
+    assert n.score is not None
+    emit(
+        FeedbackReceived(
+            subject_type=kind,
+            subject_id=subject_id,
+            score=n.score,
+            score_100=n.score * 20,  # type: ignore[arg-type]
+            comment=n.text,
+            customer_id=customer_id,
+            channel=n.channel,
+            agent_id=n.agent_id,  # type: ignore[arg-type]
+        )
+    )
+
+
+async def _conversation(tx: Tx, n: Normalised) -> str:
+    """The conversation this item belongs to: the channel's own key, the thread an email answers,
+    the booking an on-site entry is about, or a new one named after the item."""
+    if n.conversation_key:
+        return n.conversation_key
+    if n.thread_refs:
+        found = await store.conversation_of_refs(tx.session, n.channel, n.thread_refs)
+        if found:
+            return found
+        return f"{n.channel}:{n.thread_refs[0]}"  # the thread's root, even if we never saw it
     if n.channel == "onsite" and n.booking_id:
         return f"booking:{n.booking_id}"
     return f"{n.channel}:{n.source_ref}"
@@ -201,4 +314,16 @@ async def ingress(request: Request) -> JSONResponse:
     return JSONResponse({"accepted": True, "channel": channel, "message_id": message_id}, status_code=202)
 
 
+async def _publish_inbound(channel: str, body: bytes, message_id: str | None, content_type: str) -> None:
+    await svc.broker.publish(
+        body,
+        exchange=exchange(INBOUND),
+        routing_key=channel,
+        message_id=message_id,
+        content_type=content_type,
+        persist=True,
+    )
+
+
 svc.route("/inbound/{channel}", ingress, methods=["POST"])
+svc.app.http.router.routes.extend(webhooks.make_routes(_publish_inbound, lambda: svc.settings))

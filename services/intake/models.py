@@ -49,3 +49,41 @@ inquiries = sa.Table(
     sa.UniqueConstraint("channel", "source_ref", name="inquiries_one_per_delivery"),
     sa.Index("inquiries_customer", "customer_id"),
 )
+
+# Every payload accepted from a channel, whatever it turned out to be (inquiry, agent reply, missed
+# call, status change, survey answer): (channel, source_ref) makes a redelivery a no-op.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("source_ref", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("conversation_id", sa.Text),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("correlation_id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# A conversation: an email thread, a Chatwoot conversation, a WeChat follower's chat, a call, a form.
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("conversation_id", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("customer_id", pg.UUID(as_uuid=True), sa.ForeignKey("customers.customer_id")),
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("first_reply_at", sa.DateTime(timezone=True)),
+    sa.Column("awaiting_since", sa.DateTime(timezone=True)),  # the customer's oldest unanswered message
+    sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Channel-native message ids that belong to a conversation (email Message-IDs): a reply naming one
+# of them in In-Reply-To/References joins that conversation.
+message_refs = sa.Table(
+    "message_refs",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("ref", sa.Text, primary_key=True),
+    sa.Column("conversation_id", sa.Text, nullable=False),
+)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import RetryTransaction
 
-from .models import customers, identities, inquiries
+from .models import conversations, customers, deliveries, identities, inquiries, message_refs
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Resolution:
     evidence: list[tuple[str, str]]  # the identities that matched
 
 
-async def record_inquiry(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def record_inquiry(session: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert the inquiry; False if this (channel, source_ref) was already accepted."""
     stmt = (
         pg_insert(inquiries)
@@ -34,13 +35,13 @@ async def record_inquiry(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
-async def set_inquiry_customer(session: AsyncSession, inquiry_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+async def set_inquiry_customer(session: AsyncConnection, inquiry_id: uuid.UUID, customer_id: uuid.UUID) -> None:
     await session.execute(
         sa.update(inquiries).where(inquiries.c.inquiry_id == inquiry_id).values(customer_id=customer_id)
     )
 
 
-async def resolve_customer(session: AsyncSession, name: str | None, ids: list[tuple[str, str]]) -> Resolution:
+async def resolve_customer(session: AsyncConnection, name: str | None, ids: list[tuple[str, str]]) -> Resolution:
     """The customer these identities belong to; a new one if none is known. Identities not yet known
     are attached to the customer found (same email or same phone = same person)."""
     if ids:
@@ -70,7 +71,7 @@ async def resolve_customer(session: AsyncSession, name: str | None, ids: list[tu
     return Resolution(customer_id, True, [], [])
 
 
-async def _attach(session: AsyncSession, customer_id: uuid.UUID, ids: list[tuple[str, str]]) -> None:
+async def _attach(session: AsyncConnection, customer_id: uuid.UUID, ids: list[tuple[str, str]]) -> None:
     if not ids:
         return
     stmt = (
@@ -82,3 +83,109 @@ async def _attach(session: AsyncSession, customer_id: uuid.UUID, ids: list[tuple
     inserted = (await session.execute(stmt)).all()
     if len(inserted) != len(ids):
         raise RetryTransaction("another delivery registered the same identity concurrently")
+
+
+async def record_delivery(session: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Log an accepted payload; False if this (channel, source_ref) was accepted before."""
+    stmt = (
+        pg_insert(deliveries)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
+        .returning(deliveries.c.source_ref)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def conversation_of_refs(session: AsyncConnection, channel: str, refs: list[str]) -> str | None:
+    if not refs:
+        return None
+    stmt = sa.select(message_refs.c.conversation_id).where(
+        message_refs.c.channel == channel, message_refs.c.ref.in_(refs)
+    )
+    return (await session.execute(stmt.limit(1))).scalar()
+
+
+async def add_message_ref(session: AsyncConnection, channel: str, ref: str, conversation_id: str) -> None:
+    await session.execute(
+        pg_insert(message_refs)
+        .values(channel=channel, ref=ref, conversation_id=conversation_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def customer_message(
+    session: AsyncConnection, conversation_id: str, channel: str, customer_id: uuid.UUID | None, at: datetime
+) -> None:
+    """The customer wrote (or called): the conversation now awaits an answer since ``at``."""
+    stmt = pg_insert(conversations).values(
+        conversation_id=conversation_id,
+        channel=channel,
+        customer_id=customer_id,
+        opened_at=at,
+        awaiting_since=at,
+        last_activity_at=at,
+    )
+    c = conversations.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={
+            "customer_id": sa.func.coalesce(c.customer_id, stmt.excluded.customer_id),
+            "awaiting_since": sa.func.coalesce(c.awaiting_since, stmt.excluded.awaiting_since),
+            "last_activity_at": sa.func.greatest(c.last_activity_at, stmt.excluded.last_activity_at),
+            "status": "open",
+        },
+    )
+    await session.execute(stmt)
+
+
+@dataclass
+class Reply:
+    first_reply: bool
+    awaiting_since: datetime | None
+
+
+async def agent_reply(
+    session: AsyncConnection, conversation_id: str, channel: str, customer_id: uuid.UUID | None, at: datetime
+) -> Reply:
+    """An agent answered: was it the conversation's first answer, and since when was it awaited?"""
+    c = conversations.c
+    row = (
+        await session.execute(sa.select(conversations).where(c.conversation_id == conversation_id).with_for_update())
+    ).first()
+    if row is None:  # the agent wrote first (or the customer's message came another way)
+        await session.execute(
+            pg_insert(conversations)
+            .values(
+                conversation_id=conversation_id,
+                channel=channel,
+                customer_id=customer_id,
+                opened_at=at,
+                first_reply_at=at,
+                last_activity_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+        return Reply(first_reply=True, awaiting_since=None)
+    await session.execute(
+        sa.update(conversations)
+        .where(c.conversation_id == conversation_id)
+        .values(
+            first_reply_at=sa.func.coalesce(c.first_reply_at, at),
+            awaiting_since=None,
+            last_activity_at=sa.func.greatest(c.last_activity_at, at),
+        )
+    )
+    return Reply(first_reply=row.first_reply_at is None, awaiting_since=row.awaiting_since)
+
+
+async def set_conversation_status(
+    session: AsyncConnection, conversation_id: str, channel: str, status: str, at: datetime
+) -> None:
+    stmt = pg_insert(conversations).values(
+        conversation_id=conversation_id, channel=channel, status=status, opened_at=at, last_activity_at=at
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={"status": status, "last_activity_at": sa.func.greatest(conversations.c.last_activity_at, at)},
+    )
+    await session.execute(stmt)

@@ -8,7 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import domain
 from .models import kpi_counters as kc
@@ -28,7 +28,7 @@ class Summed:
     total: float
 
 
-async def add_facts(session: AsyncSession, facts: Iterable[domain.Fact]) -> int:
+async def add_facts(session: AsyncConnection, facts: Iterable[domain.Fact]) -> int:
     """Add the facts to their counters in one statement; returns how many counters it touched.
 
     Facts with the same key are summed first (Postgres refuses to update one row twice in one
@@ -58,7 +58,7 @@ async def add_facts(session: AsyncSession, facts: Iterable[domain.Fact]) -> int:
     return len(rows)
 
 
-async def query(session: AsyncSession, start_day: date, end_day: date, group_by: domain.GroupBy) -> list[Summed]:
+async def query(session: AsyncConnection, start_day: date, end_day: date, group_by: domain.GroupBy) -> list[Summed]:
     """The counters of [start_day, end_day] (both included) that :func:`domain.kpis` needs.
 
     ``day``: the ``all`` counters per day. Otherwise: the ``all`` counters and those of the

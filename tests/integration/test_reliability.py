@@ -184,3 +184,28 @@ async def test_invalid_command_is_dead_lettered_and_refused(system: System) -> N
     )
     assert refused[0].data["command"] == "rooms.upsert"
     assert "capacity" in refused[0].data["reason"]
+
+
+async def test_sigterm_drains_gracefully_and_nothing_is_lost(system: System) -> None:
+    booking = system.services["booking"]
+    rooms = await _rooms(system, 5)
+    forms = [
+        booking_form(room_id=room, start=start, end=end, email=f"{room}@example.com")
+        for room in rooms
+        for start, end in [future_slot(days=11, hour=h) for h in (8, 11, 14, 17)]
+    ]
+    inquiries = await _submit(system, forms)
+    ids = set(inquiries.values())
+    await system.watcher.wait_for(lambda e: e.type in OUTCOMES and e.data["inquiry_id"] in ids, count=1, timeout=30)
+    t0 = asyncio.get_running_loop().time()
+    booking.stop()  # SIGTERM to every booking process: in-flight work finishes, the rest stays queued
+    assert booking.proc is not None and booking.proc.returncode == 0, booking.tail()
+    assert asyncio.get_running_loop().time() - t0 < 25, "shutdown must finish within the compose grace period"
+    booking.start()
+    await booking.wait_ready()
+    await system.watcher.wait_for(
+        lambda e: e.type in OUTCOMES and e.data["inquiry_id"] in ids, count=len(ids), timeout=60
+    )
+    outcomes = _distinct_outcomes(system, ids)
+    assert set(outcomes) == ids and all(len(v) == 1 for v in outcomes.values())
+    assert Counter(next(iter(v))[0] for v in outcomes.values()) == {"booking.confirmed": len(ids)}

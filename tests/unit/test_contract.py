@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
+import aio_pika
 import pytest
 from pydantic import ValidationError
 
@@ -273,11 +274,11 @@ async def test_outbox_rows_use_the_event_id_and_type():
 
 
 async def test_relay_publishes_with_message_id_equal_to_event_id():
-    published: list[tuple[bytes, dict[str, Any]]] = []
+    published: list[tuple[Any, dict[str, Any]]] = []
 
-    class FakeBroker:
-        async def publish(self, body: bytes, **kw: Any) -> None:
-            published.append((body, kw))
+    class FakeExchange:
+        async def publish(self, message: Any, **kw: Any) -> None:
+            published.append((message, kw))
 
     env = make_event(SAMPLES["booking.confirmed"], producer="booking", correlation_id=CORR)
     row = SimpleNamespace(
@@ -288,15 +289,21 @@ async def test_relay_publishes_with_message_id_equal_to_event_id():
         correlation_id=str(env.correlation_id),
         body=env.to_bytes(),
     )
-    outbox = Outbox(None, FakeBroker(), batch=10, poll=1.0)  # type: ignore[arg-type]
+    outbox = Outbox(None, "amqp://unused", batch=10, poll=1.0)  # type: ignore[arg-type]
+
+    async def exchange(name: str) -> FakeExchange:
+        assert name == "meetdesk.events"
+        return FakeExchange()
+
+    outbox._exchange = exchange  # type: ignore[method-assign]
     await outbox._publish(row)
-    ((body, kw),) = published
-    assert kw["message_id"] == str(env.event_id) == json.loads(body)["event_id"]
-    assert kw["correlation_id"] == str(CORR)
-    assert kw["message_type"] == "booking.confirmed"
+    ((message, kw),) = published
+    assert message.message_id == str(env.event_id) == json.loads(message.body)["event_id"]
+    assert message.correlation_id == str(CORR)
+    assert message.type == "booking.confirmed"
     assert kw["routing_key"] == "booking.confirmed"
-    assert kw["content_type"] == "application/json"
-    assert kw["persist"] is True
+    assert message.content_type == "application/json"
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
 
 
 # -- event types ------------------------------------------------------------------------------------
