@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
-	@echo "make docs | demo | bench"
+	@echo "make docs | demo | bench | bench-intake"
 	@echo "make clean          remove caches and build artefacts (distclean: also $(VENV))"
 
 install: $(STAMP)
@@ -73,6 +73,9 @@ demo: install
 
 bench: install
 	$(PY) bench/e2e_latency.py
+
+bench-intake: install
+	$(PY) bench/intake_throughput.py
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

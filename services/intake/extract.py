@@ -57,8 +57,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import get_args
 from zoneinfo import ZoneInfo
 
@@ -188,18 +190,31 @@ class _Buffer:
     """The lowered text with the parts already used blanked out (same length, same positions)."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
+        self._chars = list(text)
+        self._text: str | None = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self._chars)
+        return self._text
 
     def blank(self, start: int, end: int, ch: str = " ") -> None:
-        self.text = self.text[:start] + ch * (end - start) + self.text[end:]
+        self._chars[start:end] = ch * (end - start)
+        self._text = None
+
+
+@lru_cache(maxsize=4)
+def _clause_marks(text: str) -> tuple[list[int], list[int]]:
+    marks = list(_CLAUSE_END.finditer(text))
+    return [m.start() for m in marks], [m.end() for m in marks]
 
 
 def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
-    start = 0
-    for m in _CLAUSE_END.finditer(text, 0, pos):
-        start = m.end()
-    m = _CLAUSE_END.search(text, pos)
-    return start, (m.start() if m else len(text))
+    """Start and end of the clause around ``pos``."""
+    starts, ends = _clause_marks(text)
+    i, j = bisect_right(ends, pos), bisect_left(starts, pos)
+    return (ends[i - 1] if i else 0), (starts[j] if j < len(starts) else len(text))
 
 
 # -- past events ------------------------------------------------------------------------------------
@@ -226,7 +241,7 @@ _TURN = re.compile(
 def _is_past(text: str, start: int, end: int) -> bool:
     """Whether the mention at text[start:end] is about something that already happened."""
     c_start, c_end = _clause_bounds(text, start)
-    before = text[c_start:start]
+    before = text[max(c_start, start - 60) : start]
     turns = list(_TURN.finditer(before))
     if turns:
         before = before[turns[-1].end() :]
@@ -387,9 +402,11 @@ def _find_dates(buf: _Buffer, nfkc: str, today: date, zh: bool) -> list[_DateMen
         found.append(_DateMention(m.start(), m.end(), day, absolute, past, period))
         buf.blank(m.start(), m.end())
 
-    for m in _ISO.finditer(buf.text):
+    text = buf.text
+    for m in _ISO.finditer(text):
         take(m, _explicit(today, int(m["y"]), int(m["m"]), int(m["d"])), True)
-    for m in _ZH_MONTH_DAY.finditer(buf.text):
+    text = buf.text
+    for m in _ZH_MONTH_DAY.finditer(text):
         month, day = _number(m["m"]), _number(m["d"])
         if month is None or day is None or not 1 <= month <= 12:
             continue
@@ -402,7 +419,8 @@ def _find_dates(buf: _Buffer, nfkc: str, today: date, zh: bool) -> list[_DateMen
             take(m, _safe_date(today.year + 1, month, day) if today.year < 9999 else None, True)
         else:
             take(m, _upcoming(today, month, day), True)
-    for m in _ZH_MONTH_REL.finditer(buf.text):
+    text = buf.text
+    for m in _ZH_MONTH_REL.finditer(text):
         day_n = _number(m["d"])
         if day_n is None:
             continue
@@ -410,16 +428,19 @@ def _find_dates(buf: _Buffer, nfkc: str, today: date, zh: bool) -> list[_DateMen
         if m["rel"].startswith("下"):
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         take(m, _safe_date(year, month, day_n) if year <= 9999 else None, True)
-    for m in _EN_DATE.finditer(buf.text):
+    text = buf.text
+    for m in _EN_DATE.finditer(text):
         month = _MONTHS_EN[m["m1"] or m["m2"]]
         day_n = int(m["d1"] or m["d2"])
         if m["y"]:
             take(m, _explicit(today, int(m["y"]), month, day_n), True)
         else:
             take(m, _upcoming(today, month, day_n), True)
-    for m in _SLASH.finditer(buf.text):
+    text = buf.text
+    for m in _SLASH.finditer(text):
         take(m, _slash_date(today, int(m["a"]), int(m["b"]), m["y"], zh), True)
-    for m in _ZH_BARE_DAY.finditer(buf.text):
+    text = buf.text
+    for m in _ZH_BARE_DAY.finditer(text):
         day_n = _number(m["d"])
         if day_n is None or not 1 <= day_n <= 31:
             continue
@@ -428,23 +449,27 @@ def _find_dates(buf: _Buffer, nfkc: str, today: date, zh: bool) -> list[_DateMen
             year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
             d = _safe_date(year, month, day_n) if year <= 9999 else None
         take(m, d, True)
-    for m in _ZH_REL.finditer(buf.text):
+    text = buf.text
+    for m in _ZH_REL.finditer(text):
         offset, period = _ZH_RELATIVE[m[0]]
         take(m, _add_days(today, offset), False, offset < 0, period)
-    for m in _EN_REL.finditer(buf.text):
+    text = buf.text
+    for m in _EN_REL.finditer(text):
         rel = m["rel"]
         offset = 2 if "after" in rel else 1 if rel.startswith("tom") or rel.startswith("tm") else 0
         offset = -1 if rel == "yesterday" else offset
         period = "am" if "morning" in m[0] else "pm" if re.search("afternoon|evening|night", m[0]) else None
         take(m, _add_days(today, offset), False, offset < 0, period)
-    for m in _ZH_WEEKDAY.finditer(buf.text):
+    text = buf.text
+    for m in _ZH_WEEKDAY.finditer(text):
         qualifier = _zh_week_qualifier(m["pre"] or "")
         day, past = _next_weekday(today, _ZH_WEEKDAY_NUM[m["d"]], qualifier)
         take(m, day, False, past)
-    for m in _EN_WEEKDAY.finditer(buf.text):
+    text = buf.text
+    for m in _EN_WEEKDAY.finditer(text):
         name = m["nw"] or m["wd"]
         pre = (m["pre"] or "").split()[-1] if m["pre"] else ""
-        if name in _EN_WD_ABBR.split("|") and not (pre or m["nw"] or _ABBR_CONTEXT.match(buf.text, m.end())):
+        if name in _EN_WD_ABBR.split("|") and not (pre or m["nw"] or _ABBR_CONTEXT.match(text, m.end())):
             continue  # "we sat", "the sun"; "Sat 3pm", "Wed, 10am" are days
         if m["nw"]:
             qualifier = "next"
@@ -604,27 +629,31 @@ def _clock(m: re.Match[str], p: str) -> _Clock | None:
 
 def _find_times(buf: _Buffer) -> list[_TimeMention]:
     found: list[_TimeMention] = []
-    for m in _RANGE.finditer(buf.text):
+    text = buf.text
+    for m in _RANGE.finditer(text):
         if m["sep"] == "and" and not m["between"]:
             continue
         first, second = _clock(m, "a"), _clock(m, "b")
-        if first is None or second is None or _a_bit(buf.text, m, "a"):
+        if first is None or second is None or _a_bit(text, m, "a"):
             continue
         start = m.start("ah") if m["ah"] and not m["aper"] else m.start()
         if m["between"]:
             start = m.end("between")
         found.append(_TimeMention(start, m.end(), first, second))
         buf.blank(m.start(), m.end())
-    for m in _SINGLE.finditer(buf.text):
+    text = buf.text
+    for m in _SINGLE.finditer(text):
         clock = _clock(m, "s")
-        if clock is None or _a_bit(buf.text, m, "s"):
+        if clock is None or _a_bit(text, m, "s"):
             continue
         found.append(_TimeMention(m.start(), m.end(), clock, None))
         buf.blank(m.start(), m.end())
-    for m in _IN_THE.finditer(buf.text):  # "3 in the afternoon": the half-day is read later, from the words
+    text = buf.text
+    for m in _IN_THE.finditer(text):  # "3 in the afternoon": the half-day is read later, from the words
         found.append(_TimeMention(m.start(), m.end(), _Clock(int(m["h"]), 0, None, False, False), None))
         buf.blank(m.start(), m.end("h"))
-    for m in _AT_HOUR.finditer(buf.text):
+    text = buf.text
+    for m in _AT_HOUR.finditer(text):
         hour = int(m["h"])
         if 1 <= hour <= 12:
             found.append(_TimeMention(m.start("h"), m.end(), _Clock(hour, 0, None, False, False), None))
@@ -678,14 +707,15 @@ def _resolve_times(mention: _TimeMention, period_hint: str | None) -> None:
 
 
 def _period_hint(mention: _TimeMention, words: list[tuple[int, int, str]]) -> str | None:
-    """The half-day of a standalone 下午 / "afternoon" / 今晚 just before, or "in the afternoon" just after."""
-    hint = None
-    for start, end, period in words:
-        if end <= mention.start and mention.start - end <= 12:
-            hint = period
-        elif start >= mention.end and start - mention.end <= 3 and hint is None:
-            hint = period
-    return hint
+    """The half-day of a standalone 下午 / "afternoon" / 今晚 just before, or "in the afternoon" just after
+    (``words`` sorted, not overlapping)."""
+    i = bisect_left(words, (mention.start,))
+    if i and words[i - 1][1] <= mention.start and mention.start - words[i - 1][1] <= 12:
+        return words[i - 1][2]
+    j = bisect_left(words, (mention.end,))
+    if j < len(words) and words[j][0] - mention.end <= 3:
+        return words[j][2]
+    return None
 
 
 # -- durations --------------------------------------------------------------------------------------
@@ -780,7 +810,8 @@ def _find_attendees(buf: _Buffer) -> list[_Count]:
             if value is not None and 1 <= value <= _MAX_ATTENDEES:
                 found.append(_Count(m.start(), m.end(), value))
                 buf.blank(m.start(), m.end())
-    for m in _ATTENDEES_EN.finditer(buf.text):
+    text = buf.text
+    for m in _ATTENDEES_EN.finditer(text):
         text = m["n2"] or m["n"] or m["tn"] or m["ln"] or m["un"]
         value = _en_number(text)
         if value is not None and 1 <= value <= _MAX_ATTENDEES:
@@ -858,7 +889,7 @@ def _is_mic(low: str, pos: int) -> bool:
 
 def _negated(low: str, start: int, end: int) -> bool:
     c_start, c_end = _clause_bounds(low, start)
-    scope = low[c_start:start]
+    scope = low[max(c_start, start - 40) : start]
     breaks = list(_SCOPE_BREAK.finditer(scope))
     if breaks:
         scope = scope[breaks[-1].end() :]
@@ -877,11 +908,13 @@ def extract_booking(text: str, *, received_at: datetime, tz: ZoneInfo) -> Extrac
     buf = _Buffer(low)
     for m in _EMAIL_URL.finditer(low):
         buf.blank(m.start(), m.end(), _NOISE)
-    for m in _PHONE.finditer(buf.text):
+    text = buf.text
+    for m in _PHONE.finditer(text):
         digits = sum(c.isdigit() for c in m[0])
         if 8 <= digits <= 15 and not _DATE_SHAPED.search(m[0]):
             buf.blank(m.start(), m.end(), _NOISE)
-    for m in _PRICE.finditer(buf.text):
+    text = buf.text
+    for m in _PRICE.finditer(text):
         buf.blank(m.start(), m.end(), _NOISE)
 
     dates = _find_dates(buf, nfkc, today, zh)

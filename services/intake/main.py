@@ -55,6 +55,11 @@ async def on_inbound(msg: Incoming) -> None:
     adapter = ADAPTERS.get(msg.routing_key)
     if adapter is None:
         raise Rejected(f"unknown channel {msg.routing_key!r}; known: {', '.join(sorted(ADAPTERS))}")
+    limit = min(
+        CHANNEL_LIMITS.get(msg.routing_key, 0) or svc.settings.max_message_bytes, svc.settings.max_message_bytes
+    )
+    if len(msg.body) > limit:
+        raise Rejected(f"{msg.routing_key} message of {len(msg.body)} bytes is over the channel's limit of {limit}")
     items = adapter(msg, CONTEXT)
     if not items:
         return  # acknowledged and ignored (e.g. a Chatwoot private note)
@@ -68,6 +73,18 @@ async def on_inbound(msg: Incoming) -> None:
         with structlog.contextvars.bound_contextvars(correlation_id=str(correlation_id)):
             await apply_in_batch(work)
 
+
+# Per channel, below the service-wide MEETDESK_MAX_MESSAGE_BYTES: no WeChat push, call record or
+# form is anywhere near these; an email may carry attachments (up to the service-wide limit).
+CHANNEL_LIMITS = {
+    "wechat": 64_000,
+    "phone": 64_000,
+    "chat": 256_000,
+    "webform": 256_000,
+    "onsite": 64_000,
+    "survey": 64_000,
+    "email": 0,
+}
 
 CONTEXT = ChannelContext(
     default_region=svc.settings.default_phone_region,

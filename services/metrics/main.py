@@ -8,6 +8,7 @@ port 8004: ``GET /kpis`` (bearer token: per-agent figures are internal) and Prom
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import (
@@ -23,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared.contract.events import EVENT_TYPES, Envelope, MessageRejected
-from shared.db import db_retry
 from shared.http import error, requires_token
 from shared.outbox import Tx
 from shared.runtime import Incoming, Rejected
@@ -73,12 +73,23 @@ async def on_event(msg: Incoming) -> None:
     if not found:
         EVENTS_CONSUMED.labels(label, "ignored").inc()
         return
-    fresh = False
-    async for attempt in db_retry():
-        with attempt:
-            async with svc.outbox.transaction() as tx:
-                fresh = await record(tx, env, found)
-    EVENTS_CONSUMED.labels(label, "counted" if fresh else "duplicate").inc()
+    item = Counted(env, found)
+    await record_in_batch(item)  # returns once committed, in a transaction shared with other events
+    EVENTS_CONSUMED.labels(label, "counted" if item.fresh else "duplicate").inc()
+
+
+@dataclass
+class Counted:
+    env: Envelope
+    facts: list[domain.Fact]
+    fresh: bool = False  # set once recorded: False if the event had been counted before
+
+
+async def record_item(tx: Tx, item: Counted) -> None:
+    item.fresh = await record(tx, item.env, item.facts)
+
+
+record_in_batch = svc.batched(record_item)
 
 
 async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:

@@ -43,6 +43,9 @@ MAX_REFS = 200
 _MAX_NAME = 500  # CustomerContact fields are ShortText (500)
 _MAX_SUBJECT = 1000
 _MAX_ID = 998  # an RFC 5322 line
+_MAX_HEADER = 16_000  # characters of a header value decoded (decode_header is quadratic in encoded words)
+_MAX_HTML = 1_000_000  # characters of an HTML body converted
+MAX_HEADER_SECTION = 64 * 1024  # the stdlib parser is slow on huge headers (e.g. 40,000 parameters)
 
 # Python codecs that are not mail charsets; some are slow or odd on arbitrary bytes (punycode).
 _NOT_MAIL_CHARSETS = frozenset(
@@ -65,6 +68,9 @@ def adapt(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     raw = msg.body
     if not raw or not raw.strip():
         raise Rejected("empty email message")
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    if end > MAX_HEADER_SECTION:
+        raise Rejected(f"email header section of {end} bytes is over the limit of {MAX_HEADER_SECTION} bytes")
     parsed = _parse(raw)
     headers = _Headers(parsed)
     if not _EMAIL_FIELDS.intersection(headers.names):  # JSON's first line parses as a header named '{"kind"'
@@ -136,7 +142,7 @@ def _parse(raw: bytes) -> Message:
     try:
         return BytesParser(policy=policy.default).parsebytes(raw)
     except RecursionError:
-        raise Rejected("MIME structure nested too deeply to read") from None
+        raise Rejected("message nested too deeply to read (MIME parts or header syntax)") from None
     except Exception as exc:  # the stdlib parser is meant never to fail; when it does, the input is to blame
         raise Rejected(f"unreadable MIME structure ({type(exc).__name__})") from None
 
@@ -172,7 +178,7 @@ def _header_text(value: str | None, flags: list[str]) -> str:
     """A decoded, single-line header value (RFC 2047 encoded words in any charset)."""
     if not value:
         return ""
-    text, guessed = _unraw(value)
+    text, guessed = _unraw(value[:_MAX_HEADER])
     try:
         chunks = decode_header(text)
     except Exception:  # email.header raises HeaderParseError and worse on broken encoded words
@@ -531,11 +537,46 @@ def html_to_text(html: str) -> str:
     blockquotes as "> " lines (so that quoted replies are trimmed like plain-text ones)."""
     parser = _HTMLText()
     try:
-        parser.feed(html)
+        parser.feed(_defuse(html[:_MAX_HTML]))
         parser.close()
     except AssertionError:  # html.parser (3.11) asserts on some malformed declarations; keep what was read
         pass
     return parser.text()
+
+
+def _defuse(html: str) -> str:
+    """Keep html.parser linear. On constructs that never close (``<a `` or ``<!--`` repeated) the
+    parser of Python 3.11 rescans the rest of the document each time: quadratic or worse, minutes
+    for a 1 MB body. One linear pass first: comments go (an unclosed one hides the rest, as in a
+    browser), so do marked sections, and a ``<`` with no ``>`` before the next ``<`` becomes ``&lt;``."""
+    out: list[str] = []
+    n = len(html)
+    i = 0
+    gt = -1  # the next ">" at or after the current "<"; n when there is none
+    while i < n:
+        lt = html.find("<", i)
+        if lt < 0:
+            out.append(html[i:])
+            break
+        out.append(html[i:lt])
+        if html.startswith("<!--", lt):
+            end = html.find("-->", lt + 4)
+            if end < 0:
+                break
+            i = end + 3
+            continue
+        if gt <= lt:
+            gt = html.find(">", lt + 1)
+            gt = n if gt < 0 else gt
+        after = html.find("<", lt + 1, gt)
+        if gt == n or after >= 0:
+            out.append("&lt;")
+            i = lt + 1
+        else:
+            if not html.startswith("<![", lt):  # marked sections (Outlook's <![if …]>) go: the parser
+                out.append(html[lt : gt + 1])  # looks for "]]>" to the end of the document
+            i = gt + 1
+    return "".join(out)
 
 
 # -- quotes and signatures -----------------------------------------------------------------------
