@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -26,11 +27,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .batching import Batcher
-from .contract.events import EventData
-from .db import make_engine, make_sessionmaker
+from .contract.commands import Command
+from .contract.events import CommandRejected, EventData, make_event
+from .db import db_retry, make_engine, make_sessionmaker
 from .logs import adopt_library_loggers, configure_logging, get_logger
 from .outbox import Outbox, Tx
-from .runtime import Dispatcher, Handler
+from .runtime import Dispatcher, Handler, Incoming, Rejected
 from .settings import Settings, get_settings
 from .topology import EVENTS, QueueSpec, declare_topology, exchange
 
@@ -132,6 +134,38 @@ class Service:
             await batcher.submit(item)
 
         return submit
+
+    def consume_commands(
+        self,
+        spec: QueueSpec,
+        handled: dict[str, type[Command]],
+        apply: Callable[[Tx, str, Any, uuid.UUID], Awaitable[str | None]],
+    ) -> None:
+        """Commands on ``spec``'s queue: the routing key names the command, ``handled`` its model.
+        A command id is applied once; ``apply`` returns why a command is refused (it must then have
+        changed nothing) and the refusal goes out as ``command.rejected``. An unknown or invalid
+        command is dead-lettered, with ``command.rejected`` too."""
+
+        async def on_command(msg: Incoming) -> None:
+            model = handled.get(msg.routing_key)
+            if model is None:
+                raise Rejected(f"unknown command {msg.routing_key!r}; {self.name} accepts {', '.join(sorted(handled))}")
+            cmd = msg.parse(model)
+            async for attempt in db_retry():
+                with attempt:
+                    async with self.outbox.transaction() as tx:
+                        if not await tx.claim(f"command:{cmd.command_id}"):
+                            return
+                        refusal = await apply(tx, msg.routing_key, cmd, msg.correlation_id)
+                        if refusal:
+                            log.info("command refused", command=msg.routing_key, reason=refusal)
+                            refused = CommandRejected(
+                                command_id=cmd.command_id, command=msg.routing_key, reason=refusal
+                            )
+                            tx.emit(make_event(refused, producer=self.name, correlation_id=msg.correlation_id))
+
+        on_command.__doc__ = f"Commands {', '.join(sorted(handled))} (repeating a command_id has no effect)."
+        self.consume(spec)(on_command)
 
     def produces(self, *events: type[EventData]) -> None:
         """Document the events this service publishes (AsyncAPI); publishing goes via the outbox."""

@@ -206,30 +206,7 @@ async def decide(tx: Tx, env: Envelope, data: BookingRequested) -> None:
 HANDLED = {c.command_name: c for c in (RoomsUpsert, BookingCancel, BookingReschedule)}
 
 
-@svc.consume(BOOKING_COMMANDS)
-async def on_command(msg: Incoming) -> None:
-    """rooms.upsert, booking.cancel, booking.reschedule (repeating a command_id has no effect)."""
-    model = HANDLED.get(msg.routing_key)
-    if model is None:
-        raise Rejected(f"unknown command {msg.routing_key!r}; booking accepts {', '.join(sorted(HANDLED))}")
-    cmd = msg.parse(model)
-    async for attempt in db_retry():
-        with attempt:
-            async with svc.outbox.transaction() as tx:
-                if not await tx.claim(f"command:{cmd.command_id}"):
-                    return
-                refusal = await apply(tx, cmd, msg.correlation_id)
-                if refusal:
-                    tx.emit(
-                        _event(
-                            CommandRejected(command_id=cmd.command_id, command=msg.routing_key, reason=refusal),
-                            None,
-                            msg.correlation_id,
-                        )
-                    )
-
-
-async def apply(tx: Tx, cmd: Command, correlation_id: uuid.UUID) -> str | None:
+async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> str | None:
     """Apply a command; returns why it was refused (nothing changed) or None."""
     if isinstance(cmd, RoomsUpsert):
         values = cmd.model_dump(include={"room_id", "name", "location", "capacity", "active"})
@@ -300,6 +277,9 @@ async def apply(tx: Tx, cmd: Command, correlation_id: uuid.UUID) -> str | None:
         )
     )
     return None
+
+
+svc.consume_commands(BOOKING_COMMANDS, HANDLED, apply)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------

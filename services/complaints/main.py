@@ -173,29 +173,6 @@ HANDLED: dict[str, type[Command]] = {name: model for name, model in COMMANDS.ite
 _NOT_DETAILS = {"command_id", "actor", "complaint_id", "note", "agent_id", "category", "severity"}
 
 
-@svc.consume(COMPLAINTS_COMMANDS)
-async def on_command(msg: Incoming) -> None:
-    """complaint.* lifecycle commands (repeating a command_id has no effect)."""
-    model = HANDLED.get(msg.routing_key)
-    if model is None:
-        raise Rejected(f"unknown command {msg.routing_key!r}; complaints accepts {', '.join(sorted(HANDLED))}")
-    cmd = msg.parse(model)
-    async for attempt in db_retry():
-        with attempt:
-            async with svc.outbox.transaction() as tx:
-                if not await tx.claim(f"command:{cmd.command_id}"):
-                    return
-                refusal = await apply(tx, msg.routing_key, cmd, msg.correlation_id)
-                if refusal:
-                    log.info("command refused", command=msg.routing_key, reason=refusal)
-                    tx.emit(
-                        _event(
-                            CommandRejected(command_id=cmd.command_id, command=msg.routing_key, reason=refusal),
-                            msg.correlation_id,
-                        )
-                    )
-
-
 def to_domain(name: str, cmd: Command, at: datetime) -> domain.Command:
     details = cmd.model_dump(mode="json", exclude=_NOT_DETAILS)
     details["command_id"] = cmd.command_id
@@ -249,6 +226,9 @@ async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> s
         )
     log.info("complaint updated", complaint_id=str(complaint_id), action=name, status=state.status)
     return None
+
+
+svc.consume_commands(COMPLAINTS_COMMANDS, HANDLED, apply)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------

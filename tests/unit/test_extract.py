@@ -83,7 +83,13 @@ CASES = [
     ("參會人數：50，下星期五上午9點半", (12, 4, 9, 30), (12, 4, 10, 30), 50, []),
     ("禮拜三下午兩點，二十五位，要兩支咪同投影機", (11, 25, 14, 0), (11, 25, 15, 0), 25, ["projector", "microphone"]),
     ("下禮拜四中午12點至2點，十人，不需要投影儀，要白板", (12, 3, 12, 0), (12, 3, 14, 0), 10, ["whiteboard"]),
-    ("下个礼拜一下午三点到五点 参会人数约40人 需要视频会议", (11, 30, 15, 0), (11, 30, 17, 0), 40, ["video_conference"]),
+    (
+        "下个礼拜一下午三点到五点 参会人数约40人 需要视频会议",
+        (11, 30, 15, 0),
+        (11, 30, 17, 0),
+        40,
+        ["video_conference"],
+    ),
     ("这周五下午2点到3点半,12个人", (11, 27, 14, 0), (11, 27, 15, 30), 12, []),
     ("本周四 14:00-16:00 8人 需要白板和投影仪", (11, 26, 14, 0), (11, 26, 16, 0), 8, ["projector", "whiteboard"]),
     ("星期五 3pm 10人", (11, 27, 15, 0), (11, 27, 16, 0), 10, []),  # bare weekday: next Friday after today
@@ -92,24 +98,55 @@ CASES = [
     ("聽日朝早十點,八個人,要咪高峰", (11, 24, 10, 0), (11, 24, 11, 0), 8, ["microphone"]),  # Cantonese
     ("明天下午,兩點到四點,六人", (11, 24, 14, 0), (11, 24, 16, 0), 6, []),  # 下午 in its own clause
     ("明天晚上7點至凌晨1點 派對 50人", (11, 24, 19, 0), (11, 25, 1, 0), 50, []),  # ends the next day
-    ("我们周五10:00-12:00需要会议室,约18人,需要投影仪、白板", (11, 27, 10, 0), (11, 27, 12, 0), 18,
-     ["projector", "whiteboard"]),
+    (
+        "我们周五10:00-12:00需要会议室,约18人,需要投影仪、白板",
+        (11, 27, 10, 0),
+        (11, 27, 12, 0),
+        18,
+        ["projector", "whiteboard"],
+    ),
     ("下週三下午3點開會，大約兩個小時，12人", (12, 2, 15, 0), (12, 2, 17, 0), 12, []),  # duration → end
-    ("我哋想book下個禮拜五晏晝兩點到四點,大概二三十人,要投影機,唔使咪", (12, 4, 14, 0), (12, 4, 16, 0), 30, ["projector"]),
+    (
+        "我哋想book下個禮拜五晏晝兩點到四點,大概二三十人,要投影機,唔使咪",
+        (12, 4, 14, 0),
+        (12, 4, 16, 0),
+        30,
+        ["projector"],
+    ),
     ("週四(12月3日)下午2點 20人", (12, 3, 14, 0), (12, 3, 15, 0), 20, []),
     ("本月30號上午11點,4人", (11, 30, 11, 0), (11, 30, 12, 0), 4, []),
     ("下個月5號下午3點,10人", (12, 5, 15, 0), (12, 5, 16, 0), 10, []),
     ("12/3 下午2點 20人", (12, 3, 14, 0), (12, 3, 15, 0), 20, []),  # Chinese text: month/day
     # English
-    ("2026-12-03 14:00-16:00, 25 pax, whiteboard and zoom", (12, 3, 14, 0), (12, 3, 16, 0), 25,
-     ["video_conference", "whiteboard"]),
-    ("Can we book this Friday 2pm to 4:30pm? We are a team of 12. Need mics and speakers.", (11, 27, 14, 0),
-     (11, 27, 16, 30), 12, ["audio", "microphone"]),
+    (
+        "2026-12-03 14:00-16:00, 25 pax, whiteboard and zoom",
+        (12, 3, 14, 0),
+        (12, 3, 16, 0),
+        25,
+        ["video_conference", "whiteboard"],
+    ),
+    (
+        "Can we book this Friday 2pm to 4:30pm? We are a team of 12. Need mics and speakers.",
+        (11, 27, 14, 0),
+        (11, 27, 16, 30),
+        12,
+        ["audio", "microphone"],
+    ),
     ("Dec 3rd at 3pm for twenty attendees", (12, 3, 15, 0), (12, 3, 16, 0), 20, []),
-    ("3 Dec, 10am-12pm, 40 people, sound system, stage lights", (12, 3, 10, 0), (12, 3, 12, 0), 40,
-     ["audio", "lighting"]),
-    ("December 3rd, 2026 from 9:30am until 12:30pm, 16 participants, video conferencing", (12, 3, 9, 30),
-     (12, 3, 12, 30), 16, ["video_conference"]),
+    (
+        "3 Dec, 10am-12pm, 40 people, sound system, stage lights",
+        (12, 3, 10, 0),
+        (12, 3, 12, 0),
+        40,
+        ["audio", "lighting"],
+    ),
+    (
+        "December 3rd, 2026 from 9:30am until 12:30pm, 16 participants, video conferencing",
+        (12, 3, 9, 30),
+        (12, 3, 12, 30),
+        16,
+        ["video_conference"],
+    ),
     ("tomorrow noon for 8 pax", (11, 24, 12, 0), (11, 24, 13, 0), 8, []),
     ("today at 3pm, 4 people", (11, 23, 15, 0), (11, 23, 16, 0), 4, []),
     ("on Friday 10.30am, headcount: 40, need a beamer", (11, 27, 10, 30), (11, 27, 11, 30), 40, ["projector"]),
@@ -119,14 +156,29 @@ CASES = [
     ("between 2 and 4pm tomorrow, 5 people", (11, 24, 14, 0), (11, 24, 16, 0), 5, []),
     ("Friday 3 in the afternoon, 4 people", (11, 27, 15, 0), (11, 27, 16, 0), 4, []),
     ("the day after tomorrow 2pm for 2 hours, 6 pax", (11, 25, 14, 0), (11, 25, 16, 0), 6, []),
-    ("Thursday 3 December 2pm-5pm, approx. 45 guests, PA system, lighting", (12, 3, 14, 0), (12, 3, 17, 0), 45,
-     ["audio", "lighting"]),
-    ("Please book Wed. 10:30am for 8-10 people, we'll bring our own projector, need whiteboard", (11, 25, 10, 30),
-     (11, 25, 11, 30), 10, ["whiteboard"]),
+    (
+        "Thursday 3 December 2pm-5pm, approx. 45 guests, PA system, lighting",
+        (12, 3, 14, 0),
+        (12, 3, 17, 0),
+        45,
+        ["audio", "lighting"],
+    ),
+    (
+        "Please book Wed. 10:30am for 8-10 people, we'll bring our own projector, need whiteboard",
+        (11, 25, 10, 30),
+        (11, 25, 11, 30),
+        10,
+        ["whiteboard"],
+    ),
     ("25/12 at 2pm, 20 people", (12, 25, 14, 0), (12, 25, 15, 0), 20, []),  # only day/month is a date
     ("on 12/25 2-4pm 10 people", (12, 25, 14, 0), (12, 25, 16, 0), 10, []),  # only month/day is a date
-    ("tomorrow 14:00–16:00, a group of twenty-five, webex and a whiteboard", (11, 24, 14, 0), (11, 24, 16, 0), 25,
-     ["video_conference", "whiteboard"]),
+    (
+        "tomorrow 14:00–16:00, a group of twenty-five, webex and a whiteboard",
+        (11, 24, 14, 0),
+        (11, 24, 16, 0),
+        25,
+        ["video_conference", "whiteboard"],
+    ),
 ]
 
 
@@ -288,8 +340,10 @@ def test_room_numbers_are_not_days():
         ("投影機、音響、麥克風、視像會議、白板、燈光", list(get_args(Equipment))),
         ("投影仪 音响 麦克风 视频会议 白板 灯光", list(get_args(Equipment))),
         ("projector, PA, microphones, zoom, whiteboard, lighting", list(get_args(Equipment))),
-        ("beamer and a sound system and two mics and a video conference setup", [
-            "projector", "audio", "microphone", "video_conference"]),
+        (
+            "beamer and a sound system and two mics and a video conference setup",
+            ["projector", "audio", "microphone", "video_conference"],
+        ),
         ("需要咪同投影機", ["projector", "microphone"]),
         ("咪住先,我確認人數再覆你", []),  # 咪住 = "hold on"
         ("咪係囉,聽日見", []),
