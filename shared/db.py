@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -101,3 +103,21 @@ def db_retry(attempts: int = 5) -> AsyncRetrying:
         wait=wait_random_exponential(multiplier=0.02, max=0.5),
         reraise=True,
     )
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under ``conn``, *inside* its transaction, for hot paths where
+    SQLAlchemy's per-statement cost matters. SQLAlchemy opens the database transaction lazily, on its
+    first statement; a raw statement before that would run outside it (autocommitted, surviving a
+    rollback), so the transaction is started here first, once per transaction."""
+    trans = conn.sync_connection.get_transaction() if conn.sync_connection else None
+    if trans is None:
+        raise RuntimeError("driver_connection() needs a connection inside a transaction")
+    if trans not in _DRIVER_STARTED:
+        await conn.execute(sa.text("SELECT 1"))
+        _DRIVER_STARTED.add(trans)
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+_DRIVER_STARTED: weakref.WeakSet[Any] = weakref.WeakSet()

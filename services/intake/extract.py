@@ -159,6 +159,7 @@ def _en_number(s: str) -> int | None:
 # -- text preparation -------------------------------------------------------------------------------
 
 _NOISE = "\x00"  # blanks noise: a number next to it is never a count or a time
+_USED = "\x01"  # blanks what a step used (not white space, so no pattern runs over long blanks)
 _SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EMAIL_URL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+", re.ASCII)
@@ -199,7 +200,7 @@ class _Buffer:
             self._text = "".join(self._chars)
         return self._text
 
-    def blank(self, start: int, end: int, ch: str = " ") -> None:
+    def blank(self, start: int, end: int, ch: str = _USED) -> None:
         self._chars[start:end] = ch * (end - start)
         self._text = None
 
@@ -720,8 +721,10 @@ def _period_hint(mention: _TimeMention, words: list[tuple[int, int, str]]) -> st
 
 # -- durations --------------------------------------------------------------------------------------
 
+_HOURS_ZH = r"(?:小時|小时|鐘頭|钟头|鐘|钟)(?![頭头])"
 _DURATION = re.compile(
-    rf"(?P<zh>(?P<zn>{_NUM})?\s*(?:個|个)?(?P<zhalf>半)?\s*(?:小時|小时|鐘頭|钟头|個鐘|个钟|鐘|钟)(?![頭头]))"
+    rf"(?P<zh>(?:(?P<zn>{_NUM})\s?(?:個|个)?|(?P<zge>個|个))(?P<zhalf>半)?\s?{_HOURS_ZH}"
+    rf"|(?P<zho>半)\s?(?:個|个)?\s?{_HOURS_ZH})"
     r"|(?<![a-z])(?:for|lasting|about|around|approx\.?|approximately)\s+(?:(?P<half_an>half\s+an)|"
     r"(?P<en>[0-9]+(?:\.[0-9]+)?|an?|one|two|three|four|five|six|seven|eight)(?P<and_half>\s+and\s+a\s+half)?)"
     r"\s*(?P<eu>hours?|hrs?|minutes?|mins?)(?![a-z])"
@@ -732,19 +735,10 @@ _DURATION = re.compile(
 
 def _duration(m: re.Match[str]) -> timedelta | None:
     if m["zh"]:
-        count = m["zn"]
-        if count is None and not m["zhalf"]:
+        n = 0 if m["zho"] else 1 if m["zge"] else _number(m["zn"])  # 半小時; 個半鐘 (an hour and a half)
+        if n is None:
             return None
-        if count is not None:
-            n = _number(count)
-            if n is None:
-                return None
-        else:
-            n = 0
-        if not count and m["zh"].lstrip().startswith(("個", "个")):
-            n = 1  # 個半鐘: an hour and a half
-        hours = n + (0.5 if m["zhalf"] else 0)
-        unit_minutes = 60
+        hours, unit_minutes = n + (0.5 if m["zhalf"] or m["zho"] else 0), 60
     elif m["adj"]:
         hours, unit_minutes = _en_amount(m["adj"]), 60
     else:
