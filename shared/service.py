@@ -40,7 +40,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
-async def _raw_body(message: Any) -> bytes:
+async def raw_body(message: Any) -> bytes:
     """Hand the body over undecoded: parsing (and refusing) it is the dispatcher's job, so a body
     that is not JSON is dead-lettered with its reason instead of failing inside FastStream."""
     return message.body
@@ -108,7 +108,7 @@ class Service:
             @self.broker.subscriber(
                 RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
                 ack_policy=AckPolicy.MANUAL,
-                decoder=_raw_body,
+                decoder=raw_body,
                 title=f"{spec.name}:consume",
                 description=description or handler.__doc__,
             )
