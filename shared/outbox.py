@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import aio_pika
@@ -73,11 +75,19 @@ class Tx:
 
 class Outbox:
     def __init__(
-        self, sessions: Callable[[], AsyncConnection], amqp_url: str, *, batch: int, poll: float, app_id: str = ""
+        self,
+        sessions: Callable[[], AsyncConnection],
+        amqp_url: str,
+        *,
+        batch: int,
+        poll: float,
+        app_id: str = "",
+        retention: timedelta | None = None,
     ):
         self._sessions = sessions
         self._amqp_url = amqp_url
         self._app_id = app_id
+        self._retention = retention
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
@@ -115,7 +125,15 @@ class Outbox:
             await self._connection.close()
 
     async def _run(self) -> None:
+        next_prune = 0.0
         while not self._stopping:
+            if self._retention is not None and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + 3600
+                try:
+                    if removed := await self.prune_inbox(self._retention):
+                        log.info("inbox pruned", removed=removed)
+                except Exception:
+                    log.warning("inbox pruning failed; will try again in an hour", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             self._wake.clear()
@@ -125,6 +143,25 @@ class Outbox:
             except Exception:  # broker or database away: keep the rows, try again on the next tick
                 log.warning("outbox relay failed; will retry", exc_info=True)
                 await asyncio.sleep(self._poll)
+
+    async def prune_inbox(self, older_than: timedelta, *, batch: int = 10_000) -> int:
+        """Forget processed message ids older than ``older_than`` (a redelivery comes within minutes,
+        a republished event within the relay's retry). ``once:`` keys (facts that must count once
+        for ever) are kept. Deletes in bounded batches; returns how many rows went."""
+        removed = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                result = await session.execute(
+                    sa.text(
+                        "DELETE FROM inbox WHERE ctid IN (SELECT ctid FROM inbox"
+                        " WHERE processed_at < now() - CAST(:age AS interval)"
+                        " AND message_id NOT LIKE 'once:%' LIMIT :n)"
+                    ),
+                    {"age": older_than, "n": batch},
+                )
+            removed += result.rowcount or 0
+            if (result.rowcount or 0) < batch:
+                return removed
 
     async def relay_once(self) -> int:
         """Publish one batch of committed events; returns how many were relayed."""

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aio_pika
@@ -190,6 +191,7 @@ class Service:
             batch=self.settings.relay_batch,
             poll=self.settings.relay_poll_seconds,
             app_id=f"meetdesk-{self.name}",
+            retention=timedelta(days=self.settings.inbox_retention_days),
         )
         self._dispatcher = Dispatcher(
             producer=self.name, broker=self.broker, outbox=self._outbox, settings=self.settings

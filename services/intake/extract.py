@@ -71,6 +71,7 @@ __all__ = ["Extraction", "extract_booking"]
 _DEFAULT_LENGTH = timedelta(hours=1)
 _MAX_ATTENDEES = 100_000
 _YEARS_AHEAD = 5
+_PAIRS = 40  # dates and times considered for pairing (a message names a handful)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ _PRICE = re.compile(
 )
 # Clause ends; "." only as a full stop (not in 10.30, p.m. is harmless).
 _CLAUSE_END = re.compile(r"[,，。;；!！?？\n]|\.(?=\s|$)")
+_SENTENCE_END = re.compile(r"[。;；!！?？\n]|\.(?=\s|$)")
 
 
 def _prepare(text: str) -> tuple[str, str]:
@@ -221,7 +223,7 @@ def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
 # -- past events ------------------------------------------------------------------------------------
 
 _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_UP = r"(?<![早晚馬马樓楼線线以路])上"  # 上週 is last week; 早上週三 is not
+_UP = r"(?<![早晚馬马樓楼線线以路網网])上"  # 上週 is last week; 早上週三 is not
 _PAST_BEFORE = re.compile(
     rf"{_UP}(?:次|一次|回|一回|個月|个月|月|週|周|星期|禮拜|礼拜|個星期|个星期|個禮拜|个礼拜)"
     r"|昨天|昨日|琴日|尋日|寻日|前天|前日|去年|曾經|曾经|開過|开过|舉行過|举行过|辦過|办过|那次|當時|当时"
@@ -293,7 +295,7 @@ _ZH_MONTH_REL = re.compile(
 )
 _PERIOD_ZH = "凌晨|清晨|早上|早晨|朝早|上午|中午|午間|午间|下午|晏晝|晏昼|傍晚|黃昏|黄昏|晚上|夜晚|夜間|夜间|晚間|晚间"
 _ZH_BARE_DAY = re.compile(
-    rf"(?<![0-9第月])(?P<d>[0-9]{{1,2}}|[{_CN}]{{1,3}})\s*"
+    rf"(?<![0-9第月道路街里巷{_CN}])(?P<d>[0-9]{{1,2}}|[{_CN}]{{1,3}})\s*"
     r"(?:(?:號|号)(?!\s*(?:房|室|會議室|会议室|廳|厅|樓|楼|館|馆|門|门|線|线|機|机|場|场|桌|台|位|座|車|车|巴士|碼頭|码头|閘|闸))"
     rf"|日(?=\s*(?:{_PERIOD_ZH}|\(|（|週|周|星期|禮拜|礼拜|[0-9]|[{_CN}]+\s*[點点時时])))"
 )
@@ -533,6 +535,12 @@ _RANGE = re.compile(
     rf"{_atom('b', bare=False)}"
 )
 _SINGLE = re.compile(_atom("s", bare=False))
+# 「下午2-4」, "morning 9-12": two bare numbers read as hours only right after a half-day.
+_HALF_DAY_RANGE = re.compile(
+    rf"(?P<word>{_PERIOD_ZH}|(?<![a-z])(?:morning|afternoon|evening))\s?(?:,\s?)?(?:from\s)?"
+    rf"(?<![0-9.:/$\x00])(?P<a>{_HOUR})\s?(?:-|–|~|〜|至|到|to(?![a-z]))\s?(?P<b>{_HOUR})"
+    r"(?![0-9]|\s?(?:人|位|個|个|名|號|号|日|月|people|persons|pax|guests|attendees|ppl))"
+)
 _AT_HOUR = re.compile(
     r"(?<![a-z])(?:at|@)\s*(?P<h>[0-9]{1,2})(?![0-9:.%/])"
     r"(?!\s*(?:people|persons|pax|attendees|guests|floor|/f|st|nd|rd|th|[a-z]*\s*(?:road|street|rd|st)\b))"
@@ -548,7 +556,7 @@ _PERIOD_OF = {
     "晚间": "evening", "morning": "am", "afternoon": "pm", "evening": "evening", "tonight": "evening",
     "night": "evening",
 }  # fmt: skip
-_A_BIT = re.compile(r"[早晚大小多少快慢好高低近遠远長长短寬宽貴贵便再清差]$")
+_A_BIT = re.compile(r"[早晚大小多少快慢好高低近遠远長长短寬宽貴贵便再清差]")
 
 
 @dataclass
@@ -637,9 +645,7 @@ def _find_times(buf: _Buffer) -> list[_TimeMention]:
         first, second = _clock(m, "a"), _clock(m, "b")
         if first is None or second is None or _a_bit(text, m, "a"):
             continue
-        start = m.start("ah") if m["ah"] and not m["aper"] else m.start()
-        if m["between"]:
-            start = m.end("between")
+        start = m.end("between") if m["between"] else m.start()
         found.append(_TimeMention(start, m.end(), first, second))
         buf.blank(m.start(), m.end())
     text = buf.text
@@ -650,8 +656,17 @@ def _find_times(buf: _Buffer) -> list[_TimeMention]:
         found.append(_TimeMention(m.start(), m.end(), clock, None))
         buf.blank(m.start(), m.end())
     text = buf.text
+    for m in _HALF_DAY_RANGE.finditer(text):
+        hours = _number(m["a"]), _number(m["b"])
+        if hours[0] is None or hours[1] is None:
+            continue
+        period = _PERIOD_OF[m["word"]]
+        first, second = _Clock(hours[0], 0, period, False, False), _Clock(hours[1], 0, None, False, False)
+        found.append(_TimeMention(m.start("a"), m.end(), first, second))
+        buf.blank(m.start("a"), m.end())
+    text = buf.text
     for m in _IN_THE.finditer(text):  # "3 in the afternoon": the half-day is read later, from the words
-        found.append(_TimeMention(m.start(), m.end(), _Clock(int(m["h"]), 0, None, False, False), None))
+        found.append(_TimeMention(m.start(), m.end("h"), _Clock(int(m["h"]), 0, None, False, False), None))
         buf.blank(m.start(), m.end("h"))
     text = buf.text
     for m in _AT_HOUR.finditer(text):
@@ -666,11 +681,8 @@ def _a_bit(text: str, m: re.Match[str], p: str) -> bool:
     """一點 in 早一點 / 大一點 / 一點的 is "a bit", not one o'clock."""
     if m[f"{p}h"] != "一" or not m[f"{p}u"] or m[f"{p}per"]:
         return False
-    return bool(_A_BIT.search(text[: m.start(f"{p}h")])) or text[m.end(f"{p}u") : m.end(f"{p}u") + 1] in (
-        "的",
-        "兒",
-        "儿",
-    )
+    before, after = text[max(0, m.start(f"{p}h") - 1) : m.start(f"{p}h")], text[m.end(f"{p}u") : m.end(f"{p}u") + 1]
+    return bool(_A_BIT.search(before)) or after in ("的", "兒", "儿")
 
 
 def _resolve_times(mention: _TimeMention, period_hint: str | None) -> None:
@@ -707,11 +719,15 @@ def _resolve_times(mention: _TimeMention, period_hint: str | None) -> None:
     mention.begin, mention.finish = begin, finish
 
 
-def _period_hint(mention: _TimeMention, words: list[tuple[int, int, str]]) -> str | None:
-    """The half-day of a standalone 下午 / "afternoon" / 今晚 just before, or "in the afternoon" just after
-    (``words`` sorted, not overlapping)."""
+def _period_hint(text: str, mention: _TimeMention, words: list[tuple[int, int, str]]) -> str | None:
+    """The half-day of a standalone 下午 / "afternoon" / 今晚 just before in the same sentence, or of
+    "in the afternoon" just after (``words`` sorted, not overlapping)."""
     i = bisect_left(words, (mention.start,))
-    if i and words[i - 1][1] <= mention.start and mention.start - words[i - 1][1] <= 12:
+    if (
+        i
+        and 0 <= mention.start - words[i - 1][1] <= 12
+        and not _SENTENCE_END.search(text, words[i - 1][1], mention.start)
+    ):
         return words[i - 1][2]
     j = bisect_left(words, (mention.end,))
     if j < len(words) and words[j][0] - mention.end <= 3:
@@ -806,8 +822,7 @@ def _find_attendees(buf: _Buffer) -> list[_Count]:
                 buf.blank(m.start(), m.end())
     text = buf.text
     for m in _ATTENDEES_EN.finditer(text):
-        text = m["n2"] or m["n"] or m["tn"] or m["ln"] or m["un"]
-        value = _en_number(text)
+        value = _en_number(m["n2"] or m["n"] or m["tn"] or m["ln"] or m["un"])
         if value is not None and 1 <= value <= _MAX_ATTENDEES:
             found.append(_Count(m.start(), m.end(), value))
             buf.blank(m.start(), m.end())
@@ -867,7 +882,7 @@ def _find_equipment(low: str, nfkc: str) -> list[str]:
                 break
     if "audio" not in wanted:
         for m in _PA.finditer(nfkc):
-            if not _PA_OWNER.search(nfkc[: m.start()]) and not _negated(low, m.start(), m.end()):
+            if not _PA_OWNER.search(nfkc[max(0, m.start() - 8) : m.start()]) and not _negated(low, m.start(), m.end()):
                 wanted.add("audio")
                 break
     return [kind for kind in _EQUIPMENT_ORDER if kind in wanted]
@@ -921,30 +936,31 @@ def extract_booking(text: str, *, received_at: datetime, tz: ZoneInfo) -> Extrac
     words += [(d.start, d.end, d.period) for d in dates if d.period]
     words.sort()
     for t in times:
-        _resolve_times(t, _period_hint(t, words))
+        _resolve_times(t, _period_hint(low, t, words))
     durations = [m for m in _DURATION.finditer(buf.text) if not _is_past(low, m.start(), m.end())]
     counts = [c for c in _find_attendees(buf) if not _is_past(low, c.start, c.end)]
     equipment = _find_equipment(low, nfkc)
 
-    usable = [d for d in dates if not d.past]
-    chosen = next((d for d in usable if d.absolute), None) or (usable[0] if usable else None)
-    day = chosen.day if chosen else None
-
+    usable = [d for d in dates if not d.past and d.day is not None]
+    usable = [d for d in usable if d.absolute] or usable  # 「週四(12月3日)」: the calendar date
+    clocks = [t for t in times if not t.past and t.begin is not None]
+    # Each date with its nearest time (「今晚有事。明天10點」 is tomorrow at 10); the first pair not yet gone.
+    pairs = sorted(
+        (abs(t.start - d.start), d.start, t.start, d.day, t.begin, t)
+        for d in usable[:_PAIRS]
+        for t in clocks[:_PAIRS]
+        if d.day is not None and t.begin is not None
+    )
+    day = usable[0].day if usable else None
     start = end = None
-    time_known = False
-    anchor = chosen.start if chosen else 0
-    for t in sorted((t for t in times if not t.past and t.begin is not None), key=lambda t: abs(t.start - anchor)):
-        assert t.begin is not None
-        if day is None:
-            time_known = True
-            break
-        begin = datetime.combine(day, time(t.begin // 60, t.begin % 60), tzinfo=tz)
+    time_known = bool(clocks) and day is None
+    for *_, d_day, minutes, t in pairs:
+        begin = datetime.combine(d_day, time(minutes // 60, minutes % 60), tzinfo=tz)
         if begin < now:
             continue  # today, already gone
-        time_known = True
-        start = begin
+        day, time_known, start = d_day, True, begin
         if t.finish is not None:
-            finish_day = _add_days(day, 1) if t.overnight else day
+            finish_day = _add_days(d_day, 1) if t.overnight else d_day
             if finish_day is not None:
                 end = datetime.combine(finish_day, time(t.finish // 60, t.finish % 60), tzinfo=tz)
         if end is None:
