@@ -484,7 +484,7 @@ def _find_dates(buf: _Buffer, nfkc: str, today: date, zh: bool) -> list[_DateMen
                 qualifier = "this"
         day, past = _next_weekday(today, _weekday_en(name), qualifier)
         take(m, day, False, past)
-    return found
+    return sorted(found, key=lambda d: d.start)
 
 
 def _slash_date(today: date, a: int, b: int, year_text: str | None, zh: bool) -> date | None:
@@ -674,7 +674,7 @@ def _find_times(buf: _Buffer) -> list[_TimeMention]:
         if 1 <= hour <= 12:
             found.append(_TimeMention(m.start("h"), m.end(), _Clock(hour, 0, None, False, False), None))
             buf.blank(m.start(), m.end())
-    return found
+    return sorted(found, key=lambda t: t.start)
 
 
 def _a_bit(text: str, m: re.Match[str], p: str) -> bool:

@@ -117,6 +117,10 @@ CASES = [
     ("本月30號上午11點,4人", (11, 30, 11, 0), (11, 30, 12, 0), 4, []),
     ("下個月5號下午3點,10人", (12, 5, 15, 0), (12, 5, 16, 0), 10, []),
     ("12/3 下午2點 20人", (12, 3, 14, 0), (12, 3, 15, 0), 20, []),  # Chinese text: month/day
+    ("下午2-4,十人,明天", (11, 24, 14, 0), (11, 24, 16, 0), 10, []),  # bare range right after 下午
+    ("今晚有事。明天10點,5人", (11, 24, 10, 0), (11, 24, 11, 0), 5, []),  # the date nearest the time; 今晚's
+    # evening does not cross the full stop
+    ("會場:彌敦道十二號5樓,12月3號下午2點,20人", (12, 3, 14, 0), (12, 3, 15, 0), 20, []),  # an address, not the 12th
     # English
     (
         "2026-12-03 14:00-16:00, 25 pax, whiteboard and zoom",
@@ -155,6 +159,9 @@ CASES = [
     ("tomorrow 11-1pm 10 people", (11, 24, 11, 0), (11, 24, 13, 0), 10, []),  # 11am–1pm
     ("between 2 and 4pm tomorrow, 5 people", (11, 24, 14, 0), (11, 24, 16, 0), 5, []),
     ("Friday 3 in the afternoon, 4 people", (11, 27, 15, 0), (11, 27, 16, 0), 4, []),
+    ("Friday 9 in the evening, 4 people", (11, 27, 21, 0), (11, 27, 22, 0), 4, []),
+    ("Need a room for 30 people on 2 December, morning 9-12", (12, 2, 9, 0), (12, 2, 12, 0), 30, []),
+    ("Tomorrow at 2:30 pm, 6 of us", (11, 24, 14, 30), (11, 24, 15, 30), 6, []),
     ("the day after tomorrow 2pm for 2 hours, 6 pax", (11, 25, 14, 0), (11, 25, 16, 0), 6, []),
     (
         "Thursday 3 December 2pm-5pm, approx. 45 guests, PA system, lighting",
@@ -222,6 +229,23 @@ def test_missing(text, missing):
     assert e.to_meeting("Board meeting") is None
     if "date" in missing or "time" in missing:
         assert e.start is None and e.end is None
+
+
+def test_long_messages():
+    # Thursday, December 3, 2026; 2:00 PM to 4:00 PM; about 20 people; the phone number is not a count.
+    e = ex(
+        "Dear team,\nWe would like to book a room on Thursday, December 3, 2026 from 2:00 PM to 4:00 PM for about "
+        "20 people.\nWe will need a projector and 2 wireless microphones.\nThanks, Peter (tel 9876 5432)"
+    )
+    assert (e.start, e.end, e.attendees) == (at(12, 3, 14), at(12, 3, 16), 20)
+    assert e.equipment == ["projector", "microphone"]
+    # 下週四 = 3 Dec, and 12月3日 says the same; 上午9:30至12:00; 與會人數約15人; a mainland mobile number.
+    e = ex(
+        "您好!我司擬於下週四(12月3日)上午9:30至12:00舉行董事會,與會人數約15人,"
+        "需要投影儀、視頻會議設備及麥克風。聯繫電話:13812345678"
+    )
+    assert (e.start, e.end, e.attendees) == (at(12, 3, 9, 30), at(12, 3, 12), 15)
+    assert e.equipment == ["projector", "microphone", "video_conference"]
 
 
 def test_partial_fields_still_reported():
