@@ -64,6 +64,7 @@ compose-check: install
 		echo "neither docker-compose nor check-jsonschema installed: skipping schema validation"; \
 	fi
 	$(PY) tools/check_compose.py
+	@if command -v caddy >/dev/null 2>&1; then caddy validate --config deploy/Caddyfile --adapter caddyfile 2>&1 | tail -n 1; fi
 
 docs: install
 	$(PY) tools/gen_docs.py
