@@ -64,7 +64,10 @@ compose-check: install
 		echo "neither docker-compose nor check-jsonschema installed: skipping schema validation"; \
 	fi
 	$(PY) tools/check_compose.py
-	@if command -v caddy >/dev/null 2>&1; then caddy validate --config deploy/Caddyfile --adapter caddyfile 2>&1 | tail -n 1; fi
+	@if command -v caddy >/dev/null 2>&1; then \
+		caddy validate --config deploy/Caddyfile --adapter caddyfile 2>&1 | grep -q "Valid configuration" \
+			&& echo "deploy/Caddyfile valid" || { echo "deploy/Caddyfile is invalid"; exit 1; }; \
+	fi
 
 docs: install
 	$(PY) tools/gen_docs.py
