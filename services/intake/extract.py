@@ -13,7 +13,8 @@ How the text is read, in order; each step blanks what it used so a later step ca
    time of day; ``Dec 3`` / ``3 Dec`` / ``December 3rd, 2026``; ``12/3``; 今天 今日 今晚 明天 明日 聽日 明早
    明晚 後天 大後天, today tonight tomorrow "day after tomorrow"; weekdays (below);
 3. times: 「下午2點至4點」「上午十点」「三點半」「3點15分」「三點一刻」「14:00-16:00」「9-11am」 "2pm to 4:30pm",
-   "noon", 中午, "at 3"; a range's missing half-day is taken from the other end (「下午2點至4點」 = 14–16,
+   "noon", 中午, "at 3", "3 in the afternoon", 「下午2-4」 / "morning 9-12" (bare numbers only right after a
+   half-day); a range's missing half-day is taken from the other end (「下午2點至4點」 = 14–16,
    "9-11am" = 9–11, "11-1pm" = 11–13); a standalone 下午 / "afternoon" / 今晚 just before (or "in the
    afternoon" just after) a bare hour sets its half-day;
 4. attendees: 「20人」「二十位」「十五个人」「約30人」「20-25人」(the upper bound: the room must hold them)
@@ -39,8 +40,9 @@ Decisions:
   "we met", "was held", ...) with no turn marker between (這次 今次 但 想 希望, "this time", "but",
   "would like", "book", ...), or "yesterday" / "ago" / 昨天 shortly after it; also dates before today and
   today's times already gone at ``received_at``.
-- Several candidates: an explicit calendar date beats a relative one (「週四(12月3日)」), otherwise the first
-  that is not past; the time nearest to the chosen date; the first attendee count.
+- Several candidates: explicit calendar dates beat relative ones (「週四(12月3日)」); each date is paired with
+  each time and the closest pair in the text that is not already gone wins (「今晚有事。明天10點」 is tomorrow
+  at 10; 「明天或後天下午3點」 is 後天); without a time, the first date; the first attendee count.
 - Equipment is listed in the order of the ``Equipment`` literal; a mention after a negation in its clause
   (不需要 不用 唔使 無需 自備, "no", "don't need", "without", "bring our own") or followed by
   "not needed" / 不需要 is not asked for. 咪 (Cantonese for microphone) counts only as a noun
@@ -742,8 +744,8 @@ _DURATION = re.compile(
     rf"(?P<zh>(?:(?P<zn>{_NUM})\s?(?:個|个)?|(?P<zge>個|个))(?P<zhalf>半)?\s?{_HOURS_ZH}"
     rf"|(?P<zho>半)\s?(?:個|个)?\s?{_HOURS_ZH})"
     r"|(?<![a-z])(?:for|lasting|about|around|approx\.?|approximately)\s+(?:(?P<half_an>half\s+an)|"
-    r"(?P<en>[0-9]+(?:\.[0-9]+)?|an?|one|two|three|four|five|six|seven|eight)(?P<and_half>\s+and\s+a\s+half)?)"
-    r"\s*(?P<eu>hours?|hrs?|minutes?|mins?)(?![a-z])"
+    r"(?P<en>[0-9]+(?:\.[0-9]+)?|an?|one|two|three|four|five|six|seven|eight))"
+    r"\s*(?P<eu>hours?|hrs?|minutes?|mins?)(?![a-z])(?P<and_half>\s+and\s+a\s+half)?"
     r"|(?<![a-z0-9.])(?P<adj>[0-9]+(?:\.[0-9]+)?|one|two|three|four|five|six|seven|eight)[- ](?:hour|hr)"
     r"\s+(?:meeting|session|workshop|event|seminar|training|conference|booking|slot)(?![a-z])"
 )

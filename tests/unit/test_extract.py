@@ -162,6 +162,8 @@ CASES = [
     ("Friday 9 in the evening, 4 people", (11, 27, 21, 0), (11, 27, 22, 0), 4, []),
     ("Need a room for 30 people on 2 December, morning 9-12", (12, 2, 9, 0), (12, 2, 12, 0), 30, []),
     ("Tomorrow at 2:30 pm, 6 of us", (11, 24, 14, 30), (11, 24, 15, 30), 6, []),
+    ("tomorrow 2pm for 90 minutes, 10 people", (11, 24, 14, 0), (11, 24, 15, 30), 10, []),  # duration → end
+    ("明天下午2點,個半鐘,10人", (11, 24, 14, 0), (11, 24, 15, 30), 10, []),  # 個半鐘: an hour and a half
     ("the day after tomorrow 2pm for 2 hours, 6 pax", (11, 25, 14, 0), (11, 25, 16, 0), 6, []),
     (
         "Thursday 3 December 2pm-5pm, approx. 45 guests, PA system, lighting",
