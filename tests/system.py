@@ -191,6 +191,7 @@ class EventWatcher:
     """Every event on ``meetdesk.events`` from the moment it starts, via an exclusive queue."""
 
     servers: Servers
+    keys: tuple[str, ...] = ("#",)  # routing keys (event types) to watch
     events: list[Event] = field(default_factory=list)
     _conn: Any = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -200,7 +201,8 @@ class EventWatcher:
         ch = await self._conn.channel()
         await ch.set_qos(prefetch_count=1000)
         queue = await ch.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(EVENTS, "#")
+        for key in self.keys:
+            await queue.bind(EVENTS, key)
         await queue.consume(self._on_message, no_ack=True)
 
     async def _on_message(self, msg: aio_pika.abc.AbstractIncomingMessage) -> None:
