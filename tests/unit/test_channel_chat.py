@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import copy
-import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.intake.channels.chat import adapt, chatwoot_time
 from services.intake.normalised import ChannelContext, Normalised
 from shared.contract.inbound import CustomerContact
 from shared.runtime import Incoming, Rejected
-from shared.topology import INTAKE_INBOUND
+
+from . import channel_support as support
 
 CTX = ChannelContext()
 
 
 def incoming(body: Any) -> Incoming:
-    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-    return Incoming(
-        queue=INTAKE_INBOUND,
-        body=raw,
-        routing_key="chat",
-        headers={},
-        message_id=None,
-        correlation_id=uuid.UUID("00000000-0000-4000-8000-000000000003"),
-        content_type="application/json",
-        delivery_count=0,
-    )
+    return support.incoming(body, "chat")
 
 
 def run(body: Any) -> list[Normalised]:
@@ -426,18 +415,10 @@ def mutated_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def assert_list_or_rejected(body: Any) -> None:
-    try:
-        result = run(body)
-    except Rejected:
-        return
-    assert isinstance(result, list)
-    assert all(isinstance(n, Normalised) for n in result)
-    for n in result:
-        assert n.received_at.tzinfo is not None
-        assert n.kind in ("inquiry", "agent_reply", "status_change")
+    support.assert_list_or_rejected(lambda: run(body), ("inquiry", "agent_reply", "status_change"))
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = support.FUZZ
 
 
 @FUZZ

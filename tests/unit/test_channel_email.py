@@ -12,7 +12,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.intake.channels.email import FULL_TEXT_LIMIT, MAX_DEPTH, adapt, html_to_text, trim_reply
@@ -20,6 +20,8 @@ from services.intake.normalised import ChannelContext, Normalised
 from shared.contract.inbound import CustomerContact
 from shared.runtime import Incoming, Rejected
 from shared.topology import INTAKE_INBOUND
+
+from . import channel_support as support
 
 DATA = Path(__file__).parent.parent / "data" / "email"
 CTX = ChannelContext(agent_email_domains=("meetdesk.example",))
@@ -559,7 +561,7 @@ def assert_list_or_rejected(raw: bytes) -> None:
                 assert "\x00" not in text
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = support.FUZZ
 
 
 @FUZZ

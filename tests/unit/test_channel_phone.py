@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import copy
-import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.intake.channels.phone import adapt, parse_caller_id
@@ -17,23 +15,14 @@ from services.intake.normalised import ChannelContext, Normalised
 from shared.contract.common import MeetingDetails
 from shared.contract.inbound import CustomerContact
 from shared.runtime import Incoming, Rejected
-from shared.topology import INTAKE_INBOUND
+
+from . import channel_support as support
 
 CTX = ChannelContext()
 
 
 def incoming(body: Any) -> Incoming:
-    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-    return Incoming(
-        queue=INTAKE_INBOUND,
-        body=raw,
-        routing_key="phone",
-        headers={},
-        message_id=None,
-        correlation_id=uuid.UUID("00000000-0000-4000-8000-000000000002"),
-        content_type="application/json",
-        delivery_count=0,
-    )
+    return support.incoming(body, "phone")
 
 
 def run(body: Any, ctx: ChannelContext = CTX) -> list[Normalised]:
@@ -442,18 +431,10 @@ def mutated_calls(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def assert_list_or_rejected(body: Any) -> None:
-    try:
-        result = run(body)
-    except Rejected:
-        return
-    assert isinstance(result, list)
-    assert all(isinstance(n, Normalised) for n in result)
-    for n in result:
-        assert n.received_at.tzinfo is not None
-        assert n.kind in ("inquiry", "agent_reply", "missed_call")
+    support.assert_list_or_rejected(lambda: run(body), ("inquiry", "agent_reply", "missed_call"))
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = support.FUZZ
 
 
 @FUZZ
