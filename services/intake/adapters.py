@@ -8,7 +8,7 @@ for input that can never be accepted. The project's own JSON channels live here;
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.contract.inbound import (
@@ -126,8 +126,6 @@ def survey(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
 
 
 def _now() -> datetime:
-    from datetime import UTC
-
     return datetime.now(UTC)
 
 
