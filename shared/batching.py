@@ -3,7 +3,8 @@
 With a prefetch of a few hundred, many deliveries are in flight at once; giving each its own
 transaction spends most of the time on BEGIN/COMMIT round trips, WAL flushes and relay wake-ups.
 A :class:`Batcher` lets each delivery hand its (already parsed) work to a few worker loops that
-apply up to ``max_size`` items in one transaction. ``submit`` returns once the item's transaction
+apply up to ``max_size`` items in one transaction, with one call of ``apply(tx, items)`` (which
+can write the whole batch with set-based statements) per transaction. ``submit`` returns once the item's transaction
 has committed, so the delivery is acknowledged only after its effects are durable.
 
 If a batch fails (a bug or a bad row in one item, a lost race, the database away), its items are
@@ -30,7 +31,7 @@ class Batcher(Generic[T]):
     def __init__(
         self,
         outbox: Outbox,
-        apply: Callable[[Tx, T], Awaitable[None]],
+        apply: Callable[[Tx, list[T]], Awaitable[None]],
         *,
         max_size: int = 100,
         workers: int = 3,
@@ -81,8 +82,7 @@ class Batcher(Generic[T]):
         async for attempt in db_retry():
             with attempt:
                 async with self._outbox.transaction() as tx:
-                    for item in items:
-                        await self._apply(tx, item)
+                    await self._apply(tx, items)
 
 
 def _settle(future: asyncio.Future[Any], exc: BaseException | None) -> None:

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
 from faststream.specification import AsyncAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
@@ -41,10 +40,11 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
-async def raw_body(message: Any) -> bytes:
-    """Hand the body over undecoded: parsing (and refusing) it is the dispatcher's job, so a body
-    that is not JSON is dead-lettered with its reason instead of failing inside FastStream."""
-    return message.body
+async def raw_delivery(message: Any) -> Any:
+    """Hand the AMQP delivery over undecoded: parsing (and refusing) its body is the dispatcher's
+    job, so a body that is not JSON is dead-lettered with its reason instead of failing inside
+    FastStream, and the handler needs no dependency injection to reach the delivery's properties."""
+    return message.raw_message
 
 
 class ServiceApp(AsgiFastStream):
@@ -71,6 +71,9 @@ class Service:
             logger=logging.getLogger("faststream"),
             app_id=f"meetdesk-{name}",
             log_level=logging.DEBUG,  # "Received"/"Processed" per message: only when debugging
+            # handlers take the raw delivery (see raw_delivery) and validate it themselves, so
+            # FastDepends' per-message injection would only add cost
+            apply_types=False,
         )
         self.engine: AsyncEngine | None = None
         self.sessions: Callable[[], AsyncConnection] | None = None
@@ -109,13 +112,13 @@ class Service:
             @self.broker.subscriber(
                 RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
                 ack_policy=AckPolicy.MANUAL,
-                decoder=raw_body,
+                decoder=raw_delivery,
                 title=f"{spec.name}:consume",
                 description=description or handler.__doc__,
             )
-            async def _subscriber(msg: RabbitMessage) -> None:
+            async def _subscriber(delivery: Any) -> None:
                 assert self._dispatcher is not None
-                await self._dispatcher.dispatch(msg.raw_message, spec, handler)
+                await self._dispatcher.dispatch(delivery, spec, handler)
 
             return handler
 
@@ -127,6 +130,18 @@ class Service:
         """A ``submit(item)`` that applies ``item`` with ``apply(tx, item)`` in a transaction shared
         with other items delivered at the same time (see :mod:`shared.batching`); it returns once
         that transaction has committed."""
+
+        async def each(tx: Tx, items: list[T]) -> None:
+            for item in items:
+                await apply(tx, item)
+
+        return self.batched_sets(each, max_size=max_size)
+
+    def batched_sets(
+        self, apply: Callable[[Tx, list[T]], Awaitable[None]], *, max_size: int = 100
+    ) -> Callable[[T], Awaitable[None]]:
+        """Like :meth:`batched`, for an ``apply(tx, items)`` that takes the whole batch at once
+        (and so can write it with a few set-based statements instead of a few per item)."""
 
         async def submit(item: T) -> None:
             batcher = self._batchers.get(apply)

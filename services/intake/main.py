@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -38,6 +39,7 @@ from shared.topology import INBOUND, INTAKE_INBOUND, exchange
 
 from . import store, webhooks
 from .adapters import ADAPTERS
+from .directory import Conversation, Directory, Resolution
 from .normalise import InvalidIdentity, normalise_email, normalise_phone
 from .normalised import ChannelContext, Normalised
 from .understand import Understanding, understand
@@ -100,6 +102,14 @@ class Work:
     phone: str | None
     correlation_id: uuid.UUID
     understood: Understanding | None  # for inquiries
+    conversation_id: str = ""  # decided in the batch
+    who: Resolution | None = None  # decided in the batch
+
+    @property
+    def identities(self) -> list[tuple[str, str]]:
+        ids = [("email", self.email)] if self.email else []
+        ids += [("phone", self.phone)] if self.phone else []
+        return ids + ([self.n.channel_identity] if self.n.channel_identity else [])
 
 
 def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
@@ -118,40 +128,72 @@ def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
     return Work(n, email, phone, correlation_id, understood)
 
 
-async def accept(tx: Tx, work: Work) -> None:
-    n, email, phone, correlation_id = work.n, work.email, work.phone, work.correlation_id
-    conversation_id = await _conversation(tx, n)
-    fresh = await store.record_delivery(
-        tx.session,
-        {
-            "channel": n.channel,
-            "source_ref": n.source_ref,
-            "kind": n.kind,
-            "conversation_id": conversation_id,
-            "received_at": n.received_at,
-            "correlation_id": str(correlation_id),
-        },
+async def accept(tx: Tx, batch: list[Work]) -> None:
+    """Apply a batch of deliveries in one transaction: load what it needs, decide item by item in
+    delivery order (plain Python, see directory.py), write the outcome, emit the events."""
+    pg = await store.connection(tx.session)
+    refs = await store.conversations_of_refs(
+        pg, [(w.n.channel, r) for w in batch if not w.n.conversation_key for r in w.n.thread_refs]
     )
+    for w in batch:
+        w.conversation_id = _conversation(w.n, refs)
+        if w.n.channel == "email" and w.n.source_ref:  # a reply later in this batch joins it too
+            refs.setdefault((w.n.channel, w.n.source_ref), w.conversation_id)
+
+    first_seen = await store.record_deliveries(
+        pg,
+        [
+            (w.n.channel, w.n.source_ref, w.n.kind, w.conversation_id, w.n.received_at, str(w.correlation_id))
+            for w in batch
+        ],
+    )
+    fresh: list[Work] = []
+    for w in batch:
+        key = (w.n.channel, w.n.source_ref)
+        if key in first_seen:
+            first_seen.discard(key)  # the same delivery twice in one batch is a repeat too
+            fresh.append(w)
+        else:
+            log.info(
+                "repeat delivery ignored", channel=w.n.channel, kind=w.n.kind, correlation_id=str(w.correlation_id)
+            )
     if not fresh:
-        log.info("repeat delivery ignored", channel=n.channel, kind=n.kind)
         return
-    if n.channel == "email" and n.source_ref:
-        await store.add_message_ref(tx.session, n.channel, n.source_ref, conversation_id)
+    await store.add_message_refs(
+        pg, [(w.n.channel, w.n.source_ref, w.conversation_id) for w in fresh if w.n.channel == "email"]
+    )
+
+    people = [w for w in fresh if w.n.kind != "status_change"]
+    directory = Directory(await store.known_identities(pg, [i for w in people for i in w.identities]))
+    for w in people:
+        w.who = directory.resolve(w.n.contact.name if w.n.contact else None, w.identities)
+    await store.add_customers(pg, directory.new_customers, directory.new_identities)
+
+    opened: dict[str, tuple[str, datetime]] = {}
+    for w in fresh:
+        opened.setdefault(w.conversation_id, (w.n.channel, w.n.received_at))
+    conversations = await store.lock_conversations(pg, opened)
+    inquiries: list[tuple[Any, ...]] = []
+    for w in fresh:
+        _decide(tx, w, conversations[w.conversation_id], inquiries)
+    await store.save_conversations(pg, conversations.values())
+    await store.record_inquiries(pg, inquiries)
+
+
+def _decide(tx: Tx, w: Work, conversation: Conversation, inquiries: list[tuple[Any, ...]]) -> None:
+    """One fresh delivery: its effect on the conversation, its inquiry row and its events."""
+    n, email, phone, correlation_id, conversation_id = w.n, w.email, w.phone, w.correlation_id, w.conversation_id
     if n.kind == "status_change":
-        await store.set_conversation_status(
-            tx.session, conversation_id, n.channel, n.extra.get("status", "?"), n.received_at
-        )
+        conversation.status_changed(n.extra.get("status", "?"), n.received_at)
         return
 
     def emit(data: Any) -> None:
         tx.emit(make_event(data, producer="intake", correlation_id=correlation_id))
 
-    ids = [("email", email)] if email else []
-    ids += [("phone", phone)] if phone else []
-    ids += [n.channel_identity] if n.channel_identity else []
-    name = n.contact.name if n.contact else None
-    who = await store.resolve_customer(tx.session, name, ids)
+    who = w.who
+    assert who is not None
     customer_id = str(who.customer_id)
+    name = n.contact.name if n.contact else None
     if who.linked:
         emit(
             CustomerLinked(
@@ -164,7 +206,7 @@ async def accept(tx: Tx, work: Work) -> None:
     if n.kind == "agent_reply" and "automated" in n.flags:
         return  # a bot's or an automation rule's message is no agent's answer: the customer still waits
     if n.kind == "agent_reply":
-        reply = await store.agent_reply(tx.session, conversation_id, n.channel, who.customer_id, n.received_at)
+        reply = conversation.agent_replied(who.customer_id, n.received_at)
         seconds = n.response_seconds
         if seconds is None and reply.awaiting_since is not None:
             seconds = max(0.0, (n.received_at - reply.awaiting_since).total_seconds())
@@ -179,7 +221,7 @@ async def accept(tx: Tx, work: Work) -> None:
             )
         )
         return
-    await store.customer_message(tx.session, conversation_id, n.channel, who.customer_id, n.received_at)
+    conversation.customer_wrote(who.customer_id, n.received_at)
     if n.kind == "missed_call":
         emit(
             CallMissed(
@@ -196,25 +238,24 @@ async def accept(tx: Tx, work: Work) -> None:
         return
 
     # an inquiry
-    u = work.understood
+    u = w.understood
     assert u is not None
     inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
-    await store.record_inquiry(
-        tx.session,
-        {
-            "inquiry_id": inquiry_id,
-            "channel": n.channel,
-            "source_ref": n.source_ref,
-            "conversation_id": conversation_id,
-            "customer_id": who.customer_id,
-            "intent": u.intent,
-            "language": u.language,
-            "subject": n.subject,
-            "text": n.text,
-            "agent_id": n.agent_id,
-            "received_at": n.received_at,
-            "correlation_id": str(correlation_id),
-        },
+    inquiries.append(
+        (
+            inquiry_id,
+            n.channel,
+            n.source_ref,
+            conversation_id,
+            who.customer_id,
+            u.intent,
+            u.language,
+            n.subject,
+            n.text,
+            n.agent_id,
+            n.received_at,
+            str(correlation_id),
+        )
     )
     emit(
         InquiryReceived(
@@ -265,7 +306,7 @@ async def accept(tx: Tx, work: Work) -> None:
         )
 
 
-apply_in_batch = svc.batched(accept)
+apply_in_batch = svc.batched_sets(accept)
 
 
 def _feedback(emit: Any, n: Normalised, customer_id: str) -> None:
@@ -285,15 +326,15 @@ def _feedback(emit: Any, n: Normalised, customer_id: str) -> None:
     )
 
 
-async def _conversation(tx: Tx, n: Normalised) -> str:
+def _conversation(n: Normalised, refs: dict[tuple[str, str], str]) -> str:
     """The conversation this item belongs to: the channel's own key, the thread an email answers,
     the booking an on-site entry is about, or a new one named after the item."""
     if n.conversation_key:
         return n.conversation_key
     if n.thread_refs:
-        found = await store.conversation_of_refs(tx.session, n.channel, n.thread_refs)
-        if found:
-            return found
+        for ref in n.thread_refs:
+            if found := refs.get((n.channel, ref)):
+                return found
         return f"{n.channel}:{n.thread_refs[0]}"  # the thread's root, even if we never saw it
     if n.channel == "onsite" and n.booking_id:
         return f"booking:{n.booking_id}"

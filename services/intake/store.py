@@ -1,14 +1,16 @@
-"""Intake's queries: the customer directory, deliveries, conversations and the inquiry log.
+"""Intake's statements, set-based: each takes the rows of a whole batch of deliveries.
 
-Intake is on the path of every inbound message, so its statements are plain SQL on the asyncpg
-connection underneath the SQLAlchemy transaction (same transaction, a fraction of the Python cost
-per statement). The tables are declared in ``models.py`` and created by the migrations.
+Intake is on the path of every inbound message, so a batch costs about ten statements whatever its
+size, each plain SQL on the asyncpg connection underneath the SQLAlchemy transaction (same
+transaction, a fraction of the Python cost per statement). Rows are written in key order, so two
+batches touching the same keys wait for each other instead of deadlocking. The tables are declared
+in ``models.py`` and created by the migrations; the decisions are made in ``directory.py``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,186 +19,160 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import RetryTransaction, driver_connection
 
-_pg = driver_connection
+from .directory import Conversation
+
+DeliveryKey = tuple[str, str]  # (channel, source_ref)
 
 
-@dataclass
-class Resolution:
-    customer_id: uuid.UUID
-    created: bool
-    linked: list[tuple[str, str]]  # identities newly attached to an existing customer
-    evidence: list[tuple[str, str]]  # the identities that matched
+async def connection(session: AsyncConnection) -> asyncpg.Connection:
+    return await driver_connection(session)
 
 
-async def record_delivery(session: AsyncConnection, values: dict[str, Any]) -> bool:
-    """Log an accepted payload; False if this (channel, source_ref) was accepted before."""
-    pg = await _pg(session)
-    row = await pg.fetchrow(
-        """INSERT INTO deliveries (channel, source_ref, kind, conversation_id, received_at, correlation_id)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1""",
-        values["channel"],
-        values["source_ref"],
-        values["kind"],
-        values["conversation_id"],
-        values["received_at"],
-        values["correlation_id"],
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+async def conversations_of_refs(pg: asyncpg.Connection, refs: Iterable[DeliveryKey]) -> dict[DeliveryKey, str]:
+    """The conversations that channel-native message ids (email Message-IDs) belong to."""
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    rows = await pg.fetch(
+        """SELECT m.channel, m.ref, m.conversation_id FROM message_refs m
+             JOIN unnest($1::text[], $2::text[]) AS w(channel, ref) USING (channel, ref)""",
+        *_columns(wanted, 2),
     )
-    return row is not None
+    return {(r["channel"], r["ref"]): r["conversation_id"] for r in rows}
 
 
-async def record_inquiry(session: AsyncConnection, values: dict[str, Any]) -> None:
-    pg = await _pg(session)
-    await pg.execute(
-        """INSERT INTO inquiries (inquiry_id, channel, source_ref, conversation_id, customer_id, intent, language,
-                                  subject, text, agent_id, received_at, correlation_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING""",
-        values["inquiry_id"],
-        values["channel"],
-        values["source_ref"],
-        values["conversation_id"],
-        values["customer_id"],
-        values["intent"],
-        values["language"],
-        values["subject"],
-        values["text"],
-        values["agent_id"],
-        values["received_at"],
-        values["correlation_id"],
-    )
-
-
-async def resolve_customer(session: AsyncConnection, name: str | None, ids: list[tuple[str, str]]) -> Resolution:
-    """The customer these identities belong to; a new one if none is known. Identities not yet known
-    are attached to the customer found (same email or same phone = same person)."""
-    pg = await _pg(session)
-    rows = []
-    if ids:
-        rows = await pg.fetch(
-            """SELECT i.kind, i.value, i.customer_id FROM identities i
-                 JOIN customers c USING (customer_id)
-                WHERE (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-                ORDER BY c.created_at""",
-            [k for k, _ in ids],
-            [v for _, v in ids],
-        )
-    if rows:
-        # several customers can match (an email of one, a phone of another): the oldest is kept;
-        # merging them is a decision for an agent (customer.linked / customer.unlinked).
-        customer_id = rows[0]["customer_id"]
-        known = {(r["kind"], r["value"]) for r in rows}
-        new = [i for i in ids if i not in known]
-        if new:
-            await _attach(pg, customer_id, new)
-        evidence = [(r["kind"], r["value"]) for r in rows if r["customer_id"] == customer_id]
-        return Resolution(customer_id, False, new, evidence)
-    customer_id = uuid.uuid4()
-    await pg.execute("INSERT INTO customers (customer_id, name) VALUES ($1, $2)", customer_id, name)
-    await _attach(pg, customer_id, ids)
-    return Resolution(customer_id, True, [], [])
-
-
-async def _attach(pg: asyncpg.Connection, customer_id: uuid.UUID, ids: list[tuple[str, str]]) -> None:
-    if not ids:
-        return
+async def record_deliveries(pg: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> set[DeliveryKey]:
+    """Log accepted payloads (channel, source_ref, kind, conversation_id, received_at, correlation_id);
+    returns the keys seen for the first time (a redelivery's key is not among them)."""
+    if not rows:
+        return set()
     inserted = await pg.fetch(
-        """INSERT INTO identities (kind, value, customer_id)
-           SELECT k, v, $3 FROM unnest($1::text[], $2::text[]) AS t(k, v)
-           ON CONFLICT DO NOTHING RETURNING kind""",
-        [k for k, _ in ids],
-        [v for _, v in ids],
-        customer_id,
+        """INSERT INTO deliveries (channel, source_ref, kind, conversation_id, received_at, correlation_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+           ON CONFLICT DO NOTHING RETURNING channel, source_ref""",
+        *_columns(sorted(rows, key=lambda r: (r[0], r[1])), 6),
     )
-    if len(inserted) != len(ids):
-        raise RetryTransaction("another delivery registered the same identity concurrently")
+    return {(r["channel"], r["source_ref"]) for r in inserted}
 
 
-async def conversation_of_refs(session: AsyncConnection, channel: str, refs: list[str]) -> str | None:
-    if not refs:
-        return None
-    pg = await _pg(session)
-    return await pg.fetchval(
-        "SELECT conversation_id FROM message_refs WHERE channel = $1 AND ref = ANY($2::text[]) LIMIT 1", channel, refs
-    )
-
-
-async def add_message_ref(session: AsyncConnection, channel: str, ref: str, conversation_id: str) -> None:
-    pg = await _pg(session)
-    await pg.execute(
-        "INSERT INTO message_refs (channel, ref, conversation_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        channel,
-        ref,
-        conversation_id,
-    )
-
-
-async def customer_message(
-    session: AsyncConnection, conversation_id: str, channel: str, customer_id: uuid.UUID | None, at: datetime
-) -> None:
-    """The customer wrote (or called): the conversation now awaits an answer since ``at``."""
-    pg = await _pg(session)
-    await pg.execute(
-        """INSERT INTO conversations AS c (conversation_id, channel, customer_id, status, opened_at, awaiting_since,
-                                           last_activity_at)
-           VALUES ($1, $2, $3, 'open', $4, $4, $4)
-           ON CONFLICT (conversation_id) DO UPDATE SET
-               customer_id = coalesce(c.customer_id, excluded.customer_id),
-               awaiting_since = coalesce(c.awaiting_since, excluded.awaiting_since),
-               last_activity_at = greatest(c.last_activity_at, excluded.last_activity_at),
-               status = 'open'""",
-        conversation_id,
-        channel,
-        customer_id,
-        at,
-    )
-
-
-@dataclass
-class Reply:
-    first_reply: bool
-    awaiting_since: datetime | None
-
-
-async def agent_reply(
-    session: AsyncConnection, conversation_id: str, channel: str, customer_id: uuid.UUID | None, at: datetime
-) -> Reply:
-    """An agent answered: was it the conversation's first answer, and since when was it awaited?"""
-    pg = await _pg(session)
-    row = await pg.fetchrow(
-        "SELECT first_reply_at, awaiting_since FROM conversations WHERE conversation_id = $1 FOR UPDATE",
-        conversation_id,
-    )
-    if row is None:  # the agent wrote first (or the customer's message came another way)
+async def add_message_refs(pg: asyncpg.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """(channel, ref, conversation_id): a later reply naming ``ref`` joins the conversation."""
+    if rows:
         await pg.execute(
-            """INSERT INTO conversations (conversation_id, channel, customer_id, status, opened_at, first_reply_at,
-                                          last_activity_at)
-               VALUES ($1, $2, $3, 'open', $4, $4, $4) ON CONFLICT DO NOTHING""",
-            conversation_id,
-            channel,
-            customer_id,
-            at,
+            """INSERT INTO message_refs (channel, ref, conversation_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING""",
+            *_columns(sorted(rows), 3),
         )
-        return Reply(first_reply=True, awaiting_since=None)
-    await pg.execute(
-        """UPDATE conversations SET first_reply_at = coalesce(first_reply_at, $2), awaiting_since = NULL,
-                                    last_activity_at = greatest(last_activity_at, $2)
-            WHERE conversation_id = $1""",
-        conversation_id,
-        at,
+
+
+async def known_identities(pg: asyncpg.Connection, ids: Iterable[tuple[str, str]]) -> list[tuple[str, str, uuid.UUID]]:
+    """(kind, value, customer_id) of the identities already in the directory, oldest customer first."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = await pg.fetch(
+        """SELECT i.kind, i.value, i.customer_id FROM identities i
+             JOIN unnest($1::text[], $2::text[]) AS w(kind, value) USING (kind, value)
+             JOIN customers c USING (customer_id)
+            ORDER BY c.created_at, c.customer_id""",
+        *_columns(wanted, 2),
     )
-    return Reply(first_reply=row["first_reply_at"] is None, awaiting_since=row["awaiting_since"])
+    return [(r["kind"], r["value"], r["customer_id"]) for r in rows]
 
 
-async def set_conversation_status(
-    session: AsyncConnection, conversation_id: str, channel: str, status: str, at: datetime
+async def add_customers(
+    pg: asyncpg.Connection, customers: list[tuple[uuid.UUID, str | None]], identities: list[tuple[str, str, uuid.UUID]]
 ) -> None:
-    pg = await _pg(session)
+    """New customers, and identities attached to new or known customers. An identity another
+    transaction registered meanwhile means this batch decided on stale facts: it is run again."""
+    if customers:
+        await pg.execute(
+            "INSERT INTO customers (customer_id, name) SELECT * FROM unnest($1::uuid[], $2::text[])",
+            *_columns(customers, 2),
+        )
+    if identities:
+        inserted = await pg.fetch(
+            """INSERT INTO identities (kind, value, customer_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+               ON CONFLICT DO NOTHING RETURNING kind""",
+            *_columns(sorted(identities, key=lambda r: (r[0], r[1])), 3),
+        )
+        if len(inserted) != len(identities):
+            raise RetryTransaction("another delivery registered the same identity concurrently")
+
+
+async def lock_conversations(
+    pg: asyncpg.Connection, first_seen: dict[str, tuple[str, datetime]]
+) -> dict[str, Conversation]:
+    """The conversations a batch touches, locked for update: ``first_seen`` maps each id to the
+    channel and time of its first item in the batch, which open it if it is new."""
+    if not first_seen:
+        return {}
+    ids = sorted(first_seen)
     await pg.execute(
-        """INSERT INTO conversations AS c (conversation_id, channel, status, opened_at, last_activity_at)
-           VALUES ($1, $2, $3, $4, $4)
-           ON CONFLICT (conversation_id) DO UPDATE SET
-               status = excluded.status, last_activity_at = greatest(c.last_activity_at, excluded.last_activity_at)""",
-        conversation_id,
-        channel,
-        status,
-        at,
+        """INSERT INTO conversations (conversation_id, channel, status, opened_at, last_activity_at)
+           SELECT id, ch, 'open', at, at FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS n(id, ch, at)
+           ON CONFLICT DO NOTHING""",
+        ids,
+        [first_seen[i][0] for i in ids],
+        [first_seen[i][1] for i in ids],
     )
+    rows = await pg.fetch(
+        """SELECT conversation_id, channel, customer_id, status, opened_at, first_reply_at, awaiting_since,
+                  last_activity_at
+             FROM conversations WHERE conversation_id = ANY($1::text[]) ORDER BY conversation_id FOR UPDATE""",
+        ids,
+    )
+    return {r["conversation_id"]: Conversation(**dict(r)) for r in rows}
+
+
+async def save_conversations(pg: asyncpg.Connection, conversations: Iterable[Conversation]) -> None:
+    changed = sorted((c for c in conversations if c.changed), key=lambda c: c.conversation_id)
+    if not changed:
+        return
+    await pg.execute(
+        """UPDATE conversations c SET customer_id = u.customer_id, status = u.status,
+                  first_reply_at = u.first_reply_at, awaiting_since = u.awaiting_since,
+                  last_activity_at = u.last_activity_at
+             FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+                  AS u(conversation_id, customer_id, status, first_reply_at, awaiting_since, last_activity_at)
+            WHERE c.conversation_id = u.conversation_id""",
+        [c.conversation_id for c in changed],
+        [c.customer_id for c in changed],
+        [c.status for c in changed],
+        [c.first_reply_at for c in changed],
+        [c.awaiting_since for c in changed],
+        [c.last_activity_at for c in changed],
+    )
+
+
+INQUIRY_COLUMNS = (
+    "inquiry_id",
+    "channel",
+    "source_ref",
+    "conversation_id",
+    "customer_id",
+    "intent",
+    "language",
+    "subject",
+    "text",
+    "agent_id",
+    "received_at",
+    "correlation_id",
+)
+
+
+async def record_inquiries(pg: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in the order of :data:`INQUIRY_COLUMNS`."""
+    if rows:
+        await pg.execute(
+            f"""INSERT INTO inquiries ({", ".join(INQUIRY_COLUMNS)})
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                                     $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
+                ON CONFLICT DO NOTHING""",
+            *_columns(rows, len(INQUIRY_COLUMNS)),
+        )
