@@ -2,12 +2,17 @@
 
 A handler opens :meth:`Outbox.transaction`, claims the incoming message id in the inbox (a second
 delivery of the same message finds it claimed and changes nothing), changes state and emits events;
-state, inbox row and outbox rows commit together. The relay then publishes committed rows with
+state, inbox row and outbox rows commit together. The relay then publishes committed events with
 publisher confirms (many in flight at once, on the relay's own AMQP channel rather than through
 FastStream's publisher, which costs several times more per message), ``message_id`` = ``event_id``,
-persistent, and deletes
-them. Rows are leased with ``FOR UPDATE SKIP LOCKED`` so any number of replicas can relay; a crash
-between publish and delete republishes the same event id, which consumers' inboxes absorb.
+persistent, and deletes their rows.
+
+Two paths relay. The fast one publishes what this process has just committed straight from memory
+(no read-back of the rows) and then deletes the rows by event id. The sweep publishes rows that are
+older than a grace period — left by a process that died between commit and publish, or by a
+publish that failed — leasing them with ``FOR UPDATE SKIP LOCKED`` so any number of replicas can
+sweep. A crash between publish and delete, or a fast path slower than the grace period, republishes
+the same event id, which consumers' inboxes absorb.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import aio_pika
 import sqlalchemy as sa
@@ -26,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .contract.events import Envelope
-from .db import add_messaging_tables
+from .db import add_messaging_tables, driver_connection
 from .logs import get_logger
 from .topology import EVENTS
 
@@ -35,12 +40,32 @@ log = get_logger(__name__)
 OUTBOX, INBOX = add_messaging_tables(sa.MetaData())
 
 
+class Pending(NamedTuple):
+    """An event as written to the outbox and published."""
+
+    event_id: Any  # uuid.UUID
+    exchange: str
+    routing_key: str
+    message_type: str
+    correlation_id: str
+    body: bytes
+
+
+def outbox_rows(emitted: list[tuple[Envelope, str]]) -> list[Pending]:
+    """The outbox rows for emitted (event, exchange) pairs: routing key and AMQP type = event type."""
+    return [
+        Pending(env.event_id, exchange, env.type, env.type, str(env.correlation_id), env.to_bytes())
+        for env, exchange in emitted
+    ]
+
+
 @dataclass
 class Tx:
     """One unit of work: a session inside a transaction, plus the events it will emit."""
 
     session: AsyncConnection
     emitted: list[tuple[Envelope, str]] = field(default_factory=list)
+    written: list[Pending] = field(default_factory=list)
 
     async def claim(self, message_id: str) -> bool:
         """Record ``message_id`` as processed; False if it already was (a duplicate delivery)."""
@@ -59,18 +84,13 @@ class Tx:
     async def flush_events(self) -> None:
         if not self.emitted:
             return
-        rows = [
-            {
-                "event_id": env.event_id,
-                "exchange": exchange,
-                "routing_key": env.type,
-                "message_type": env.type,
-                "correlation_id": str(env.correlation_id),
-                "body": env.to_bytes(),
-            }
-            for env, exchange in self.emitted
-        ]
-        await self.session.execute(sa.insert(OUTBOX), rows)
+        self.written = outbox_rows(self.emitted)
+        pg = await driver_connection(self.session)
+        await pg.execute(
+            """INSERT INTO outbox (event_id, exchange, routing_key, message_type, correlation_id, body)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])""",
+            *(list(column) for column in zip(*self.written, strict=True)),
+        )
 
 
 class Outbox:
@@ -83,6 +103,7 @@ class Outbox:
         poll: float,
         app_id: str = "",
         retention: timedelta | None = None,
+        sweep_after: float = 10.0,
     ):
         self._sessions = sessions
         self._amqp_url = amqp_url
@@ -96,6 +117,8 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._fresh: list[Pending] = []  # committed by this process, not yet published
+        self._sweep_after = sweep_after
         self.published = 0
 
     @contextlib.asynccontextmanager
@@ -104,7 +127,8 @@ class Outbox:
             tx = Tx(session)
             yield tx
             await tx.flush_events()
-        if tx.emitted:
+        if tx.written:  # committed: publish straight away
+            self._fresh.extend(tx.written)
             self._wake.set()
 
     def wake(self) -> None:
@@ -114,6 +138,8 @@ class Outbox:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Stop relaying, after publishing what was committed before (best effort: what is left
+        stays in the table for the next sweep, by this service's next start or another replica)."""
         self._stopping = True
         self._wake.set()
         if self._task:
@@ -121,11 +147,21 @@ class Outbox:
                 await asyncio.wait_for(self._task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
+        try:
+            await asyncio.wait_for(self._drain(), timeout=10)
+        except Exception:
+            log.warning("outbox not drained on shutdown; the rows stay for the next sweep", exc_info=True)
         if self._connection is not None:
             await self._connection.close()
 
+    async def _drain(self) -> None:
+        while self._fresh:
+            await self.relay_fresh()
+        while await self.relay_once() >= self._batch:
+            pass
+
     async def _run(self) -> None:
-        next_prune = 0.0
+        next_prune = next_sweep = 0.0
         while not self._stopping:
             if self._retention is not None and time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + 3600
@@ -138,8 +174,12 @@ class Outbox:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             self._wake.clear()
             try:
-                while not self._stopping and await self.relay_once() >= self._batch:
-                    pass
+                while self._fresh and not self._stopping:
+                    await self.relay_fresh()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self._poll
+                    while not self._stopping and await self.relay_once(self._sweep_after) >= self._batch:
+                        pass
             except Exception:  # broker or database away: keep the rows, try again on the next tick
                 log.warning("outbox relay failed; will retry", exc_info=True)
                 await asyncio.sleep(self._poll)
@@ -163,17 +203,37 @@ class Outbox:
             if (result.rowcount or 0) < batch:
                 return removed
 
-    async def relay_once(self) -> int:
-        """Publish one batch of committed events; returns how many were relayed."""
+    async def relay_fresh(self) -> int:
+        """Publish one batch of the events this process committed, then delete their rows. On a
+        failure the rows stay and the sweep publishes them after the grace period."""
+        batch, self._fresh = self._fresh[: self._batch], self._fresh[self._batch :]
+        if not batch:
+            return 0
+        await asyncio.gather(*(self._publish(p) for p in batch))
         async with self._sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    sa.select(OUTBOX).order_by(OUTBOX.c.seq).limit(self._batch).with_for_update(skip_locked=True)
-                )
-            ).all()
+            pg = await driver_connection(session)
+            await pg.execute("DELETE FROM outbox WHERE event_id = ANY($1::uuid[])", [p.event_id for p in batch])
+        self.published += len(batch)
+        return len(batch)
+
+    async def relay_once(self, older_than: float | None = None) -> int:
+        """Publish one batch of committed rows (only those older than ``older_than`` seconds, if
+        given) and delete them; returns how many were relayed."""
+        query = sa.select(OUTBOX).order_by(OUTBOX.c.seq).limit(self._batch).with_for_update(skip_locked=True)
+        if older_than is not None:
+            query = query.where(OUTBOX.c.created_at < sa.func.now() - timedelta(seconds=older_than))
+        async with self._sessions() as session, session.begin():
+            rows = (await session.execute(query)).all()
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(r) for r in rows))
+            await asyncio.gather(
+                *(
+                    self._publish(
+                        Pending(r.event_id, r.exchange, r.routing_key, r.message_type, r.correlation_id, r.body)
+                    )
+                    for r in rows
+                )
+            )
             await session.execute(sa.delete(OUTBOX).where(OUTBOX.c.seq.in_([r.seq for r in rows])))
         self.published += len(rows)
         return len(rows)
@@ -189,7 +249,7 @@ class Outbox:
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
         return self._exchanges[name]
 
-    async def _publish(self, row: Any) -> None:
+    async def _publish(self, row: Pending) -> None:
         """Publish one event and wait for the broker's confirm (the caller keeps many in flight)."""
         ex = await self._exchange(row.exchange)
         await ex.publish(

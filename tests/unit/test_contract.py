@@ -26,7 +26,7 @@ from shared.contract.inbound import (
     WebformFeedback,
     WebformInquiry,
 )
-from shared.outbox import Outbox, Tx
+from shared.outbox import Outbox, Tx, outbox_rows
 
 HKT = timezone(timedelta(hours=8))
 T0 = datetime(2026, 12, 2, 14, 0, tzinfo=HKT)
@@ -250,27 +250,18 @@ def test_status_changed_reads_from_by_alias_and_by_name():
     assert by_alias.from_ == "a"
 
 
-async def test_outbox_rows_use_the_event_id_and_type():
+def test_outbox_rows_use_the_event_id_and_type():
     """What the relay publishes: message_id = event_id, routing key and AMQP type = event type."""
 
-    class FakeSession:
-        def __init__(self) -> None:
-            self.rows: list[dict[str, Any]] = []
-
-        async def execute(self, _stmt: Any, rows: list[dict[str, Any]]) -> None:
-            self.rows.extend(rows)
-
-    session = FakeSession()
-    tx = Tx(session)  # type: ignore[arg-type]
+    tx = Tx(None)  # type: ignore[arg-type]
     env = make_event(SAMPLES["booking.confirmed"], producer="booking", correlation_id=CORR)
     tx.emit(env)
-    await tx.flush_events()
-    (row,) = session.rows
-    assert row["event_id"] == env.event_id
-    assert row["routing_key"] == row["message_type"] == "booking.confirmed"
-    assert row["exchange"] == "meetdesk.events"
-    assert row["correlation_id"] == str(CORR)
-    assert Envelope.model_validate_json(row["body"]) == env
+    (row,) = outbox_rows(tx.emitted)
+    assert row.event_id == env.event_id
+    assert row.routing_key == row.message_type == "booking.confirmed"
+    assert row.exchange == "meetdesk.events"
+    assert row.correlation_id == str(CORR)
+    assert Envelope.model_validate_json(row.body) == env
 
 
 async def test_relay_publishes_with_message_id_equal_to_event_id():
