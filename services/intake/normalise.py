@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -12,22 +13,41 @@ class InvalidIdentity(ValueError):
     pass
 
 
+# Returning customers write again and again: the checks below are pure, so their answers for the
+# most recent addresses and numbers are kept (in this process's memory only).
+_RECENT = 4096
+
+
 def normalise_email(raw: str | None) -> str | None:
     """Lower-cased, syntax-checked address (no DNS look-up); None if absent."""
     if raw is None or not raw.strip():
         return None
+    result = _email(raw.strip())
+    if isinstance(result, InvalidIdentity):
+        raise InvalidIdentity(*result.args)
+    return result
+
+
+@lru_cache(maxsize=_RECENT)
+def _email(text: str) -> str | InvalidIdentity:
     try:
-        result = validate_email(raw.strip(), check_deliverability=False)
+        return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise InvalidIdentity(f"not a valid email address: {exc}") from None
-    return result.normalized.lower()
+        return InvalidIdentity(f"not a valid email address: {exc}")
 
 
 def normalise_phone(raw: str | None, default_region: str) -> str | None:
     """E.164 (``+85221234567``), reading national forms in ``default_region``; None if absent."""
     if raw is None or not raw.strip():
         return None
-    text = raw.strip()
+    result = _phone(raw.strip(), default_region)
+    if isinstance(result, InvalidIdentity):
+        raise InvalidIdentity(*result.args)
+    return result
+
+
+@lru_cache(maxsize=_RECENT)
+def _phone(text: str, default_region: str) -> str | InvalidIdentity:
     # "00852 …" is ambiguous where 008 is itself an international prefix (Hong Kong): try the
     # national reading and the "+852" reading, and keep the one that is a valid number.
     attempts = [(text, default_region)]
@@ -42,7 +62,7 @@ def normalise_phone(raw: str | None, default_region: str) -> str | None:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise InvalidIdentity(error)
+    return InvalidIdentity(error)
 
 
 # -- language ---------------------------------------------------------------------------------------
