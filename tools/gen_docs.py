@@ -6,6 +6,7 @@ what each service consumes; the publishers carry the JSON schema of every event 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,9 @@ def main() -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        # keys sorted: FastStream's channel order varies from run to run, the file should not
+        document = json.loads(target.read_text())
+        target.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
         print(f"wrote {target.relative_to(ROOT)}")
     return 0
 

@@ -13,10 +13,9 @@ import aio_pika
 import pytest
 from faststream import AckPolicy
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
 
 from shared.runtime import Dispatcher, Incoming
-from shared.service import raw_body
+from shared.service import raw_delivery
 from shared.topology import DLX, ERROR_HEADER, QueueSpec
 
 from ..servers import Servers
@@ -58,7 +57,7 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         attempts.append(msg.delivery_count)
         raise ValueError("the database said no")
 
-    broker = RabbitBroker(servers.amqp_url)
+    broker = RabbitBroker(servers.amqp_url, apply_types=False)
     outbox = FakeOutbox()
     settings = SimpleNamespace(max_message_bytes=1 << 20, delivery_limit=LIMIT)
     dispatcher = Dispatcher(producer="test", broker=broker, outbox=outbox, settings=settings)  # type: ignore[arg-type]
@@ -66,10 +65,10 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
     @broker.subscriber(
         RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
         ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
+        decoder=raw_delivery,
     )
-    async def handle(msg: RabbitMessage) -> None:
-        await dispatcher.dispatch(msg.raw_message, spec, always_fails)
+    async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await dispatcher.dispatch(delivery, spec, always_fails)
 
     try:
         await broker.start()
