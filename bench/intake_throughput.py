@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -41,12 +42,25 @@ CONTENT_TYPES = {"email": "message/rfc822", "wechat": "application/xml"} | dict.
 )
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every live process in a process group (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run_intake(servers, args) -> tuple[float, list[float]]:
+async def run_intake(servers, args) -> tuple[float, list[float], float]:
     await asyncio.to_thread(prepare_databases, servers)
     await reset_queues(servers)
     proc = ServiceProcess("intake", servers, Path(tempfile.mkdtemp(prefix="bench-intake-")), workers=args.workers)
@@ -87,7 +101,7 @@ async def run_intake(servers, args) -> tuple[float, list[float]]:
 
         burst = stream(args.messages, seed=2)
         expected = {corr(k, r) for k, _, r in burst}
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), group_cpu_seconds(proc.proc.pid)
         await asyncio.gather(
             *(
                 pub.publish("meetdesk.inbound", k, b, message_id=None, content_type=CONTENT_TYPES[k])
@@ -96,6 +110,8 @@ async def run_intake(servers, args) -> tuple[float, list[float]]:
         )
         await wait_all(expected, 600)
         burst_seconds = max(first_seen[c] for c in expected) - t0
+        await asyncio.sleep(1.0)  # the follow-up events of the last messages
+        cpu_per_message = (group_cpu_seconds(proc.proc.pid) - cpu0) / args.messages
 
         paced = stream(args.paced, seed=3)
         sent: dict[str, float] = {}
@@ -105,7 +121,7 @@ async def run_intake(servers, args) -> tuple[float, list[float]]:
             await asyncio.sleep(1 / args.rate)
         await wait_all(set(sent), 120)
         latencies = [first_seen[c] - t for c, t in sent.items()]
-        return args.messages / burst_seconds, latencies
+        return args.messages / burst_seconds, latencies, cpu_per_message
     finally:
         await watcher.stop()
         if pub._conn:
@@ -194,7 +210,7 @@ async def main() -> None:
     ours = await run_intake(servers, args)
     print(f"\nintake on a mixed stream of {args.messages} messages (burst), {args.paced} paced at {args.rate}/s")
     print(line("baseline", *base))
-    print(line("intake", *ours))
+    print(line("intake", *ours[:2]) + f" | {ours[2] * 1000:.2f} ms CPU per message")
     print(f"ratio intake/baseline throughput: {ours[0] / base[0]:.2f}")
 
 
