@@ -1,6 +1,7 @@
 """Email channel: a raw RFC 5322 message (routing key ``email``) → one :class:`Normalised` item.
 
-The message is parsed with the standard library (``BytesParser`` with ``email.policy.default``).
+The message is parsed with the standard library (``BytesParser`` with ``email.policy.default``, each
+header field parsed once per message).
 Header values are taken as received (``raw_items``) and decoded with ``email.header.decode_header``
 and ``email.utils.getaddresses`` so that every charset goes through one decoder of ours: the
 policy's own decoders turn bytes a wrong or unknown charset cannot read into surrogates or U+FFFD
@@ -22,10 +23,11 @@ import hashlib
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email import policy
 from email.header import decode_header
+from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -58,6 +60,8 @@ _EMAIL_FIELDS = frozenset(
     {"from", "to", "cc", "subject", "date", "message-id", "received", "return-path", "mime-version", "content-type"}
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte read with surrogateescape
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 
 
@@ -138,9 +142,55 @@ def adapt(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     ]
 
 
+class _HeaderRegistry(HeaderRegistry):
+    """The stdlib registry, but each header class is made once: ``HeaderRegistry`` builds a new
+    class with ``type()`` for every header it parses (the same class each time, and as costly as
+    the parse of a short header). Classes hold no header data; instances keep theirs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[type, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        kind = self.registry.get(name.lower(), self.default_class)
+        made = self._classes.get(kind)
+        if made is None:
+            made = self._classes[kind] = super().__getitem__(name)
+        return made
+
+
+class _ParsePolicy(EmailPolicy):
+    """``policy.default`` that parses each header field once per message.
+
+    With the modern policy every ``Message.get()`` (and so ``get_content_type``, ``get_param``,
+    ``get_filename`` …) parses the field again from its raw string; the parser itself and the body
+    walk ask for a part's Content-Type some seven times. One instance per message (the parser
+    hands it to every part), so nothing of one message outlives it. The header objects are
+    immutable ``str`` subclasses and a field's parse depends on its name and value alone, so a
+    shared one is the same answer. Values with a comment are parsed each time: comments nest, and
+    whether deep nesting overflows the stack depends on where the parse is called from.
+    """
+
+    header_factory = _HeaderRegistry()  # the default map, as policy.default's
+
+    def __init__(self) -> None:
+        # no EmailPolicy.__init__: it would make a HeaderRegistry per instance (policies are
+        # read-only, hence object.__setattr__)
+        object.__setattr__(self, "_parsed", {})
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or "(" in value:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = super().header_fetch_parse(name, value)
+        return parsed
+
+
 def _parse(raw: bytes) -> Message:
     try:
-        return BytesParser(policy=policy.default).parsebytes(raw)
+        return BytesParser(policy=_ParsePolicy()).parsebytes(raw)
     except RecursionError:
         raise Rejected("message nested too deeply to read (MIME parts or header syntax)") from None
     except Exception as exc:  # the stdlib parser is meant never to fail; when it does, the input is to blame
@@ -165,7 +215,7 @@ class _Headers:
 
 def _unraw(value: str) -> tuple[str, bool]:
     """Header text with 8-bit bytes (unencoded Chinese in a header) decoded; True if guessed."""
-    if value.isascii() or not any(0xDC80 <= ord(ch) <= 0xDCFF for ch in value):
+    if value.isascii() or not _ESCAPED_BYTE.search(value):
         return value, False
     try:
         data = value.encode("utf-8", "surrogateescape")
@@ -202,7 +252,8 @@ def _header_text(value: str | None, flags: list[str]) -> str:
 
 
 def _one_line(text: str) -> str:
-    text = "".join(ch for ch in text if not 0xD800 <= ord(ch) <= 0xDFFF)
+    if not text.isascii():
+        text = _SURROGATE.sub("", text)
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
@@ -380,7 +431,7 @@ class _Body:
             ctype = _safe(part.get_content_type, "application/octet-stream")
             if part.is_multipart():  # a container: multipart/*, or message/* holding a message
                 if owner is None and ctype.startswith("message/"):  # an attached or forwarded message
-                    owner = self._attachment(part, ctype, 0)
+                    owner = self._attachment(part, ctype, 0, _safe(part.get_filename, None))
                 children = part.get_payload()
                 stack.extend((p, depth + 1, owner) for p in reversed(children) if isinstance(p, Message))
                 continue
@@ -392,10 +443,9 @@ class _Body:
             if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
                 (self.plain if ctype == "text/plain" else self.html).append(part)
             else:
-                self._attachment(part, ctype, len(_payload_bytes(part)))
+                self._attachment(part, ctype, len(_payload_bytes(part)), filename)
 
-    def _attachment(self, part: Message, ctype: str, size: int) -> dict[str, Any]:
-        filename = _safe(part.get_filename, None)
+    def _attachment(self, part: Message, ctype: str, size: int, filename: str | None) -> dict[str, Any]:
         record = {"filename": _header_text(str(filename), []) or None if filename else None}
         record |= {"content_type": ctype, "size": size}
         self.attachments.append(record)
