@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import aio_pika
 import sqlalchemy as sa
-from faststream import AckPolicy
+from aio_pika.abc import AbstractIncomingMessage
 from faststream.asgi import AsgiFastStream
-from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue
+from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 from faststream.specification import AsyncAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .batching import Batcher
+from .consumers import Consumers
 from .contract.commands import Command
 from .contract.events import CommandRejected, EventData, make_event
 from .db import db_retry, make_engine, make_sessionmaker
@@ -38,13 +39,11 @@ from .topology import EVENTS, QueueSpec, declare_topology, exchange
 
 log = get_logger(__name__)
 T = TypeVar("T")
+SHUTDOWN_GRACE = 10.0  # seconds for the deliveries in flight to finish (compose allows 30 s in all)
 
 
-async def raw_delivery(message: Any) -> Any:
-    """Hand the AMQP delivery over undecoded: parsing (and refusing) its body is the dispatcher's
-    job, so a body that is not JSON is dead-lettered with its reason instead of failing inside
-    FastStream, and the handler needs no dependency injection to reach the delivery's properties."""
-    return message.raw_message
+async def _documented_only(body: bytes) -> None:  # pragma: no cover - never consumed
+    """Stands for a queue's handler in the AsyncAPI document (see Service.consume)."""
 
 
 class ServiceApp(AsgiFastStream):
@@ -64,17 +63,16 @@ class Service:
         self.name = name
         self.settings = settings or get_settings()
         configure_logging(name, self.settings.log_level)
+        # publishes dead letters and the HTTP ingress; consuming is shared.consumers' job
         self.broker = RabbitBroker(
             self.settings.amqp_url,
-            default_channel=Channel(prefetch_count=self.settings.prefetch),
-            graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
             app_id=f"meetdesk-{name}",
-            log_level=logging.DEBUG,  # "Received"/"Processed" per message: only when debugging
-            # handlers take the raw delivery (see raw_delivery) and validate it themselves, so
-            # FastDepends' per-message injection would only add cost
-            apply_types=False,
+            log_level=logging.DEBUG,
         )
+        # never connected: describes what the service consumes and publishes (AsyncAPI)
+        self.described = RabbitBroker(self.settings.amqp_url)
+        self.consumers = Consumers(self.settings.amqp_url, prefetch=self.settings.prefetch)
         self.engine: AsyncEngine | None = None
         self.sessions: Callable[[], AsyncConnection] | None = None
         self._outbox: Outbox | None = None
@@ -84,7 +82,7 @@ class Service:
         self._probe: aio_pika.abc.AbstractRobustConnection | None = None
         self.app = ServiceApp(
             self.broker,
-            specification=AsyncAPI(title=f"meetdesk {name}", version="0.1.0", description=description),
+            specification=AsyncAPI(self.described, title=f"meetdesk {name}", version="0.1.0", description=description),
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
             on_shutdown=[self._on_shutdown],
@@ -108,18 +106,17 @@ class Service:
 
         def decorator(handler: Handler) -> Handler:
             self._queues.append(spec)
-
-            @self.broker.subscriber(
+            self.described.subscriber(
                 RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
-                ack_policy=AckPolicy.MANUAL,
-                decoder=raw_delivery,
                 title=f"{spec.name}:consume",
                 description=description or handler.__doc__,
-            )
-            async def _subscriber(delivery: Any) -> None:
+            )(_documented_only)
+
+            async def on_message(delivery: AbstractIncomingMessage) -> None:
                 assert self._dispatcher is not None
                 await self._dispatcher.dispatch(delivery, spec, handler)
 
+            self.consumers.add(spec.name, on_message)
             return handler
 
         return decorator
@@ -186,7 +183,7 @@ class Service:
     def produces(self, *events: type[EventData]) -> None:
         """Document the events this service publishes (AsyncAPI); publishing goes via the outbox."""
         for event in events:
-            self.broker.publisher(
+            self.described.publisher(
                 exchange=exchange(EVENTS),
                 routing_key=event.event_type,
                 title=f"{event.event_type}:publish",
@@ -214,10 +211,12 @@ class Service:
 
     async def _after_startup(self) -> None:
         self.outbox.start()
+        await self.consumers.start()
         log.info("service started", port=self.settings.http_port, queues=[q.name for q in self._queues])
 
     async def _on_shutdown(self) -> None:
-        log.info("service stopping: no new deliveries, finishing those in flight")
+        log.info("service stopping: no new deliveries, finishing those in flight", in_flight=self.consumers.in_flight)
+        await self.consumers.stop(grace=SHUTDOWN_GRACE)
 
     async def _after_shutdown(self) -> None:
         # the consumers have stopped and in-flight handlers are done: now the batchers and the relay

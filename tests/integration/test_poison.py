@@ -11,11 +11,10 @@ from typing import Any
 
 import aio_pika
 import pytest
-from faststream import AckPolicy
-from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
+from faststream.rabbit import RabbitBroker
 
+from shared.consumers import Consumers
 from shared.runtime import Dispatcher, Incoming
-from shared.service import raw_delivery
 from shared.topology import DLX, ERROR_HEADER, QueueSpec
 
 from ..servers import Servers
@@ -57,21 +56,20 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         attempts.append(msg.delivery_count)
         raise ValueError("the database said no")
 
-    broker = RabbitBroker(servers.amqp_url, apply_types=False)
+    broker = RabbitBroker(servers.amqp_url)  # publishes the dead letter
     outbox = FakeOutbox()
     settings = SimpleNamespace(max_message_bytes=1 << 20, delivery_limit=LIMIT)
     dispatcher = Dispatcher(producer="test", broker=broker, outbox=outbox, settings=settings)  # type: ignore[arg-type]
 
-    @broker.subscriber(
-        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_delivery,
-    )
+    consumers = Consumers(servers.amqp_url, prefetch=10)
+
     async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
         await dispatcher.dispatch(delivery, spec, always_fails)
 
+    consumers.add(spec.name, handle)
     try:
         await broker.start()
+        await consumers.start()
         await ch.default_exchange.publish(
             aio_pika.Message(b'{"x": 1}', message_id="poison-1", delivery_mode=2), routing_key=spec.name
         )
@@ -89,6 +87,7 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         await asyncio.sleep(0.5)
         assert (await queue.declare()).message_count == 0, "nothing left looping"
     finally:
+        await consumers.stop(grace=5)
         await broker.stop()
         await queue.delete(if_unused=False, if_empty=False)
         await dlq.delete(if_unused=False, if_empty=False)
