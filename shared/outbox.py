@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 import aio_pika
+import aiormq
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -111,7 +112,6 @@ class Outbox:
         self._retention = retention
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._batch = batch
         self._poll = poll
         self._wake = asyncio.Event()
@@ -238,30 +238,33 @@ class Outbox:
         self.published += len(rows)
         return len(rows)
 
-    async def _exchange(self, name: str) -> aio_pika.abc.AbstractExchange:
+    async def _underlay(self) -> aiormq.abc.AbstractChannel:
+        """The relay's AMQP channel (publisher confirms on), reopened after a connection loss."""
         if self._connection is None or self._connection.is_closed:
             self._connection = await aio_pika.connect_robust(self._amqp_url)
             self._channel = None
         if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel(publisher_confirms=True)
-            self._exchanges.clear()
-        if name not in self._exchanges:
-            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
-        return self._exchanges[name]
+        return await self._channel.get_underlay_channel()
 
     async def _publish(self, row: Pending) -> None:
-        """Publish one event and wait for the broker's confirm (the caller keeps many in flight)."""
-        ex = await self._exchange(row.exchange)
-        await ex.publish(
-            aio_pika.Message(
-                row.body,
+        """Publish one event and wait for the broker's confirm (the caller keeps many in flight).
+        Straight on aiormq with ``wait=False``: aio-pika's publish waits for the socket to drain
+        while holding the channel's lock, which serialises the publishes in flight; the confirm is
+        awaited all the same (a nack raises ``DeliveryError``)."""
+        channel = await self._underlay()
+        await channel.basic_publish(
+            row.body,
+            exchange=row.exchange,
+            routing_key=row.routing_key,
+            properties=aiormq.spec.Basic.Properties(
                 message_id=str(row.event_id),
                 correlation_id=row.correlation_id,
-                type=row.message_type,
+                message_type=row.message_type,
                 content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                app_id=self._app_id,
+                delivery_mode=int(aio_pika.DeliveryMode.PERSISTENT),
+                app_id=self._app_id or None,
             ),
-            routing_key=row.routing_key,
             mandatory=False,
+            wait=False,
         )

@@ -267,9 +267,9 @@ def test_outbox_rows_use_the_event_id_and_type():
 async def test_relay_publishes_with_message_id_equal_to_event_id():
     published: list[tuple[Any, dict[str, Any]]] = []
 
-    class FakeExchange:
-        async def publish(self, message: Any, **kw: Any) -> None:
-            published.append((message, kw))
+    class FakeChannel:
+        async def basic_publish(self, body: bytes, **kw: Any) -> None:
+            published.append((body, kw))
 
     env = make_event(SAMPLES["booking.confirmed"], producer="booking", correlation_id=CORR)
     row = SimpleNamespace(
@@ -282,19 +282,20 @@ async def test_relay_publishes_with_message_id_equal_to_event_id():
     )
     outbox = Outbox(None, "amqp://unused", batch=10, poll=1.0)  # type: ignore[arg-type]
 
-    async def exchange(name: str) -> FakeExchange:
-        assert name == "meetdesk.events"
-        return FakeExchange()
+    async def underlay() -> FakeChannel:
+        return FakeChannel()
 
-    outbox._exchange = exchange  # type: ignore[method-assign]
+    outbox._underlay = underlay  # type: ignore[method-assign]
     await outbox._publish(row)
-    ((message, kw),) = published
-    assert message.message_id == str(env.event_id) == json.loads(message.body)["event_id"]
-    assert message.correlation_id == str(CORR)
-    assert message.type == "booking.confirmed"
-    assert kw["routing_key"] == "booking.confirmed"
-    assert message.content_type == "application/json"
-    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    ((body, kw),) = published
+    props = kw["properties"]
+    assert props.message_id == str(env.event_id) == json.loads(body)["event_id"]
+    assert props.correlation_id == str(CORR)
+    assert props.message_type == "booking.confirmed"
+    assert kw["exchange"] == "meetdesk.events" and kw["routing_key"] == "booking.confirmed"
+    assert props.content_type == "application/json"
+    assert props.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert kw["wait"] is False, "confirms are awaited, socket drains are not (see Outbox._publish)"
 
 
 # -- event types ------------------------------------------------------------------------------------
