@@ -85,17 +85,34 @@ class Counted:
     fresh: bool = False  # set once recorded: False if the event had been counted before
 
 
-async def record_item(tx: Tx, item: Counted) -> None:
-    item.fresh = await record(tx, item.env, item.facts)
+async def record_batch(tx: Tx, items: list[Counted]) -> None:
+    """Claim each event of a batch, then add all their facts in one statement: the counters are
+    locked in key order once per transaction, so concurrent batches queue instead of deadlocking."""
+    facts: list[domain.Fact] = []
+    for item in items:
+        kept = await claim(tx, item.env, item.facts)
+        item.fresh = kept is not None
+        facts += kept or []
+    await store.add_facts(tx.session, facts)
 
 
-record_in_batch = svc.batched(record_item)
+record_in_batch = svc.batched_sets(record_batch)
 
 
 async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:
     """Claim the event and add its facts; False if it was already counted."""
-    if not await tx.claim(f"event:{env.event_id}"):
+    kept = await claim(tx, env, found)
+    if kept is None:
         return False
+    await store.add_facts(tx.session, kept)
+    return True
+
+
+async def claim(tx: Tx, env: Envelope, found: list[domain.Fact]) -> list[domain.Fact] | None:
+    """Claim the event; the facts it adds (a fact that counts once for ever is kept only the first
+    time), or None if the event was counted before."""
+    if not await tx.claim(f"event:{env.event_id}"):
+        return None
     first_time: dict[str, bool] = {}
     keep = []
     for fact in found:
@@ -105,8 +122,7 @@ async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:
             if not first_time[fact.once]:
                 continue
         keep.append(fact)
-    await store.add_facts(tx.session, keep)
-    return True
+    return keep
 
 
 # -- HTTP ---------------------------------------------------------------------------------------

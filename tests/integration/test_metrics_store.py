@@ -242,3 +242,47 @@ async def test_http_kpis_and_prometheus(db: AsyncEngine, monkeypatch: pytest.Mon
         assert prom.status_code == 200
         assert prom.headers["content-type"].startswith("text/plain")
         assert "meetdesk_metrics_events_total" in prom.text
+
+
+async def test_concurrent_batches_share_counters_without_deadlocking(db: AsyncEngine):
+    """Batches in flight together touch the same counters in different orders (here ratings and
+    bookings, alternating, each batch starting with the other kind than its neighbour); each batch
+    writes its counters once, in key order, so they queue for the rows instead of deadlocking."""
+    from services.metrics.main import Counted, record_batch  # builds the (unstarted) service
+
+    day = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
+
+    def rating() -> FeedbackReceived:
+        return FeedbackReceived(subject_type="service", score=4, score_100=80, channel="chat")
+
+    def booking() -> BookingConfirmed:
+        return BookingConfirmed(
+            booking_id=str(uuid.uuid4()),
+            inquiry_id=str(uuid.uuid4()),
+            room_id="R1",
+            start=day + timedelta(days=1),
+            end=day + timedelta(days=1, hours=1),
+            attendees=5,
+            customer_id="c",
+            name="Board",
+        )
+
+    def batch(seed: int) -> list[Counted]:
+        kinds = [rating, booking] if seed % 2 else [booking, rating]
+        items = []
+        for i in range(20):
+            env = make_event(kinds[i % 2](), producer="test", correlation_id=uuid.uuid4(), occurred_at=day)
+            items.append(Counted(env, domain.facts(env, HK)))
+        return items
+
+    batches = [batch(seed) for seed in range(8)]
+
+    async def apply(items: list[Counted]) -> None:
+        async with AsyncSession(db) as session, session.begin():
+            await record_batch(Tx(session), items)
+
+    await asyncio.gather(*(apply(b) for b in batches))  # a deadlock would raise here
+    assert all(item.fresh for b in batches for item in b)
+    totals = {(r.dim_kind, r.dim_value, r.metric): r.count for r in await query(db, day.date(), day.date(), "channel")}
+    assert totals[("all", "all", "satisfaction")] == 80
+    assert totals[("channel", "chat", "satisfaction")] == 80
