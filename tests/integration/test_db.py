@@ -64,3 +64,76 @@ async def test_inbox_pruning_forgets_old_ids_but_keeps_count_once_keys(servers: 
         assert left == ["event:new", "once:series-1"]
     finally:
         await engine.dispose()
+
+
+async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind(servers: Servers) -> None:
+    """What a transaction commits is published straight away and its rows deleted; a row left by a
+    process that died before publishing is swept once it is older than the grace period, and not
+    before (so a live process's fast path is not doubled by another replica's sweep)."""
+    import uuid
+
+    import aio_pika
+
+    from shared.contract.events import FeedbackReceived, make_event
+    from shared.topology import EVENTS
+
+    url = servers.database_url("meetdesk_test_outbox_relay")
+    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
+    await admin.execute('DROP DATABASE IF EXISTS "meetdesk_test_outbox_relay" WITH (FORCE)')
+    await admin.close()
+    await asyncio.to_thread(migrate, "metrics", url)
+    engine = make_engine(url)
+    conn = await aio_pika.connect(servers.amqp_url)
+    ch = await conn.channel()
+    await ch.declare_exchange(EVENTS, aio_pika.ExchangeType.TOPIC, durable=True)
+    watch = await ch.declare_queue("", exclusive=True)
+    await watch.bind(EVENTS, "feedback.received")
+    received: list[str] = []
+
+    async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        received.append(message.message_id or "")
+        await message.ack()
+
+    await watch.consume(on_event)
+
+    def event() -> object:
+        data = FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat")
+        return make_event(data, producer="test", correlation_id=uuid.uuid4())
+
+    outbox = Outbox(make_sessionmaker(engine), servers.amqp_url, batch=50, poll=0.2, sweep_after=10.0)
+    try:
+        fresh = event()
+        async with outbox.transaction() as tx:
+            tx.emit(fresh)
+        assert await outbox.relay_fresh() == 1
+        # rows of a process that died between commit and publish: one old enough, one not yet
+        orphan_old, orphan_new = event(), event()
+        for env, age in ((orphan_old, 60), (orphan_new, 0)):
+            async with engine.begin() as db:
+                await db.execute(
+                    sa.text(
+                        "INSERT INTO outbox (event_id, exchange, routing_key, message_type, correlation_id, body,"
+                        " created_at) VALUES (:id, :ex, :rk, :rk, :corr, :body, now() - make_interval(secs => :age))"
+                    ),
+                    {
+                        "id": env.event_id,
+                        "ex": EVENTS,
+                        "rk": env.type,
+                        "corr": str(env.correlation_id),
+                        "body": env.to_bytes(),
+                        "age": age,
+                    },
+                )
+        assert await outbox.relay_once(older_than=10.0) == 1, "only the row older than the grace period"
+        for _ in range(50):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert received == [str(fresh.event_id), str(orphan_old.event_id)]
+        async with engine.connect() as db:
+            left = (await db.execute(sa.text("SELECT event_id FROM outbox"))).scalars().all()
+        assert left == [orphan_new.event_id]
+    finally:
+        await outbox.stop()
+        await conn.close()
+        await engine.dispose()
