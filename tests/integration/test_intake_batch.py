@@ -1,0 +1,119 @@
+"""One batch of deliveries through intake's set-based apply, against the real database: items in the
+same transaction see each other (a reply joins the thread of the message before it, a returning
+customer is found), a repeat in the same batch is ignored, and concurrent batches agree."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+
+from shared.db import make_engine
+from shared.migrate import migrate
+from shared.outbox import Tx
+
+from ..servers import Servers
+from ..unit.channel_support import incoming
+from .test_intake import email_bytes
+
+pytestmark = pytest.mark.integration
+DB = "meetdesk_test_intake_batch"
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(servers: Servers):
+    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
+    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    await admin.close()
+    url = servers.database_url(DB)
+    await asyncio.to_thread(migrate, "intake", url)
+    eng = make_engine(url)
+    yield eng
+    await eng.dispose()
+
+
+def work(body: bytes):
+    from services.intake.main import ADAPTERS, CONTEXT, _prepare  # builds the (unstarted) service
+
+    (n,) = ADAPTERS["email"](incoming(body, "email", "message/rfc822"), CONTEXT)
+    return _prepare(n, uuid.uuid4())
+
+
+async def apply(engine, batch) -> list:
+    from services.intake.main import accept
+
+    async with engine.connect() as conn, conn.begin():
+        tx = Tx(conn)
+        await accept(tx, batch)
+    return [env for env, _ in tx.emitted]
+
+
+async def test_a_batch_sees_its_own_items(engine) -> None:
+    first, first_id = email_bytes(sender="Chan <chan@example.hk>", subject="Room", body="Do you have a room?", date=T0)
+    reply, reply_id = email_bytes(
+        sender="chan@example.hk",
+        subject="Re: Room",
+        body="For 20 people please",
+        in_reply_to=first_id,
+        date=T0 + timedelta(minutes=5),
+    )
+    again_reply, _ = email_bytes(  # names only the reply, which the database has not seen yet
+        sender="chan@example.hk",
+        subject="Re: Re: Room",
+        body="And a projector",
+        in_reply_to=reply_id,
+        date=T0 + timedelta(minutes=9),
+    )
+    other, _ = email_bytes(sender="wong@example.hk", subject="Hello", body="What are your rates?", date=T0)
+
+    events = await apply(engine, [work(first), work(first), work(reply), work(again_reply), work(other)])
+
+    inquiries = [e.data for e in events if e.type == "inquiry.received"]
+    assert len(inquiries) == 4, "the repeat of the first email in the same batch is ignored"
+    by_text = {i["text"]: i for i in inquiries}
+    asked, followed = by_text["Do you have a room?"], by_text["For 20 people please"]
+    assert followed["conversation_id"] == asked["conversation_id"], "the reply joins the thread before it"
+    assert by_text["And a projector"]["conversation_id"] == asked["conversation_id"], "found through the batch"
+    assert followed["customer"]["customer_id"] == asked["customer"]["customer_id"], (
+        "the customer created first is found"
+    )
+    assert by_text["What are your rates?"]["customer"]["customer_id"] != asked["customer"]["customer_id"]
+    async with engine.connect() as conn:
+        customers = (await conn.execute(sa.text("SELECT count(*) FROM customers"))).scalar()
+        awaiting = (
+            await conn.execute(
+                sa.text("SELECT awaiting_since FROM conversations WHERE conversation_id = :c"),
+                {"c": asked["conversation_id"]},
+            )
+        ).scalar()
+        deliveries = (await conn.execute(sa.text("SELECT count(*) FROM deliveries"))).scalar()
+    assert customers == 2 and deliveries == 4
+    assert awaiting == T0, "the conversation awaits an answer since its oldest unanswered message"
+
+    again = await apply(engine, [work(first)])
+    assert again == [], "a redelivery in a later batch changes nothing and says nothing"
+
+
+async def test_concurrent_batches_agree_on_one_new_customer(engine) -> None:
+    """Two batches each bring a first message from the same new address: one creates the customer,
+    the other loses the race on the identity, runs again and finds it."""
+    from shared.db import db_retry
+
+    bodies = [email_bytes(sender="lee@example.hk", subject=f"Q{i}", body=f"Question {i}", date=T0)[0] for i in range(2)]
+
+    async def apply_retrying(body: bytes) -> list:
+        async for attempt in db_retry():
+            with attempt:
+                return await apply(engine, [work(body)])
+        raise AssertionError("unreachable")
+
+    results = await asyncio.gather(*(apply_retrying(b) for b in bodies))
+    owners = {e.data["customer"]["customer_id"] for events in results for e in events if e.type == "inquiry.received"}
+    assert len(owners) == 1
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM customers"))).scalar() == 1
