@@ -75,6 +75,20 @@ def prepare_databases(servers: Servers) -> None:
         )
 
 
+async def fresh_database(servers: Servers, name: str, service: str) -> str:
+    """Drop the database ``name`` and create it anew with ``service``'s migrations; its URL."""
+    from shared.migrate import migrate
+
+    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    url = servers.database_url(name)
+    await asyncio.to_thread(migrate, service, url)
+    return url
+
+
 async def reset_queues(servers: Servers) -> None:
     """Purge every service queue and dead-letter queue (declaring the topology first)."""
     from shared.topology import declare_topology

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 
 from shared.db import driver_connection, make_engine, make_sessionmaker
-from shared.migrate import migrate
 from shared.outbox import Outbox
 
 from ..servers import Servers
+from ..system import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +40,7 @@ async def test_raw_statements_share_the_transaction_and_its_rollback(servers: Se
 
 
 async def test_inbox_pruning_forgets_old_ids_but_keeps_count_once_keys(servers: Servers) -> None:
-    url = servers.database_url("meetdesk_test_inbox_prune")
-    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
-    await admin.execute('DROP DATABASE IF EXISTS "meetdesk_test_inbox_prune" WITH (FORCE)')
-    await admin.close()
-    await asyncio.to_thread(migrate, "metrics", url)
-    engine = make_engine(url)
+    engine = make_engine(await fresh_database(servers, "meetdesk_test_inbox_prune", "metrics"))
     try:
         async with engine.begin() as conn:
             await conn.execute(
@@ -77,12 +71,7 @@ async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind
     from shared.contract.events import FeedbackReceived, make_event
     from shared.topology import EVENTS
 
-    url = servers.database_url("meetdesk_test_outbox_relay")
-    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
-    await admin.execute('DROP DATABASE IF EXISTS "meetdesk_test_outbox_relay" WITH (FORCE)')
-    await admin.close()
-    await asyncio.to_thread(migrate, "metrics", url)
-    engine = make_engine(url)
+    engine = make_engine(await fresh_database(servers, "meetdesk_test_outbox_relay", "metrics"))
     conn = await aio_pika.connect(servers.amqp_url)
     ch = await conn.channel()
     await ch.declare_exchange(EVENTS, aio_pika.ExchangeType.TOPIC, durable=True)

@@ -8,15 +8,14 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 
 from shared.db import make_engine
-from shared.migrate import migrate
 from shared.outbox import Tx
 
 from ..servers import Servers
+from ..system import fresh_database
 from ..unit.channel_support import incoming
 from .test_intake import email_bytes
 
@@ -27,12 +26,7 @@ T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def engine(servers: Servers):
-    admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    await admin.close()
-    url = servers.database_url(DB)
-    await asyncio.to_thread(migrate, "intake", url)
-    eng = make_engine(url)
+    eng = make_engine(await fresh_database(servers, DB, "intake"))
     yield eng
     await eng.dispose()
 
