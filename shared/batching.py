@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -40,7 +41,12 @@ class Batcher(Generic[T]):
         self._apply = apply
         self._max = max_size
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[None]]] = asyncio.Queue()
-        self._tasks = [asyncio.create_task(self._work(), name=f"batcher-{i}") for i in range(workers)]
+        # a fresh context: the first delivery's log bindings (its correlation id) must not stick to
+        # the workers, which serve every delivery after it
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"batcher-{i}", context=contextvars.Context())
+            for i in range(workers)
+        ]
 
     async def submit(self, item: T) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
