@@ -11,7 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from .logs import get_logger
+
+log = get_logger(__name__)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -101,7 +105,19 @@ def db_retry(attempts: int = 5) -> AsyncRetrying:
         retry=retry_if_exception(_is_retryable),
         stop=stop_after_attempt(attempts),
         wait=wait_random_exponential(multiplier=0.02, max=0.5),
+        before_sleep=_log_retry,
         reraise=True,
+    )
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    reason = getattr(getattr(exc, "orig", None), "sqlstate", None) or type(exc).__name__
+    log.info(
+        "transaction lost a race; running it again",
+        attempt=state.attempt_number,
+        reason=reason,
+        wait_ms=round(1000 * (state.next_action.sleep if state.next_action else 0)),
     )
 
 
