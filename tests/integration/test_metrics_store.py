@@ -1,24 +1,21 @@
 """Metrics' migration and counters against a real PostgreSQL.
 
-Uses ``MEETDESK_TEST_PG_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432``); the database
+The servers come from ``tests/servers.py`` like every integration test's; the database
 ``meetdesk_test_metrics_store`` is dropped and migrated afresh. No database: the tests fail, never skip.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.metrics import domain, store
@@ -29,37 +26,21 @@ from shared.db import make_engine
 from shared.migrate import migrate
 from shared.outbox import Tx
 
+from ..servers import Servers
+from ..system import fresh_database
+
 pytestmark = pytest.mark.integration
 
-PG_URL = os.environ.get("MEETDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 DB_NAME = "meetdesk_test_metrics_store"
-URL = make_url(PG_URL).set(database=DB_NAME).render_as_string(hide_password=False)
 HK = ZoneInfo("Asia/Hong_Kong")
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
 
-async def _fresh_database() -> None:
-    admin = make_url(PG_URL).set(drivername="postgresql", database="postgres")
-    try:
-        conn = await asyncio.wait_for(asyncpg.connect(admin.render_as_string(hide_password=False)), timeout=10)
-    except Exception as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {admin.render_as_string(hide_password=True)} ({exc!r}). "
-            "These tests need a real database: start one or point MEETDESK_TEST_PG_URL at it.",
-            pytrace=False,
-        )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
-async def engine() -> AsyncIterator[AsyncEngine]:
-    await _fresh_database()
-    await asyncio.to_thread(migrate, "metrics", URL)
-    await asyncio.to_thread(migrate, "metrics", URL)  # a second run is a no-op
-    eng = make_engine(URL, pool_size=5)
+async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
+    url = await fresh_database(servers, DB_NAME, "metrics")
+    await asyncio.to_thread(migrate, "metrics", url)  # a second run is a no-op
+    eng = make_engine(url, pool_size=5)
     try:
         yield eng
     finally:
