@@ -30,6 +30,7 @@ from shared.contract.events import (
     make_event,
 )
 from shared.contract.inbound import WEBFORM, OnsiteEntry, SurveyAnswer
+from shared.db import driver_connection
 from shared.http import error, requires_token
 from shared.notifications import reply_route
 from shared.outbox import Tx
@@ -131,7 +132,7 @@ def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
 async def accept(tx: Tx, batch: list[Work]) -> None:
     """Apply a batch of deliveries in one transaction: load what it needs, decide item by item in
     delivery order (plain Python, see directory.py), write the outcome, emit the events."""
-    pg = await store.connection(tx.session)
+    pg = await driver_connection(tx.session)
     refs = await store.conversations_of_refs(
         pg, [(w.n.channel, r) for w in batch if not w.n.conversation_key for r in w.n.thread_refs]
     )

@@ -15,17 +15,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import RetryTransaction, driver_connection
+from shared.db import RetryTransaction
 
 from .directory import Conversation
 
 DeliveryKey = tuple[str, str]  # (channel, source_ref)
-
-
-async def connection(session: AsyncConnection) -> asyncpg.Connection:
-    return await driver_connection(session)
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
