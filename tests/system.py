@@ -29,11 +29,14 @@ from shared.topology import EVENTS, QUEUES
 from .servers import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = {"intake": 18001, "booking": 18002, "complaints": 18003, "metrics": 18004}
+# Several test runs can share one RabbitMQ and PostgreSQL when each has its own vhost (in
+# MEETDESK_TEST_AMQP_URL), database prefix and ports; the defaults suit a single run.
+PORT_BASE = int(os.environ.get("MEETDESK_TEST_PORT_BASE", "18000"))
+PORTS = {"intake": PORT_BASE + 1, "booking": PORT_BASE + 2, "complaints": PORT_BASE + 3, "metrics": PORT_BASE + 4}
 API_TOKEN = "test-token"
 WECHAT_TOKEN = "wechat-test-token"
 CHATWOOT_SECRET = "chatwoot-test-secret"
-DB_PREFIX = "meetdesk_test_"
+DB_PREFIX = os.environ.get("MEETDESK_TEST_DB_PREFIX", "meetdesk_test_")
 
 
 def service_env(servers: Servers, name: str) -> dict[str, str]:
@@ -76,9 +79,11 @@ def prepare_databases(servers: Servers) -> None:
 
 
 async def fresh_database(servers: Servers, name: str, service: str) -> str:
-    """Drop the database ``name`` and create it anew with ``service``'s migrations; its URL."""
+    """Drop the database ``name`` and create it anew with ``service``'s migrations; its URL.
+    (A ``meetdesk_test_`` name takes this run's database prefix instead.)"""
     from shared.migrate import migrate
 
+    name = DB_PREFIX + name.removeprefix("meetdesk_test_")
     admin = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
