@@ -284,3 +284,27 @@ class MessageRejected(EventData, type_="message.rejected"):
     reason: str
     message_id: str | None = None
     dead_letter_queue: str
+
+
+class DueItemParked(EventData, type_="due.parked"):
+    """Extension: a due item (reminder, deadline, follow-up) failed every allowed attempt and was
+    parked with its reason; ops can re-drive it (``make dlq``). Nothing it would have caused happened."""
+
+    service: str
+    kind: str
+    key: str
+    due_at: AwareDatetime
+    attempts: int
+    reason: str
+
+
+class MessageReplayed(EventData, type_="message.replayed"):
+    """Extension: ops re-drove a dead letter from ``dead_letter_queue`` back to ``exchange`` with
+    ``routing_key`` (``make dlq``); ``reason`` is why it had been dead-lettered."""
+
+    dead_letter_queue: str
+    exchange: str
+    routing_key: str
+    message_id: str | None = None
+    reason: str | None = None
+    actor: str
