@@ -156,6 +156,22 @@ SAMPLES: dict[str, EventData] = {
             reason="schema validation failed",
             dead_letter_queue="booking.events.dlq",
         ),
+        ev.DueItemParked(
+            service="booking",
+            kind="booking.reminder",
+            key="b-1",
+            due_at=T0,
+            attempts=5,
+            reason="processing failed 5 times: KeyError: 'room'",
+        ),
+        ev.MessageReplayed(
+            dead_letter_queue="booking.events.dlq",
+            exchange="meetdesk.events",
+            routing_key="booking.requested",
+            message_id="m-1",
+            reason="processing failed 5 times",
+            actor="ops",
+        ),
     ]
 }
 
