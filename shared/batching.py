@@ -22,7 +22,6 @@ from typing import Any, Generic, TypeVar
 
 from .db import db_retry
 from .logs import get_logger
-from .outbox import Outbox, Tx
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -31,13 +30,13 @@ log = get_logger(__name__)
 class Batcher(Generic[T]):
     def __init__(
         self,
-        outbox: Outbox,
-        apply: Callable[[Tx, list[T]], Awaitable[None]],
+        begin: Callable[[], contextlib.AbstractAsyncContextManager[Any]],
+        apply: Callable[[Any, list[T]], Awaitable[None]],
         *,
         max_size: int = 100,
         workers: int = 3,
     ):
-        self._outbox = outbox
+        self._begin = begin  # opens a unit of work
         self._apply = apply
         self._max = max_size
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[None]]] = asyncio.Queue()
@@ -87,7 +86,7 @@ class Batcher(Generic[T]):
     async def _run(self, items: list[T]) -> None:
         async for attempt in db_retry():
             with attempt:
-                async with self._outbox.transaction() as tx:
+                async with self._begin() as tx:
                     await self._apply(tx, items)
 
 

@@ -18,7 +18,7 @@ from alembic.config import Config
 
 from .db import create_database_if_missing
 from .logs import configure_logging, get_logger
-from .settings import Settings
+from .settings import ServiceSettings
 
 SERVICES = ("intake", "booking", "complaints", "metrics")
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("--url", help="database URL (default: MEETDESK_DATABASE_URL)")
     args = parser.parse_args()
-    settings = Settings(service=args.service)
+    settings = ServiceSettings(service=args.service)
     configure_logging(f"{args.service}-migrate", settings.log_level)
     migrate(args.service, args.url or settings.database_url)
 

@@ -1,11 +1,10 @@
 """Transactional outbox and inbox.
 
-A handler opens :meth:`Outbox.transaction`, claims the incoming message id in the inbox (a second
-delivery of the same message finds it claimed and changes nothing), changes state and emits events;
-state, inbox row and outbox rows commit together. The relay then publishes committed events with
-publisher confirms (many in flight at once, on the relay's own AMQP channel rather than through
-FastStream's publisher, which costs several times more per message), ``message_id`` = ``event_id``,
-persistent, and deletes their rows.
+A unit of work (:mod:`shared.uow`) claims the incoming message id in the inbox (a second delivery
+of the same message finds it claimed and changes nothing), changes state and emits events; state,
+inbox row and outbox rows commit together. The relay then publishes committed events through the
+process's :class:`~shared.publisher.Publisher` (confirms, many in flight), ``message_id`` =
+``event_id``, persistent, and deletes their rows.
 
 Two paths relay. The fast one publishes what this process has just committed straight from memory
 (no read-back of the rows) and then deletes the rows by event id. The sweep publishes rows that are
@@ -20,21 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import aio_pika
-import aiormq
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .contract.events import Envelope
 from .db import add_messaging_tables, driver_connection
 from .logs import get_logger
-from .topology import EVENTS
+from .publisher import Publisher
 
 log = get_logger(__name__)
 
@@ -60,58 +55,20 @@ def outbox_rows(emitted: list[tuple[Envelope, str]]) -> list[Pending]:
     ]
 
 
-@dataclass
-class Tx:
-    """One unit of work: a session inside a transaction, plus the events it will emit."""
-
-    session: AsyncConnection
-    emitted: list[tuple[Envelope, str]] = field(default_factory=list)
-    written: list[Pending] = field(default_factory=list)
-
-    async def claim(self, message_id: str) -> bool:
-        """Record ``message_id`` as processed; False if it already was (a duplicate delivery)."""
-        stmt = (
-            pg_insert(INBOX)
-            .values(message_id=message_id)
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(INBOX.c.message_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
-
-    def emit(self, envelope: Envelope, *, exchange: str = EVENTS) -> None:
-        """Queue an event; it is written to the outbox in this transaction."""
-        self.emitted.append((envelope, exchange))
-
-    async def flush_events(self) -> None:
-        if not self.emitted:
-            return
-        self.written = outbox_rows(self.emitted)
-        pg = await driver_connection(self.session)
-        await pg.execute(
-            """INSERT INTO outbox (event_id, exchange, routing_key, message_type, correlation_id, body)
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])""",
-            *(list(column) for column in zip(*self.written, strict=True)),
-        )
-
-
 class Outbox:
     def __init__(
         self,
         sessions: Callable[[], AsyncConnection],
-        amqp_url: str,
+        publisher: Publisher,
         *,
         batch: int,
         poll: float,
-        app_id: str = "",
         retention: timedelta | None = None,
         sweep_after: float = 10.0,
     ):
         self._sessions = sessions
-        self._amqp_url = amqp_url
-        self._app_id = app_id
+        self._publisher = publisher
         self._retention = retention
-        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
-        self._channel: aio_pika.abc.AbstractChannel | None = None
         self._batch = batch
         self._poll = poll
         self._wake = asyncio.Event()
@@ -121,14 +78,10 @@ class Outbox:
         self._sweep_after = sweep_after
         self.published = 0
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._sessions() as session, session.begin():
-            tx = Tx(session)
-            yield tx
-            await tx.flush_events()
-        if tx.written:  # committed: publish straight away
-            self._fresh.extend(tx.written)
+    def committed(self, rows: list[Pending]) -> None:
+        """Rows a transaction of this process has just committed: publish them straight away."""
+        if rows:
+            self._fresh.extend(rows)
             self._wake.set()
 
     def wake(self) -> None:
@@ -151,8 +104,6 @@ class Outbox:
             await asyncio.wait_for(self._drain(), timeout=10)
         except Exception:
             log.warning("outbox not drained on shutdown; the rows stay for the next sweep", exc_info=True)
-        if self._connection is not None:
-            await self._connection.close()
 
     async def _drain(self) -> None:
         while self._fresh:
@@ -238,33 +189,12 @@ class Outbox:
         self.published += len(rows)
         return len(rows)
 
-    async def _underlay(self) -> aiormq.abc.AbstractChannel:
-        """The relay's AMQP channel (publisher confirms on), reopened after a connection loss."""
-        if self._connection is None or self._connection.is_closed:
-            self._connection = await aio_pika.connect_robust(self._amqp_url)
-            self._channel = None
-        if self._channel is None or self._channel.is_closed:
-            self._channel = await self._connection.channel(publisher_confirms=True)
-        return await self._channel.get_underlay_channel()
-
     async def _publish(self, row: Pending) -> None:
-        """Publish one event and wait for the broker's confirm (the caller keeps many in flight).
-        Straight on aiormq with ``wait=False``: aio-pika's publish waits for the socket to drain
-        while holding the channel's lock, which serialises the publishes in flight; the confirm is
-        awaited all the same (a nack raises ``DeliveryError``)."""
-        channel = await self._underlay()
-        await channel.basic_publish(
+        await self._publisher.publish(
             row.body,
             exchange=row.exchange,
             routing_key=row.routing_key,
-            properties=aiormq.spec.Basic.Properties(
-                message_id=str(row.event_id),
-                correlation_id=row.correlation_id,
-                message_type=row.message_type,
-                content_type="application/json",
-                delivery_mode=int(aio_pika.DeliveryMode.PERSISTENT),
-                app_id=self._app_id or None,
-            ),
-            mandatory=False,
-            wait=False,
+            message_id=str(row.event_id),
+            correlation_id=row.correlation_id,
+            message_type=row.message_type,
         )

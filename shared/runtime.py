@@ -11,6 +11,7 @@ it is dead-lettered the same way, so a poison message never loops and nothing is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -20,7 +21,6 @@ from typing import Any, TypeVar
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
-from faststream.rabbit import RabbitBroker
 from pydantic import TypeAdapter, ValidationError
 
 from .contract.events import (
@@ -28,11 +28,10 @@ from .contract.events import (
     EventData,
     IntakeRejected,
     MessageRejected,
-    make_event,
 )
 from .logs import get_logger
-from .outbox import Outbox
-from .topology import COMMANDS, DLX, ERROR_HEADER, INTAKE_INBOUND, ORIGIN_QUEUE_HEADER, QueueSpec, exchange
+from .publisher import Publisher
+from .topology import COMMANDS, DLX, ERROR_HEADER, INTAKE_INBOUND, ORIGIN_QUEUE_HEADER, QueueSpec
 
 log = get_logger(__name__)
 
@@ -92,10 +91,10 @@ class Incoming:
                 return model.validate_python(data)
             return model.model_validate(data)  # type: ignore[attr-defined]
         except ValidationError as exc:
-            raise Rejected(f"schema validation failed: {_summarise(exc)}") from None
+            raise Rejected(f"schema validation failed: {summarise(exc)}") from None
 
 
-def _summarise(exc: ValidationError) -> str:
+def summarise(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "(body)"
@@ -108,11 +107,18 @@ Handler = Callable[[Incoming], Awaitable[None]]
 
 
 class Dispatcher:
-    def __init__(self, *, producer: str, broker: RabbitBroker, outbox: Outbox, settings: Any):
-        self.producer = producer
-        self.broker = broker
-        self.outbox = outbox
-        self.settings = settings
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        begin: Callable[[], contextlib.AbstractAsyncContextManager[Any]],
+        max_message_bytes: int,
+        delivery_limit: int,
+    ):
+        self.publisher = publisher
+        self.begin = begin  # opens a unit of work (for the rejection event)
+        self.max_message_bytes = max_message_bytes
+        self.delivery_limit = delivery_limit
 
     async def dispatch(self, raw: AbstractIncomingMessage, spec: QueueSpec, handler: Handler) -> None:
         headers = dict(raw.headers or {})
@@ -139,7 +145,7 @@ class Dispatcher:
                 await raw.nack(requeue=True)
 
     async def _process(self, raw: AbstractIncomingMessage, incoming: Incoming, handler: Handler) -> None:
-        limit = self.settings.max_message_bytes
+        limit = self.max_message_bytes
         try:
             if len(incoming.body) > limit:
                 raise Rejected(f"message of {len(incoming.body)} bytes is over the limit of {limit} bytes")
@@ -151,7 +157,7 @@ class Dispatcher:
             return
         except Exception as exc:
             attempt = incoming.delivery_count + 1
-            if attempt >= self.settings.delivery_limit:
+            if attempt >= self.delivery_limit:
                 reason = f"processing failed {attempt} times: {type(exc).__name__}: {exc}"
                 log.error("giving up on message", reason=reason, exc_info=True)
                 await self.dead_letter(incoming, reason[:1000])
@@ -172,20 +178,19 @@ class Dispatcher:
             ORIGIN_QUEUE_HEADER: spec.name,
             "x-meetdesk-routing-key": incoming.routing_key,
         }
-        await self.broker.publish(
+        await self.publisher.publish(
             incoming.body,
-            exchange=exchange(DLX),
+            exchange=DLX,
             routing_key=spec.name,
             headers=headers,
             message_id=incoming.message_id,
             correlation_id=str(incoming.correlation_id),
             content_type=incoming.content_type,
-            persist=True,
         )
         data = self._rejection(incoming, reason)
-        async with self.outbox.transaction() as tx:
+        async with self.begin() as tx:
             if await tx.claim(f"rejected:{spec.name}:{incoming.dedupe_key}"):
-                tx.emit(make_event(data, producer=self.producer, correlation_id=incoming.correlation_id))
+                tx.emit(data, correlation_id=incoming.correlation_id)
 
     def _rejection(self, incoming: Incoming, reason: str) -> EventData:
         spec = incoming.queue

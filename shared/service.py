@@ -1,49 +1,82 @@
-"""What every service process is made of: broker, database, outbox relay, dispatcher, HTTP.
+"""What every service process is made of: consumers, publisher, database, outbox, scheduler, HTTP.
 
-A service module builds one :class:`Service`, registers its handlers with :meth:`Service.consume`,
-adds its HTTP routes, and exposes ``service.app`` — an ASGI FastStream application, so it runs as
+A service's ``main.py`` builds one :class:`Service` with its settings, its store and its policy,
+tells it which handler takes which message (:meth:`Service.on_events`, :meth:`Service.on_commands`,
+:meth:`Service.consume`) and which due item (:meth:`Service.on_due`), adds its HTTP routes, and
+exposes ``service.app`` — an ASGI FastStream application, run as
 ``faststream run services.<name>.main:app --workers N --host 0.0.0.0 --port 800x``.
+
+Messaging, settled: FastStream consumes — each queue is a FastStream subscriber (so the AsyncAPI
+document describes the subscribers that really run), taking the raw delivery with manual
+acknowledgement into :class:`shared.runtime.Dispatcher` (no per-message dependency injection).
+Everything the process sends — events from the outbox, dead letters, the HTTP ingress — goes
+through one :class:`shared.publisher.Publisher` on a second connection. Two AMQP connections per
+process; readiness probes reuse them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Any, TypeVar
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, Generic, TypeVar
 
-import aio_pika
 import sqlalchemy as sa
 from aio_pika.abc import AbstractIncomingMessage
+from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
-from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
+from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue
 from faststream.specification import AsyncAPI
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .batching import Batcher
-from .consumers import Consumers
+from .clock import clock_from
 from .contract.commands import Command
-from .contract.events import CommandRejected, EventData, make_event
+from .contract.events import CommandRejected, Envelope, EventData
 from .db import db_retry, make_engine, make_sessionmaker
 from .logs import adopt_library_loggers, configure_logging, get_logger
-from .outbox import Outbox, Tx
-from .runtime import Dispatcher, Handler, Incoming, Rejected
-from .settings import Settings, get_settings
-from .topology import EVENTS, QueueSpec, declare_topology, exchange
+from .messages import CommandHandler, CommandIn, DueHandler, EventHandler, EventIn
+from .outbox import Outbox
+from .publisher import Publisher
+from .runtime import Dispatcher, Incoming, Rejected, summarise
+from .scheduler import DueItem, Scheduler
+from .settings import ServiceSettings
+from .topology import EVENTS, QueueSpec, declare_on, exchange
+from .uow import Transaction, Transactions
 
 log = get_logger(__name__)
+S = TypeVar("S")
+P = TypeVar("P")
 T = TypeVar("T")
 SHUTDOWN_GRACE = 10.0  # seconds for the deliveries in flight to finish (compose allows 30 s in all)
 
 
-async def _documented_only(body: bytes) -> None:  # pragma: no cover - never consumed
-    """Stands for a queue's handler in the AsyncAPI document (see Service.consume)."""
+async def raw_delivery(message: Any) -> AbstractIncomingMessage:
+    """Hand the AMQP delivery over undecoded: parsing (and refusing) its body is the dispatcher's
+    job, so a body that is not JSON is dead-lettered with its reason instead of failing inside
+    FastStream, and the handler needs no dependency injection to reach the delivery's properties."""
+    return message.raw_message  # type: ignore[no-any-return]
 
 
 class ServiceApp(AsgiFastStream):
@@ -58,31 +91,74 @@ class ServiceApp(AsgiFastStream):
         await self.http(scope, receive, send)
 
 
-class Service:
-    def __init__(self, name: str, *, description: str, settings: Settings | None = None):
+class Service(Generic[S, P]):
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str,
+        settings: ServiceSettings,
+        store: Callable[[AsyncConnection], S],
+        policy: P,
+    ):
         self.name = name
-        self.settings = settings or get_settings()
-        configure_logging(name, self.settings.log_level)
-        # publishes dead letters and the HTTP ingress; consuming is shared.consumers' job
+        self.settings = settings
+        self.policy = policy
+        self.clock = clock_from(settings.clock_offset_file)
+        configure_logging(name, settings.log_level)
         self.broker = RabbitBroker(
-            self.settings.amqp_url,
+            settings.amqp_url,
             logger=logging.getLogger("faststream"),
             app_id=f"meetdesk-{name}",
-            log_level=logging.DEBUG,
+            log_level=logging.DEBUG,  # "Received"/"Processed" per message: only when debugging
+            apply_types=False,  # handlers take the raw delivery (raw_delivery); no per-message DI
+            default_channel=Channel(prefetch_count=settings.prefetch),
+            graceful_timeout=SHUTDOWN_GRACE,
         )
-        # never connected: describes what the service consumes and publishes (AsyncAPI)
-        self.described = RabbitBroker(self.settings.amqp_url)
-        self.consumers = Consumers(self.settings.amqp_url, prefetch=self.settings.prefetch)
+        self.publisher = Publisher(settings.amqp_url, app_id=f"meetdesk-{name}")
+        self._store = store
         self.engine: AsyncEngine | None = None
         self.sessions: Callable[[], AsyncConnection] | None = None
         self._outbox: Outbox | None = None
+        self._transactions: Transactions[S] | None = None
         self._dispatcher: Dispatcher | None = None
+        self._scheduler: Scheduler | None = None
+        self._due: dict[str, DueHandler] = {}
         self._queues: list[QueueSpec] = []
         self._batchers: dict[Any, Batcher[Any]] = {}
-        self._probe: aio_pika.abc.AbstractRobustConnection | None = None
+        self.registry = CollectorRegistry()
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
+        self._due_gauges = {
+            "overdue": Gauge(
+                "meetdesk_due_items_overdue", "Due items whose time has come, not yet fired", registry=self.registry
+            ),
+            "oldest": Gauge(
+                "meetdesk_due_items_oldest_overdue_seconds",
+                "How late the oldest overdue item is (0 when none is overdue)",
+                registry=self.registry,
+            ),
+            "pending": Gauge(
+                "meetdesk_due_items_pending", "Due items scheduled and not parked", registry=self.registry
+            ),
+            "parked": Gauge(
+                "meetdesk_due_items_parked",
+                "Due items parked after failing (the due-item dead-letter)",
+                registry=self.registry,
+            ),
+        }
+        self._due_fired = Counter(
+            "meetdesk_due_items_fired", "Due items fired by this process, by kind", ["kind"], registry=self.registry
+        )
+        self._due_lag = Histogram(
+            "meetdesk_due_item_lag_seconds",
+            "Time from an item's due time to its firing",
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+            registry=self.registry,
+        )
         self.app = ServiceApp(
             self.broker,
-            specification=AsyncAPI(self.described, title=f"meetdesk {name}", version="0.1.0", description=description),
+            specification=AsyncAPI(title=f"meetdesk {name}", version="0.2.0", description=description),
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
             on_shutdown=[self._on_shutdown],
@@ -91,99 +167,141 @@ class Service:
         self.app.http = Starlette()
         self.route("/healthz", self._healthz)
         self.route("/readyz", self._readyz)
+        self.route("/metrics", self._prometheus)
 
     # -- wiring ---------------------------------------------------------------------------------
-    @property
-    def outbox(self) -> Outbox:
-        assert self._outbox is not None, "the service has not started"
-        return self._outbox
+    def route(self, path: str, endpoint: Any, methods: Sequence[str] = ("GET",), *, protected: bool = False) -> None:
+        """An HTTP route; ``protected``: it needs ``Authorization: Bearer $MEETDESK_API_TOKEN``."""
+        self.app.http.router.routes.append(
+            Route(path, self._protected(endpoint) if protected else endpoint, methods=list(methods))
+        )
 
-    def route(self, path: str, endpoint: Any, methods: Sequence[str] = ("GET",)) -> None:
-        self.app.http.router.routes.append(Route(path, endpoint, methods=list(methods)))
+    def _protected(
+        self, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        @wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            expected = self.settings.api_token.get_secret_value()
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(), expected.encode()):
+                return JSONResponse(
+                    {"error": "a valid bearer token is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            return await endpoint(request)
+
+        return wrapper
 
     def consume(self, spec: QueueSpec, *, description: str = "") -> Any:
-        """Register ``handler`` for ``spec``'s queue (declared by the topology, consumed here)."""
+        """Register ``handler(msg: Incoming)`` for ``spec``'s queue (declared by the topology)."""
 
-        def decorator(handler: Handler) -> Handler:
+        def decorator(handler: Callable[[Incoming], Awaitable[None]]) -> Callable[[Incoming], Awaitable[None]]:
             self._queues.append(spec)
-            self.described.subscriber(
+
+            @self.broker.subscriber(
                 RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
+                ack_policy=AckPolicy.MANUAL,
+                decoder=raw_delivery,
+                no_reply=True,
                 title=f"{spec.name}:consume",
                 description=description or handler.__doc__,
-            )(_documented_only)
-
-            async def on_message(delivery: AbstractIncomingMessage) -> None:
+            )
+            async def _delivered(body: bytes) -> None:
+                # the annotation is what AsyncAPI documents: the payload as it travels (a channel's
+                # native bytes or a JSON envelope, validated by the dispatcher and the handler);
+                # what arrives here is the raw AMQP delivery (see raw_delivery)
                 assert self._dispatcher is not None
-                await self._dispatcher.dispatch(delivery, spec, handler)
+                await self._dispatcher.dispatch(body, spec, handler)  # type: ignore[arg-type]
 
-            self.consumers.add(spec.name, on_message)
             return handler
 
         return decorator
 
-    def batched(
-        self, apply: Callable[[Tx, T], Awaitable[None]], *, max_size: int = 100
-    ) -> Callable[[T], Awaitable[None]]:
-        """A ``submit(item)`` that applies ``item`` with ``apply(tx, item)`` in a transaction shared
-        with other items delivered at the same time (see :mod:`shared.batching`); it returns once
-        that transaction has committed."""
+    def on_events(self, spec: QueueSpec, handlers: Mapping[type[EventData], EventHandler]) -> None:
+        """Events on ``spec``'s queue, each type to its handler (others are acknowledged and left).
+        An event id is handled once; data that does not fit its model is dead-lettered."""
+        by_type = {model.event_type: (model, handler) for model, handler in handlers.items()}
 
-        async def each(tx: Tx, items: list[T]) -> None:
-            for item in items:
-                await apply(tx, item)
+        async def on_event(msg: Incoming) -> None:
+            env = msg.parse(Envelope)
+            found = by_type.get(env.type)
+            if found is None:
+                return
+            model, handler = found
+            try:
+                data = model.model_validate(env.data)
+            except ValidationError as exc:
+                raise Rejected(f"{env.type} data invalid: {summarise(exc)}") from None
+            async for attempt in db_retry():
+                with attempt:
+                    async with self.transaction() as tx:
+                        if await tx.claim(f"event:{env.event_id}"):
+                            await handler(tx, EventIn(env, data), tx.now, self.policy)
 
-        return self.batched_sets(each, max_size=max_size)
+        on_event.__doc__ = "; ".join(
+            f"{t}: {(h.__doc__ or '').strip().splitlines()[0]}" for t, (_, h) in by_type.items()
+        )
+        self.consume(spec)(on_event)
+
+    def on_commands(self, spec: QueueSpec, handlers: Mapping[type[Command], CommandHandler]) -> None:
+        """Commands on ``spec``'s queue: the routing key names the command. A command id is applied
+        once; a handler's refusal goes out as ``command.rejected`` (and changed nothing). An unknown
+        or invalid command is dead-lettered, with ``command.rejected`` too."""
+        by_name = {model.command_name: (model, handler) for model, handler in handlers.items()}
+
+        async def on_command(msg: Incoming) -> None:
+            found = by_name.get(msg.routing_key)
+            if found is None:
+                raise Rejected(f"unknown command {msg.routing_key!r}; {self.name} accepts {', '.join(sorted(by_name))}")
+            model, handler = found
+            cmd = msg.parse(model)
+            async for attempt in db_retry():
+                with attempt:
+                    async with self.transaction() as tx:
+                        if not await tx.claim(f"command:{cmd.command_id}"):
+                            return
+                        marks = len(tx.emitted), len(tx.due_times)
+                        async with tx.session.begin_nested() as attempt_tx:
+                            refusal = await handler(
+                                tx, CommandIn(msg.routing_key, cmd, msg.correlation_id), tx.now, self.policy
+                            )
+                            if refusal:  # whatever the handler did before refusing is undone
+                                await attempt_tx.rollback()
+                                del tx.emitted[marks[0] :], tx.due_times[marks[1] :]
+                        if refusal:
+                            log.info("command refused", command=msg.routing_key, reason=refusal)
+                            tx.emit(
+                                CommandRejected(command_id=cmd.command_id, command=msg.routing_key, reason=refusal),
+                                correlation_id=msg.correlation_id,
+                            )
+
+        on_command.__doc__ = f"Commands {', '.join(sorted(by_name))} (repeating a command_id has no effect)."
+        self.consume(spec)(on_command)
+
+    def on_due(self, handlers: Mapping[str, DueHandler]) -> None:
+        """Due items of each kind to their handler (fired by this service's scheduler)."""
+        self._due.update(handlers)
 
     def batched_sets(
-        self, apply: Callable[[Tx, list[T]], Awaitable[None]], *, max_size: int = 100
+        self, apply: Callable[[Any, list[T]], Awaitable[None]], *, max_size: int = 100
     ) -> Callable[[T], Awaitable[None]]:
-        """Like :meth:`batched`, for an ``apply(tx, items)`` that takes the whole batch at once
-        (and so can write it with a few set-based statements instead of a few per item)."""
+        """A ``submit(item)`` that applies items delivered at the same time together, with one call
+        of ``apply(uow, items)`` in one shared transaction (see :mod:`shared.batching`); it returns
+        once that transaction has committed."""
 
         async def submit(item: T) -> None:
             batcher = self._batchers.get(apply)
             if batcher is None:
-                batcher = self._batchers[apply] = Batcher(self.outbox, apply, max_size=max_size)
+                batcher = self._batchers[apply] = Batcher(self.transaction, apply, max_size=max_size)
             await batcher.submit(item)
 
         return submit
 
-    def consume_commands(
-        self,
-        spec: QueueSpec,
-        handled: dict[str, type[Command]],
-        apply: Callable[[Tx, str, Any, uuid.UUID], Awaitable[str | None]],
-    ) -> None:
-        """Commands on ``spec``'s queue: the routing key names the command, ``handled`` its model.
-        A command id is applied once; ``apply`` returns why a command is refused (it must then have
-        changed nothing) and the refusal goes out as ``command.rejected``. An unknown or invalid
-        command is dead-lettered, with ``command.rejected`` too."""
-
-        async def on_command(msg: Incoming) -> None:
-            model = handled.get(msg.routing_key)
-            if model is None:
-                raise Rejected(f"unknown command {msg.routing_key!r}; {self.name} accepts {', '.join(sorted(handled))}")
-            cmd = msg.parse(model)
-            async for attempt in db_retry():
-                with attempt:
-                    async with self.outbox.transaction() as tx:
-                        if not await tx.claim(f"command:{cmd.command_id}"):
-                            return
-                        refusal = await apply(tx, msg.routing_key, cmd, msg.correlation_id)
-                        if refusal:
-                            log.info("command refused", command=msg.routing_key, reason=refusal)
-                            refused = CommandRejected(
-                                command_id=cmd.command_id, command=msg.routing_key, reason=refusal
-                            )
-                            tx.emit(make_event(refused, producer=self.name, correlation_id=msg.correlation_id))
-
-        on_command.__doc__ = f"Commands {', '.join(sorted(handled))} (repeating a command_id has no effect)."
-        self.consume(spec)(on_command)
-
     def produces(self, *events: type[EventData]) -> None:
-        """Document the events this service publishes (AsyncAPI); publishing goes via the outbox."""
+        """Document the events this service publishes (AsyncAPI); they go out via the outbox."""
         for event in events:
-            self.described.publisher(
+            self.broker.publisher(
                 exchange=exchange(EVENTS),
                 routing_key=event.event_type,
                 title=f"{event.event_type}:publish",
@@ -191,42 +309,102 @@ class Service:
                 description=(event.__doc__ or "").strip() or None,
             )
 
+    def transaction(self, now: datetime | None = None) -> contextlib.AbstractAsyncContextManager[Transaction[S]]:
+        """A unit of work on this service's database (``now``: the clock's, unless given)."""
+        assert self._transactions is not None, "the service has not started"
+        return self._transactions.begin(now)
+
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "the service has not started"
+        return self._outbox
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        return self._scheduler
+
+    async def publish(self, body: bytes, *, exchange: str, routing_key: str, **properties: Any) -> None:
+        """Publish directly (HTTP ingress): persistent, confirmed."""
+        await self.publisher.publish(body, exchange=exchange, routing_key=routing_key, **properties)
+
     # -- lifecycle ------------------------------------------------------------------------------
     async def _on_startup(self) -> None:
         adopt_library_loggers()  # uvicorn configured its loggers after our import-time setup
-        await declare_topology(self.settings.amqp_url, self.settings.delivery_limit)
+        async with self.publisher.channel() as channel:
+            await declare_on(channel, self.settings.delivery_limit)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self._outbox = Outbox(
             self.sessions,
-            self.settings.amqp_url,
+            self.publisher,
             batch=self.settings.relay_batch,
             poll=self.settings.relay_poll_seconds,
-            app_id=f"meetdesk-{self.name}",
             retention=timedelta(days=self.settings.inbox_retention_days),
         )
-        self._dispatcher = Dispatcher(
-            producer=self.name, broker=self.broker, outbox=self._outbox, settings=self.settings
+        self._transactions = Transactions(
+            self.sessions, self._store, producer=self.name, clock=self.clock, on_commit=self._committed
         )
+        self._dispatcher = Dispatcher(
+            publisher=self.publisher,
+            begin=self.transaction,
+            max_message_bytes=self.settings.max_message_bytes,
+            delivery_limit=self.settings.delivery_limit,
+        )
+        if self._due:
+            self._scheduler = Scheduler(
+                self.name,
+                self.transaction,
+                {kind: self._fire(handler) for kind, handler in self._due.items()},
+                self.clock,
+                batch=self.settings.scheduler_batch,
+                poll=self.settings.scheduler_poll_seconds,
+                attempts=self.settings.scheduler_attempts,
+                on_fired=self._fired,
+            )
+
+    def _fire(self, handler: DueHandler) -> Callable[[Transaction[S], DueItem], Awaitable[None]]:
+        async def fire(tx: Transaction[S], item: DueItem) -> None:
+            await handler(tx, item, tx.now, self.policy)
+
+        return fire
+
+    def _fired(self, item: DueItem, now: datetime) -> None:
+        self._due_fired.labels(item.kind).inc()
+        self._due_lag.observe(max(0.0, (now - item.due_at).total_seconds()))
+
+    def _committed(self, tx: Transaction[S]) -> None:
+        self.outbox.committed(tx.written)
+        if tx.due_times and self._scheduler is not None:
+            horizon = self.clock.now() + timedelta(seconds=self.settings.scheduler_poll_seconds)
+            if min(tx.due_times) <= horizon:
+                self._scheduler.wake()
 
     async def _after_startup(self) -> None:
         self.outbox.start()
-        await self.consumers.start()
-        log.info("service started", port=self.settings.http_port, queues=[q.name for q in self._queues])
+        if self._scheduler is not None:
+            self._scheduler.start()
+        log.info(
+            "service started",
+            port=self.settings.http_port,
+            queues=[q.name for q in self._queues],
+            due_kinds=sorted(self._due),
+        )
 
     async def _on_shutdown(self) -> None:
-        log.info("service stopping: no new deliveries, finishing those in flight", in_flight=self.consumers.in_flight)
-        await self.consumers.stop(grace=SHUTDOWN_GRACE)
+        log.info("service stopping: no new deliveries or due items, finishing those in flight")
+        if self._scheduler is not None:
+            await self._scheduler.stop()
 
     async def _after_shutdown(self) -> None:
-        # the consumers have stopped and in-flight handlers are done: now the batchers and the relay
-        # (which publishes on its own connection) can finish what those handlers committed
+        # FastStream has stopped the subscribers and waited for the deliveries in flight: now the
+        # batchers and the relay can finish what those handlers committed
         for batcher in self._batchers.values():
             await batcher.stop()
         if self._outbox:
             await self._outbox.stop()
-        if self._probe:
-            await self._probe.close()
+        await self.publisher.close()
+        if self.engine is not None:
+            await self.engine.dispose()
         log.info("service stopped")
 
     # -- health ---------------------------------------------------------------------------------
@@ -252,23 +430,43 @@ class Service:
             and checks["database"] is True
             and all(isinstance(n, int) and n > 0 for n in checks["consumers"].values())
         )
+        if self._scheduler is not None:
+            checks["scheduler"] = self._scheduler_check()
+            ready = ready and checks["scheduler"]["ok"]
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+    def _scheduler_check(self) -> dict[str, Any]:
+        """The scheduler runs and is not stuck: its last round is recent, and nothing has been
+        overdue for longer than the alert threshold."""
+        assert self._scheduler is not None
+        backlog = self._scheduler.backlog
+        since_round = time.monotonic() - self._scheduler.last_tick
+        stalled = since_round > max(30.0, 10 * self.settings.scheduler_poll_seconds)
+        late = backlog.oldest_overdue_seconds > self.settings.scheduler_overdue_alert_seconds
+        return {
+            "ok": self._scheduler.running and not stalled and not late,
+            "running": self._scheduler.running,
+            "seconds_since_round": round(since_round, 1),
+            "overdue": backlog.overdue,
+            "oldest_overdue_seconds": round(backlog.oldest_overdue_seconds, 1),
+            "pending": backlog.pending,
+            "parked": backlog.parked,
+        }
+
     async def _consumer_counts(self) -> dict[str, Any]:
-        """Consumers per queue of this service: after a broker restart a connection may come back
-        without its consumers (faststream#2758); then the service is not ready."""
-        counts: dict[str, Any] = {}
+        """Consumers per queue of this service: a connection that came back without its consumers
+        (faststream#2758) makes the service not ready."""
         try:
-            if self._probe is None or self._probe.is_closed:
-                self._probe = await aio_pika.connect_robust(self.settings.amqp_url, timeout=2.0)
-            channel = await self._probe.channel()
-            try:
-                for spec in self._queues:
-                    queue = await channel.declare_queue(spec.name, passive=True)
-                    counts[spec.name] = queue.declaration_result.consumer_count
-            finally:
-                await channel.close()
+            counts = await self.publisher.queue_counts(q.name for q in self._queues)
+            return {name: consumers for name, (_, consumers) in counts.items()}
         except Exception as exc:
-            for spec in self._queues:
-                counts.setdefault(spec.name, f"error: {type(exc).__name__}")
-        return counts
+            return {q.name: f"error: {type(exc).__name__}" for q in self._queues}
+
+    async def _prometheus(self, request: Request) -> Response:
+        if self._scheduler is not None:
+            backlog = self._scheduler.backlog
+            self._due_gauges["overdue"].set(backlog.overdue)
+            self._due_gauges["oldest"].set(backlog.oldest_overdue_seconds)
+            self._due_gauges["pending"].set(backlog.pending)
+            self._due_gauges["parked"].set(backlog.parked)
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,18 +1,20 @@
-"""Service configuration, read from the environment (prefix ``MEETDESK_``).
+"""Configuration read from the environment (prefix ``MEETDESK_``).
 
-Every service uses the same settings class; the compose file and ``make run`` set the variables.
+:class:`ServiceSettings` holds what every service needs (broker, database, HTTP, logging, the
+message path, the scheduler, the clock); each service subclasses it with its own part
+(``services/<name>/settings.py``): booking's opening hours, intake's webhook secrets, complaints'
+SLA policy do not belong in one class. The compose file and ``make run`` set the variables.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
+class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEETDESK_", extra="ignore")
 
     service: str = Field("meetdesk", description="service name: intake, booking, complaints or metrics")
@@ -28,8 +30,7 @@ class Settings(BaseSettings):
         SecretStr("change-me"), description="bearer token for HTTP paths that return customer data"
     )
     log_level: str = "INFO"
-    wechat_token: SecretStr = Field(SecretStr(""), description="WeChat Official Account token; empty: webhook off")
-    chatwoot_secret: SecretStr = Field(SecretStr(""), description="Chatwoot webhook secret; empty: webhook off")
+    venue_timezone: str = Field("Asia/Hong_Kong", description="the venue's time zone: opening hours, 'today'")
 
     # messaging
     prefetch: int = Field(200, ge=1, le=5000)
@@ -41,17 +42,19 @@ class Settings(BaseSettings):
         30, ge=1, description="processed message ids are kept this long (redeliveries come within minutes)"
     )
 
-    # domain
-    venue_timezone: str = "Asia/Hong_Kong"
-    default_phone_region: str = "HK"
-    agent_email_domains: list[str] = Field(default_factory=lambda: ["meetdesk.example"])
-    setup_buffer_minutes: int = Field(15, ge=0, le=240)
-    cleanup_buffer_minutes: int = Field(15, ge=0, le=240)
-    opening_hour: int = Field(8, ge=0, le=23)
-    closing_hour: int = Field(22, ge=1, le=24)
+    # scheduler (due items)
+    scheduler_poll_seconds: float = Field(1.0, gt=0, le=60, description="how often each replica looks for due items")
+    scheduler_batch: int = Field(100, ge=1, le=1000, description="due items fired per transaction")
+    scheduler_attempts: int = Field(5, ge=1, le=100, description="failed firings before a due item is parked")
+    scheduler_overdue_alert_seconds: float = Field(
+        300, gt=0, description="readiness fails when an item is overdue by more than this (the scheduler is stuck)"
+    )
+    clock_offset_file: str | None = Field(
+        None, description="tests only: seconds to add to the system clock, read from this file"
+    )
 
     @model_validator(mode="after")
-    def _own_database(self) -> Settings:
+    def _own_database(self) -> ServiceSettings:
         # never let two services share a database by accident: each defaults to its own
         if not self.database_url:
             self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/meetdesk_{self.service}"
@@ -60,8 +63,3 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.venue_timezone)
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -8,14 +8,14 @@ Consumes ``booking.requested`` events and ``booking.*`` / ``rooms.*`` commands; 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from shared.contract.commands import BookingCancel, BookingReschedule, Command, RoomsUpsert
+from shared.contract.commands import BookingCancel, BookingReschedule, RoomsUpsert
 from shared.contract.events import (
     BookingCancelled,
     BookingConfirmed,
@@ -23,22 +23,37 @@ from shared.contract.events import (
     BookingRequested,
     BookingRescheduled,
     CommandRejected,
-    Envelope,
     MessageRejected,
     RoomUpdated,
     Slot,
-    make_event,
 )
-from shared.db import db_retry
-from shared.http import error, requires_token
-from shared.outbox import Tx
-from shared.runtime import Incoming, Rejected
+from shared.http import error
+from shared.messages import CommandIn, EventIn
 from shared.service import Service
 from shared.topology import BOOKING_COMMANDS, BOOKING_EVENTS
 
 from . import domain, store
+from .settings import BookingSettings
 
-svc = Service("booking", description="Rooms and bookings: capacity, equipment, conflicts, alternatives.")
+
+def make_policy(s: BookingSettings) -> domain.Policy:
+    return domain.Policy(
+        setup=timedelta(minutes=s.setup_buffer_minutes),
+        cleanup=timedelta(minutes=s.cleanup_buffer_minutes),
+        tz=s.tz,
+        opening=time(s.opening_hour),
+        closing=time(0) if s.closing_hour == 24 else time(s.closing_hour),
+    )
+
+
+settings = BookingSettings()
+svc = Service(
+    "booking",
+    description="Rooms and bookings: capacity, equipment, conflicts, alternatives.",
+    settings=settings,
+    store=lambda session: session,
+    policy=make_policy(settings),
+)
 svc.produces(
     BookingConfirmed,
     BookingRejected,
@@ -49,40 +64,6 @@ svc.produces(
     MessageRejected,
 )
 app = svc.app
-
-
-def policy() -> domain.Policy:
-    s = svc.settings
-    return domain.Policy(
-        setup=timedelta(minutes=s.setup_buffer_minutes),
-        cleanup=timedelta(minutes=s.cleanup_buffer_minutes),
-        tz=s.tz,
-        opening=time(s.opening_hour),
-        closing=time(0) if s.closing_hour == 24 else time(s.closing_hour),
-    )
-
-
-def _event(data: Any, cause: Envelope | None, correlation_id: uuid.UUID) -> Envelope:
-    return make_event(
-        data, producer="booking", correlation_id=correlation_id, causation_id=cause.event_id if cause else None
-    )
-
-
-# -- booking requests ---------------------------------------------------------------------------
-@svc.consume(BOOKING_EVENTS)
-async def on_event(msg: Incoming) -> None:
-    """booking.requested → booking.confirmed, or booking.rejected with alternatives."""
-    env = msg.parse(Envelope)
-    if env.type != BookingRequested.event_type:
-        return
-    try:
-        data = BookingRequested.model_validate(env.data)
-    except ValueError as exc:
-        raise Rejected(f"booking.requested data invalid: {exc}") from None
-    async for attempt in db_retry():
-        with attempt:
-            async with svc.outbox.transaction() as tx:
-                await decide(tx, env, data)
 
 
 def to_request(m: Any) -> domain.Request:
@@ -99,12 +80,11 @@ def to_request(m: Any) -> domain.Request:
     )
 
 
-async def decide(tx: Tx, env: Envelope, data: BookingRequested) -> None:
-    if not await tx.claim(f"event:{env.event_id}"):
-        return
+async def on_booking_requested(tx: Any, msg: EventIn[BookingRequested], now: datetime, pol: domain.Policy) -> None:
+    """booking.requested → booking.confirmed, or booking.rejected with alternatives."""
+    env, data = msg.envelope, msg.data
     if await store.request_decided(tx.session, data.inquiry_id):
         return  # the same inquiry asked twice: it already has its answer
-    pol, now = policy(), datetime.now(UTC)
     req = to_request(data.meeting)
     rooms = await store.load_rooms(tx.session)
     result = domain.plan(req, rooms, now)
@@ -147,22 +127,20 @@ async def decide(tx: Tx, env: Envelope, data: BookingRequested) -> None:
             )
             for row in rows:
                 tx.emit(
-                    _event(
-                        BookingConfirmed(
-                            booking_id=str(row["booking_id"]),
-                            inquiry_id=data.inquiry_id,
-                            room_id=room.room_id,
-                            start=row["start_at"],
-                            end=row["end_at"],
-                            attendees=req.attendees,
-                            customer_id=data.customer_id,
-                            name=data.meeting.name,
-                            equipment=sorted(req.equipment),
-                            series_id=str(series_id) if series_id else None,
-                        ),
-                        env,
-                        env.correlation_id,
-                    )
+                    BookingConfirmed(
+                        booking_id=str(row["booking_id"]),
+                        inquiry_id=data.inquiry_id,
+                        room_id=room.room_id,
+                        start=row["start_at"],
+                        end=row["end_at"],
+                        attendees=req.attendees,
+                        customer_id=data.customer_id,
+                        name=data.meeting.name,
+                        equipment=sorted(req.equipment),
+                        series_id=str(series_id) if series_id else None,
+                    ),
+                    correlation_id=env.correlation_id,
+                    causation_id=env.event_id,
                 )
             return
         if req.room_id:
@@ -188,64 +166,74 @@ async def decide(tx: Tx, env: Envelope, data: BookingRequested) -> None:
         request=request_json,
     )
     tx.emit(
-        _event(
-            BookingRejected(
-                inquiry_id=data.inquiry_id,
-                customer_id=data.customer_id,
-                reason=rejection.reason,
-                reason_code=rejection.code,  # type: ignore[arg-type]
-                alternatives=[Slot(room_id=a.room_id, start=a.start, end=a.end) for a in alternatives],
-            ),
-            env,
-            env.correlation_id,
-        )
+        BookingRejected(
+            inquiry_id=data.inquiry_id,
+            customer_id=data.customer_id,
+            reason=rejection.reason,
+            reason_code=rejection.code,  # type: ignore[arg-type]
+            alternatives=[Slot(room_id=a.room_id, start=a.start, end=a.end) for a in alternatives],
+        ),
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
     )
 
 
 # -- commands -----------------------------------------------------------------------------------
-HANDLED = {c.command_name: c for c in (RoomsUpsert, BookingCancel, BookingReschedule)}
+async def rooms_upsert(tx: Any, msg: CommandIn[RoomsUpsert], now: datetime, pol: domain.Policy) -> str | None:
+    """rooms.upsert → room.updated."""
+    cmd = msg.command
+    values = cmd.model_dump(include={"room_id", "name", "location", "capacity", "active"})
+    values["equipment"] = sorted(set(cmd.equipment))
+    await store.upsert_room(tx.session, values)
+    tx.emit(RoomUpdated(**values), correlation_id=msg.correlation_id)
+    return None
 
 
-async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> str | None:
-    """Apply a command; returns why it was refused (nothing changed) or None."""
-    if isinstance(cmd, RoomsUpsert):
-        values = cmd.model_dump(include={"room_id", "name", "location", "capacity", "active"})
-        values["equipment"] = sorted(set(cmd.equipment))
-        await store.upsert_room(tx.session, values)
-        tx.emit(_event(RoomUpdated(**values), None, correlation_id))
-        return None
-
+async def _booking(tx: Any, raw_id: str) -> tuple[uuid.UUID, Any] | str:
     try:
-        booking_id = uuid.UUID(cmd.booking_id)  # type: ignore[attr-defined]
+        booking_id = uuid.UUID(raw_id)
     except ValueError:
-        return f"no booking {cmd.booking_id!r}"  # type: ignore[attr-defined]
+        return f"no booking {raw_id!r}"
     row = await store.get_booking(tx.session, booking_id, lock=True)
     if row is None:
-        return f"no booking {cmd.booking_id!r}"  # type: ignore[attr-defined]
+        return f"no booking {raw_id!r}"
     if row.status == "cancelled":
         return "the booking is already cancelled"
+    return booking_id, row
 
-    if isinstance(cmd, BookingCancel):
-        await store.update_booking(tx.session, booking_id, policy(), status="cancelled")
-        tx.emit(
-            _event(
-                BookingCancelled(
-                    booking_id=str(booking_id),
-                    customer_id=row.customer_id,
-                    room_id=row.room_id,
-                    start=row.start_at,
-                    end=row.end_at,
-                    actor=cmd.actor,
-                    reason=cmd.reason,
-                ),
-                None,
-                correlation_id,
-            )
-        )
-        return None
 
-    assert isinstance(cmd, BookingReschedule)
-    pol, now = policy(), datetime.now(UTC)
+async def booking_cancel(tx: Any, msg: CommandIn[BookingCancel], now: datetime, pol: domain.Policy) -> str | None:
+    """booking.cancel → booking.cancelled."""
+    cmd = msg.command
+    found = await _booking(tx, cmd.booking_id)
+    if isinstance(found, str):
+        return found
+    booking_id, row = found
+    await store.update_booking(tx.session, booking_id, pol, status="cancelled")
+    tx.emit(
+        BookingCancelled(
+            booking_id=str(booking_id),
+            customer_id=row.customer_id,
+            room_id=row.room_id,
+            start=row.start_at,
+            end=row.end_at,
+            actor=cmd.actor,
+            reason=cmd.reason,
+        ),
+        correlation_id=msg.correlation_id,
+    )
+    return None
+
+
+async def booking_reschedule(
+    tx: Any, msg: CommandIn[BookingReschedule], now: datetime, pol: domain.Policy
+) -> str | None:
+    """booking.reschedule → booking.rescheduled."""
+    cmd = msg.command
+    found = await _booking(tx, cmd.booking_id)
+    if isinstance(found, str):
+        return found
+    booking_id, row = found
     if cmd.start < now:
         return "the new time is in the past"
     room_id = cmd.room_id or row.room_id
@@ -262,24 +250,24 @@ async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> s
             return f"room {room_id} is taken at that time"
         raise
     tx.emit(
-        _event(
-            BookingRescheduled(
-                booking_id=str(booking_id),
-                customer_id=row.customer_id,
-                room_id=room_id,
-                previous=Slot(room_id=row.room_id, start=row.start_at, end=row.end_at),
-                start=cmd.start,
-                end=cmd.end,
-                actor=cmd.actor,
-            ),
-            None,
-            correlation_id,
-        )
+        BookingRescheduled(
+            booking_id=str(booking_id),
+            customer_id=row.customer_id,
+            room_id=room_id,
+            previous=Slot(room_id=row.room_id, start=row.start_at, end=row.end_at),
+            start=cmd.start,
+            end=cmd.end,
+            actor=cmd.actor,
+        ),
+        correlation_id=msg.correlation_id,
     )
     return None
 
 
-svc.consume_commands(BOOKING_COMMANDS, HANDLED, apply)
+svc.on_events(BOOKING_EVENTS, {BookingRequested: on_booking_requested})
+svc.on_commands(
+    BOOKING_COMMANDS, {RoomsUpsert: rooms_upsert, BookingCancel: booking_cancel, BookingReschedule: booking_reschedule}
+)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -340,7 +328,7 @@ async def availability(request: Request) -> JSONResponse:
         return error(400, str(exc))
     if end <= start:
         return error(400, "end must be after start")
-    pol, now = policy(), datetime.now(UTC)
+    pol, now = svc.policy, svc.clock.now()
     req = domain.Request(start, end, attendees, equipment, request.query_params.get("room_id"))
     async with svc.sessions() as session:
         rooms = await store.load_rooms(session)
@@ -363,9 +351,8 @@ async def availability(request: Request) -> JSONResponse:
     )
 
 
-@requires_token
 async def list_bookings(request: Request) -> JSONResponse:
-    now = datetime.now(UTC)
+    now = svc.clock.now()
     try:
         start = _when(request, "from", now - timedelta(days=1))
         end = _when(request, "to", now + timedelta(days=30))
@@ -376,7 +363,6 @@ async def list_bookings(request: Request) -> JSONResponse:
     return JSONResponse([_booking_json(r) for r in rows])
 
 
-@requires_token
 async def get_booking(request: Request) -> JSONResponse:
     try:
         booking_id = uuid.UUID(request.path_params["booking_id"])
@@ -389,5 +375,5 @@ async def get_booking(request: Request) -> JSONResponse:
 
 svc.route("/rooms", list_rooms)
 svc.route("/availability", availability)
-svc.route("/bookings", list_bookings)
-svc.route("/bookings/{booking_id}", get_booking)
+svc.route("/bookings", list_bookings, protected=True)
+svc.route("/bookings/{booking_id}", get_booking, protected=True)

@@ -21,27 +21,29 @@ from shared.contract.events import (
     ComplaintClosed,
     ComplaintRegistered,
     ComplaintStatusChanged,
-    Envelope,
-    EventData,
     InquiryReceived,
     MessageRejected,
     NotificationRequested,
-    make_event,
 )
-from shared.db import db_retry
-from shared.http import error, requires_token
+from shared.http import error
 from shared.logs import get_logger
+from shared.messages import CommandIn, EventIn
 from shared.notifications import reply_route
-from shared.outbox import Tx
-from shared.runtime import Incoming, Rejected
 from shared.service import Service
 from shared.topology import COMPLAINTS_COMMANDS, COMPLAINTS_EVENTS
 
 from . import domain, store
+from .settings import ComplaintsSettings
 
 log = get_logger(__name__)
 
-svc = Service("complaints", description="Complaints: registration, deadlines, lifecycle and full history.")
+svc = Service(
+    "complaints",
+    description="Complaints: registration, deadlines, lifecycle and full history.",
+    settings=ComplaintsSettings(),
+    store=lambda session: session,
+    policy=None,
+)
 svc.produces(
     ComplaintRegistered,
     ComplaintStatusChanged,
@@ -56,31 +58,12 @@ ACK_TEMPLATE = "complaint.received"
 MAX_LIST = 500
 
 
-def _event(data: EventData, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
-    return make_event(data, producer="complaints", correlation_id=correlation_id, causation_id=causation_id)
-
-
 # -- registration -------------------------------------------------------------------------------
-@svc.consume(COMPLAINTS_EVENTS)
-async def on_event(msg: Incoming) -> None:
+async def on_inquiry_received(tx: Any, msg: EventIn[InquiryReceived], now: datetime, policy: Any) -> None:
     """inquiry.received with intent complaint → complaint.registered and the acknowledgement."""
-    env = msg.parse(Envelope)
-    if env.type != InquiryReceived.event_type or env.data.get("intent") != "complaint":
+    env, data = msg.envelope, msg.data
+    if data.intent != "complaint":
         return
-    try:
-        data = InquiryReceived.model_validate(env.data)
-    except ValueError as exc:
-        raise Rejected(f"inquiry.received data invalid: {exc}") from None
-    async for attempt in db_retry():
-        with attempt:
-            async with svc.outbox.transaction() as tx:
-                await register(tx, env, data)
-
-
-async def register(tx: Tx, env: Envelope, data: InquiryReceived) -> None:
-    if not await tx.claim(f"event:{env.event_id}"):
-        return
-    now = datetime.now(UTC)
     # the clock starts when the customer's message reached us (never in the future)
     registered_at = min(data.received_at.astimezone(UTC), now)
     state = domain.register(registered_at, data.category, data.severity, agent_id=data.agent_id)
@@ -120,44 +103,40 @@ async def register(tx: Tx, env: Envelope, data: InquiryReceived) -> None:
         ),
     )
     tx.emit(
-        _event(
-            ComplaintRegistered(
-                complaint_id=str(complaint_id),
-                inquiry_id=data.inquiry_id,
-                customer_id=data.customer.customer_id,
-                channel=data.channel,
-                booking_id=data.booking_id,
-                category=state.category,  # type: ignore[arg-type]
-                severity=state.severity,  # type: ignore[arg-type]
-                registered_at=state.registered_at,
-                acknowledge_due_at=state.acknowledge_due_at,
-                resolve_due_at=state.resolve_due_at,
-            ),
-            env.correlation_id,
-            env.event_id,
-        )
+        ComplaintRegistered(
+            complaint_id=str(complaint_id),
+            inquiry_id=data.inquiry_id,
+            customer_id=data.customer.customer_id,
+            channel=data.channel,
+            booking_id=data.booking_id,
+            category=state.category,  # type: ignore[arg-type]
+            severity=state.severity,  # type: ignore[arg-type]
+            registered_at=state.registered_at,
+            acknowledge_due_at=state.acknowledge_due_at,
+            resolve_due_at=state.resolve_due_at,
+        ),
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
     )
     customer = data.customer
     channel, address = reply_route(
         data.channel, email=customer.email, phone=customer.phone, conversation_id=data.conversation_id
     )
     tx.emit(
-        _event(
-            NotificationRequested(
-                channel=channel,  # type: ignore[arg-type]
-                address=address,
-                customer_id=customer.customer_id,
-                template=ACK_TEMPLATE,
-                language=data.language,
-                parameters={
-                    "complaint_id": str(complaint_id),
-                    "acknowledge_due_at": state.acknowledge_due_at.isoformat(),
-                    "conversation_id": data.conversation_id,
-                },
-            ),
-            env.correlation_id,
-            env.event_id,
-        )
+        NotificationRequested(
+            channel=channel,  # type: ignore[arg-type]
+            address=address,
+            customer_id=customer.customer_id,
+            template=ACK_TEMPLATE,
+            language=data.language,
+            parameters={
+                "complaint_id": str(complaint_id),
+                "acknowledge_due_at": state.acknowledge_due_at.isoformat(),
+                "conversation_id": data.conversation_id,
+            },
+        ),
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
     )
     log.info(
         "complaint registered",
@@ -188,8 +167,9 @@ def to_domain(name: str, cmd: Command, at: datetime) -> domain.Command:
     )
 
 
-async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> str | None:
-    """Apply a lifecycle command; returns why it was refused (nothing changed) or None."""
+async def lifecycle(tx: Any, msg: CommandIn[Command], now: datetime, policy: Any) -> str | None:
+    """A lifecycle command → complaint.status_changed (and complaint.closed); or why it is refused."""
+    name, cmd, correlation_id = msg.name, msg.command, msg.correlation_id
     raw_id: str = cmd.complaint_id  # type: ignore[attr-defined]
     try:
         complaint_id = uuid.UUID(raw_id)
@@ -198,37 +178,34 @@ async def apply(tx: Tx, name: str, cmd: Command, correlation_id: uuid.UUID) -> s
     row = await store.get_complaint(tx.session, complaint_id, lock=True)
     if row is None:
         return f"no complaint {raw_id!r}"
-    result = domain.apply(store.state_from_row(row), to_domain(name, cmd, datetime.now(UTC)))
+    result = domain.apply(store.state_from_row(row), to_domain(name, cmd, now))
     if isinstance(result, domain.Refusal):
         return result.reason
     state, entry = result.state, result.entry
     await store.update_state(tx.session, complaint_id, state)
     await store.append_history(tx.session, complaint_id, entry)
     tx.emit(
-        _event(
-            ComplaintStatusChanged(
-                complaint_id=str(complaint_id),
-                from_=entry.from_status or "",
-                to=entry.to_status,
-                actor=entry.actor,
-                category=state.category,  # type: ignore[arg-type]
-                agent_id=state.agent_id,
-            ),
-            correlation_id,
-        )
+        ComplaintStatusChanged(
+            complaint_id=str(complaint_id),
+            from_=entry.from_status or "",
+            to=entry.to_status,
+            actor=entry.actor,
+            category=state.category,  # type: ignore[arg-type]
+            agent_id=state.agent_id,
+        ),
+        correlation_id=correlation_id,
     )
     if state.status == domain.CLOSED:
         tx.emit(
-            _event(
-                ComplaintClosed(complaint_id=str(complaint_id), actor=entry.actor, category=state.category),  # type: ignore[arg-type]
-                correlation_id,
-            )
+            ComplaintClosed(complaint_id=str(complaint_id), actor=entry.actor, category=state.category),  # type: ignore[arg-type]
+            correlation_id=correlation_id,
         )
     log.info("complaint updated", complaint_id=str(complaint_id), action=name, status=state.status)
     return None
 
 
-svc.consume_commands(COMPLAINTS_COMMANDS, HANDLED, apply)
+svc.on_events(COMPLAINTS_EVENTS, {InquiryReceived: on_inquiry_received})
+svc.on_commands(COMPLAINTS_COMMANDS, dict.fromkeys(HANDLED.values(), lifecycle))
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -272,7 +249,6 @@ def _history_json(row: Any) -> dict[str, Any]:
     }
 
 
-@requires_token
 async def list_complaints(request: Request) -> JSONResponse:
     status = request.query_params.get("status") or None
     if status is not None and status not in domain.STATUSES:
@@ -288,7 +264,6 @@ async def list_complaints(request: Request) -> JSONResponse:
     return JSONResponse([_complaint_json(r) for r in rows])
 
 
-@requires_token
 async def get_complaint(request: Request) -> JSONResponse:
     try:
         complaint_id = uuid.UUID(request.path_params["complaint_id"])
@@ -302,5 +277,5 @@ async def get_complaint(request: Request) -> JSONResponse:
     return JSONResponse({**_complaint_json(row), "history": [_history_json(h) for h in entries]})
 
 
-svc.route("/complaints", list_complaints)
-svc.route("/complaints/{complaint_id}", get_complaint)
+svc.route("/complaints", list_complaints, protected=True)
+svc.route("/complaints/{complaint_id}", get_complaint, protected=True)

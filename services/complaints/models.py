@@ -6,11 +6,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from shared.db import add_messaging_tables
+from shared.scheduler import due_items_table
 
 from .domain import CATEGORIES, SEVERITIES, STATUSES
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
+DUE_ITEMS = due_items_table(metadata)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -27,27 +27,33 @@ from shared.contract.events import (
     InquiryReceived,
     IntakeRejected,
     NotificationRequested,
-    make_event,
 )
 from shared.contract.inbound import WEBFORM, OnsiteEntry, SurveyAnswer
 from shared.db import driver_connection
-from shared.http import error, requires_token
+from shared.http import error
 from shared.notifications import reply_route
-from shared.outbox import Tx
 from shared.runtime import Incoming, Rejected, derive_uuid
 from shared.service import Service
-from shared.topology import INBOUND, INTAKE_INBOUND, exchange
+from shared.topology import INBOUND, INTAKE_INBOUND
 
 from . import store, webhooks
 from .adapters import ADAPTERS
 from .directory import Conversation, Directory, Resolution
 from .normalise import InvalidIdentity, normalise_email, normalise_phone
 from .normalised import ChannelContext, Normalised
+from .settings import IntakeSettings
 from .understand import Understanding, understand
 
 log = structlog.get_logger(__name__)
 
-svc = Service("intake", description="Channel payloads in, one normalised inquiry out.")
+svc = Service(
+    "intake",
+    description="Channel payloads in, one normalised inquiry out.",
+    settings=IntakeSettings(),
+    store=lambda session: session,
+    policy=None,
+)
+settings: IntakeSettings = svc.settings  # type: ignore[assignment]
 svc.produces(InquiryReceived, BookingRequested, FeedbackReceived, CustomerLinked, NotificationRequested, IntakeRejected)
 app = svc.app
 
@@ -90,8 +96,8 @@ CHANNEL_LIMITS = {
 }
 
 CONTEXT = ChannelContext(
-    default_region=svc.settings.default_phone_region,
-    agent_email_domains=tuple(d.lower() for d in svc.settings.agent_email_domains),
+    default_region=settings.default_phone_region,
+    agent_email_domains=tuple(d.lower() for d in settings.agent_email_domains),
     venue_timezone=svc.settings.venue_timezone,
 )
 
@@ -117,7 +123,7 @@ def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
     contact = n.contact
     try:
         email = normalise_email(contact.email if contact else None)
-        phone = normalise_phone(contact.phone if contact else None, svc.settings.default_phone_region)
+        phone = normalise_phone(contact.phone if contact else None, settings.default_phone_region)
     except InvalidIdentity as exc:
         if n.channel in ("webform", "onsite", "survey"):  # our own forms: the submitter must fix it
             raise Rejected(f"customer contact: {exc}") from None
@@ -129,7 +135,7 @@ def _prepare(n: Normalised, correlation_id: uuid.UUID) -> Work:
     return Work(n, email, phone, correlation_id, understood)
 
 
-async def accept(tx: Tx, batch: list[Work]) -> None:
+async def accept(tx: Any, batch: list[Work]) -> None:
     """Apply a batch of deliveries in one transaction: load what it needs, decide item by item in
     delivery order (plain Python, see directory.py), write the outcome, emit the events."""
     pg = await driver_connection(tx.session)
@@ -181,7 +187,7 @@ async def accept(tx: Tx, batch: list[Work]) -> None:
     await store.record_inquiries(pg, inquiries)
 
 
-def _decide(tx: Tx, w: Work, conversation: Conversation, inquiries: list[tuple[Any, ...]]) -> None:
+def _decide(tx: Any, w: Work, conversation: Conversation, inquiries: list[tuple[Any, ...]]) -> None:
     """One fresh delivery: its effect on the conversation, its inquiry row and its events."""
     n, email, phone, correlation_id, conversation_id = w.n, w.email, w.phone, w.correlation_id, w.conversation_id
     if n.kind == "status_change":
@@ -189,7 +195,7 @@ def _decide(tx: Tx, w: Work, conversation: Conversation, inquiries: list[tuple[A
         return
 
     def emit(data: Any) -> None:
-        tx.emit(make_event(data, producer="intake", correlation_id=correlation_id))
+        tx.emit(data, correlation_id=correlation_id)
 
     who = w.who
     assert who is not None
@@ -346,7 +352,6 @@ def _conversation(n: Normalised, refs: dict[tuple[str, str], str]) -> str:
 INGRESS = {"webform": (WEBFORM, "submission_id"), "onsite": (OnsiteEntry, "entry_id"), "survey": (SurveyAnswer, None)}
 
 
-@requires_token
 async def ingress(request: Request) -> JSONResponse:
     """Validate a pushed payload and publish it to ``meetdesk.inbound``; the queue path does the rest."""
     channel = request.path_params["channel"]
@@ -361,28 +366,20 @@ async def ingress(request: Request) -> JSONResponse:
     except ValueError as exc:
         return error(422, f"invalid {channel} payload: {exc}")
     message_id = getattr(parsed, id_field) if id_field else None
-    await svc.broker.publish(
+    await svc.publish(
         body,
-        exchange=exchange(INBOUND),
+        exchange=INBOUND,
         routing_key=channel,
         message_id=message_id,
         content_type="application/json",
-        persist=True,
         correlation_id=request.headers.get("x-correlation-id"),
     )
     return JSONResponse({"accepted": True, "channel": channel, "message_id": message_id}, status_code=202)
 
 
 async def _publish_inbound(channel: str, body: bytes, message_id: str | None, content_type: str) -> None:
-    await svc.broker.publish(
-        body,
-        exchange=exchange(INBOUND),
-        routing_key=channel,
-        message_id=message_id,
-        content_type=content_type,
-        persist=True,
-    )
+    await svc.publish(body, exchange=INBOUND, routing_key=channel, message_id=message_id, content_type=content_type)
 
 
-svc.route("/inbound/{channel}", ingress, methods=["POST"])
+svc.route("/inbound/{channel}", ingress, methods=["POST"], protected=True)
 svc.app.http.router.routes.extend(webhooks.make_routes(_publish_inbound, lambda: svc.settings))

@@ -6,9 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from shared.db import add_messaging_tables
+from shared.scheduler import due_items_table
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
+DUE_ITEMS = due_items_table(metadata)
 
 customers = sa.Table(
     "customers",

@@ -9,44 +9,38 @@ port 8004: ``GET /kpis`` (bearer token: per-agent figures are internal) and Prom
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    GCCollector,
-    PlatformCollector,
-    ProcessCollector,
-    generate_latest,
-)
+from prometheus_client import Counter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from shared.contract.events import EVENT_TYPES, Envelope, MessageRejected
-from shared.http import error, requires_token
-from shared.outbox import Tx
+from shared.http import error
 from shared.runtime import Incoming, Rejected
 from shared.service import Service
 from shared.topology import METRICS_EVENTS
 
 from . import domain, store
+from .settings import MetricsSettings
 
-svc = Service("metrics", description="KPI counters from every domain event; /kpis and Prometheus /metrics.")
+svc = Service(
+    "metrics",
+    description="KPI counters from every domain event; /kpis and Prometheus /metrics.",
+    settings=MetricsSettings(),
+    store=lambda session: session,
+    policy=None,
+)
 svc.produces(MessageRejected)
 app = svc.app
 
 # Prometheus: process-local (one registry per worker process); no customer data in any label.
-REGISTRY = CollectorRegistry()
-ProcessCollector(registry=REGISTRY)
-PlatformCollector(registry=REGISTRY)
-GCCollector(registry=REGISTRY)
 EVENTS_CONSUMED = Counter(
     "meetdesk_metrics_events",
     "Events consumed by the metrics service, by type and outcome "
     "(counted, duplicate, ignored: feeds no KPI, rejected: dead-lettered)",
     ["type", "outcome"],
-    registry=REGISTRY,
+    registry=svc.registry,
 )
 
 
@@ -85,7 +79,7 @@ class Counted:
     fresh: bool = False  # set once recorded: False if the event had been counted before
 
 
-async def record_batch(tx: Tx, items: list[Counted]) -> None:
+async def record_batch(tx: Any, items: list[Counted]) -> None:
     """Claim each event of a batch, then add all their facts in one statement: the counters are
     locked in key order once per transaction, so concurrent batches queue instead of deadlocking."""
     facts: list[domain.Fact] = []
@@ -99,7 +93,7 @@ async def record_batch(tx: Tx, items: list[Counted]) -> None:
 record_in_batch = svc.batched_sets(record_batch)
 
 
-async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:
+async def record(tx: Any, env: Envelope, found: list[domain.Fact]) -> bool:
     """Claim the event and add its facts; False if it was already counted."""
     kept = await claim(tx, env, found)
     if kept is None:
@@ -108,7 +102,7 @@ async def record(tx: Tx, env: Envelope, found: list[domain.Fact]) -> bool:
     return True
 
 
-async def claim(tx: Tx, env: Envelope, found: list[domain.Fact]) -> list[domain.Fact] | None:
+async def claim(tx: Any, env: Envelope, found: list[domain.Fact]) -> list[domain.Fact] | None:
     """Claim the event; the facts it adds (a fact that counts once for ever is kept only the first
     time), or None if the event was counted before."""
     if not await tx.claim(f"event:{env.event_id}"):
@@ -126,7 +120,6 @@ async def claim(tx: Tx, env: Envelope, found: list[domain.Fact]) -> list[domain.
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
-@requires_token
 async def get_kpis(request: Request) -> JSONResponse:
     """KPI figures for a period, in total and per day / channel / agent / category."""
     params = request.query_params
@@ -136,7 +129,7 @@ async def get_kpis(request: Request) -> JSONResponse:
     tz = svc.settings.tz
     try:
         start, end = domain.period_range(
-            datetime.now(tz).date(), params.get("period"), params.get("from"), params.get("to")
+            svc.clock.now().astimezone(tz).date(), params.get("period"), params.get("from"), params.get("to")
         )
     except ValueError as exc:
         return error(400, str(exc))
@@ -153,9 +146,4 @@ async def get_kpis(request: Request) -> JSONResponse:
     )
 
 
-async def prometheus(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-svc.route("/kpis", get_kpis)
-svc.route("/metrics", prometheus)
+svc.route("/kpis", get_kpis, protected=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db import add_messaging_tables
+from shared.scheduler import due_items_table
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
+DUE_ITEMS = due_items_table(metadata)
 
 # One counter per venue-local day, metric and dimension (``all``/``all`` for the totals); ``total``
 # is the sum behind an average (satisfaction points, first-response seconds), 0 for plain counts.

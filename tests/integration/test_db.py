@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from shared.clock import SystemClock
 from shared.db import driver_connection, make_engine, make_sessionmaker
 from shared.outbox import Outbox
+from shared.publisher import Publisher
+from shared.uow import Transactions
 
 from ..servers import Servers
 from ..system import fresh_database
@@ -50,7 +53,7 @@ async def test_inbox_pruning_forgets_old_ids_but_keeps_count_once_keys(servers: 
                     "('once:series-1', now() - interval '400 days'), ('event:new', now() - interval '1 day')"
                 )
             )
-        outbox = Outbox(make_sessionmaker(engine), servers.amqp_url, batch=10, poll=1.0)
+        outbox = Outbox(make_sessionmaker(engine), Publisher(servers.amqp_url), batch=10, poll=1.0)
         removed = await outbox.prune_inbox(timedelta(days=30), batch=1)
         async with engine.connect() as conn:
             left = (await conn.execute(sa.text("SELECT message_id FROM inbox ORDER BY 1"))).scalars().all()
@@ -85,18 +88,24 @@ async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind
 
     await watch.consume(on_event)
 
-    def event() -> object:
-        data = FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat")
-        return make_event(data, producer="test", correlation_id=uuid.uuid4())
+    def event() -> FeedbackReceived:
+        return FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat")
 
-    outbox = Outbox(make_sessionmaker(engine), servers.amqp_url, batch=50, poll=0.2, sweep_after=10.0)
+    publisher = Publisher(servers.amqp_url)
+    outbox = Outbox(make_sessionmaker(engine), publisher, batch=50, poll=0.2, sweep_after=10.0)
+    transactions = Transactions(
+        make_sessionmaker(engine),
+        lambda c: c,
+        producer="test",
+        clock=SystemClock(),
+        on_commit=lambda tx: outbox.committed(tx.written),
+    )
     try:
-        fresh = event()
-        async with outbox.transaction() as tx:
-            tx.emit(fresh)
+        async with transactions.begin() as tx:
+            fresh = tx.emit(event(), correlation_id=uuid.uuid4())
         assert await outbox.relay_fresh() == 1
         # rows of a process that died between commit and publish: one old enough, one not yet
-        orphan_old, orphan_new = event(), event()
+        orphan_old, orphan_new = (make_event(event(), producer="test", correlation_id=uuid.uuid4()) for _ in "ab")
         for env, age in ((orphan_old, 60), (orphan_new, 0)):
             async with engine.begin() as db:
                 await db.execute(
@@ -124,5 +133,6 @@ async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind
         assert left == [orphan_new.event_id]
     finally:
         await outbox.stop()
+        await publisher.close()
         await conn.close()
         await engine.dispose()

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.db import make_engine
-from shared.outbox import Tx
+from shared.uow import Transaction
 
 from ..servers import Servers
 from ..system import fresh_database
@@ -42,7 +42,7 @@ async def apply(engine, batch) -> list:
     from services.intake.main import accept
 
     async with engine.connect() as conn, conn.begin():
-        tx = Tx(conn)
+        tx = Transaction(conn, conn, "intake", T0)
         await accept(tx, batch)
     return [env for env, _ in tx.emitted]
 

@@ -11,10 +11,12 @@ from typing import Any
 
 import aio_pika
 import pytest
-from faststream.rabbit import RabbitBroker
+from faststream import AckPolicy
+from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 
-from shared.consumers import Consumers
+from shared.publisher import Publisher
 from shared.runtime import Dispatcher, Incoming
+from shared.service import raw_delivery
 from shared.topology import DLX, ERROR_HEADER, QueueSpec
 
 from ..servers import Servers
@@ -23,21 +25,21 @@ pytestmark = pytest.mark.integration
 LIMIT = 3
 
 
-class FakeOutbox:
-    """Only the rejection event goes through the outbox here; what matters is the broker side."""
+class FakeUnitOfWork:
+    """Only the rejection event goes through a unit of work here; what matters is the broker side."""
 
     def __init__(self) -> None:
         self.emitted: list[Any] = []
 
     @contextlib.asynccontextmanager
-    async def transaction(self):  # type: ignore[no-untyped-def]
+    async def begin(self):  # type: ignore[no-untyped-def]
         tx = SimpleNamespace(emitted=self.emitted)
 
         async def claim(_: str) -> bool:
             return True
 
         tx.claim = claim
-        tx.emit = self.emitted.append
+        tx.emit = lambda data, **_: self.emitted.append(data)
         yield tx
 
 
@@ -56,20 +58,22 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         attempts.append(msg.delivery_count)
         raise ValueError("the database said no")
 
-    broker = RabbitBroker(servers.amqp_url)  # publishes the dead letter
-    outbox = FakeOutbox()
-    settings = SimpleNamespace(max_message_bytes=1 << 20, delivery_limit=LIMIT)
-    dispatcher = Dispatcher(producer="test", broker=broker, outbox=outbox, settings=settings)  # type: ignore[arg-type]
+    publisher = Publisher(servers.amqp_url)  # publishes the dead letter
+    uow = FakeUnitOfWork()
+    dispatcher = Dispatcher(publisher=publisher, begin=uow.begin, max_message_bytes=1 << 20, delivery_limit=LIMIT)
+    broker = RabbitBroker(servers.amqp_url, apply_types=False)  # consumes, as a service does
 
-    consumers = Consumers(servers.amqp_url, prefetch=10)
-
+    @broker.subscriber(
+        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_delivery,
+        no_reply=True,
+    )
     async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
         await dispatcher.dispatch(delivery, spec, always_fails)
 
-    consumers.add(spec.name, handle)
     try:
         await broker.start()
-        await consumers.start()
         await ch.default_exchange.publish(
             aio_pika.Message(b'{"x": 1}', message_id="poison-1", delivery_mode=2), routing_key=spec.name
         )
@@ -83,12 +87,12 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         assert attempts == list(range(LIMIT)), "retried with a growing delivery count, then given up"
         assert "processing failed 3 times: ValueError: the database said no" in letter.headers[ERROR_HEADER]
         assert letter.message_id == "poison-1" and letter.body == b'{"x": 1}'
-        assert [e.data["reason"] for e in outbox.emitted] == [letter.headers[ERROR_HEADER]]
+        assert [e.reason for e in uow.emitted] == [letter.headers[ERROR_HEADER]]
         await asyncio.sleep(0.5)
         assert (await queue.declare()).message_count == 0, "nothing left looping"
     finally:
-        await consumers.stop(grace=5)
         await broker.stop()
+        await publisher.close()
         await queue.delete(if_unused=False, if_empty=False)
         await dlq.delete(if_unused=False, if_empty=False)
         await conn.close()

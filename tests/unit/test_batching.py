@@ -30,7 +30,7 @@ async def test_items_submitted_together_share_one_transaction() -> None:
         calls.append(list(items))
 
     outbox = FakeOutbox()
-    batcher = Batcher(outbox, apply, workers=1)  # type: ignore[arg-type]
+    batcher = Batcher(outbox.transaction, apply, workers=1)
     try:
         await asyncio.gather(*(batcher.submit(i) for i in range(10)))
     finally:
@@ -44,7 +44,7 @@ async def test_a_failed_batch_is_replayed_one_by_one_and_only_the_bad_item_fails
         if 3 in items:
             raise ValueError("item 3 is bad")
 
-    batcher = Batcher(FakeOutbox(), apply, workers=1)  # type: ignore[arg-type]
+    batcher = Batcher(FakeOutbox().transaction, apply, workers=1)
     try:
         results = await asyncio.gather(*(batcher.submit(i) for i in range(6)), return_exceptions=True)
     finally:
@@ -59,7 +59,7 @@ async def test_workers_do_not_carry_the_first_deliverys_log_bindings() -> None:
         seen.append(structlog.contextvars.get_contextvars())
 
     with structlog.contextvars.bound_contextvars(correlation_id="first-delivery"):
-        batcher = Batcher(FakeOutbox(), apply, workers=1)  # type: ignore[arg-type]
+        batcher = Batcher(FakeOutbox().transaction, apply, workers=1)
         await batcher.submit("a")
     try:
         with structlog.contextvars.bound_contextvars(correlation_id="second-delivery"):

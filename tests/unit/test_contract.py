@@ -26,7 +26,9 @@ from shared.contract.inbound import (
     WebformFeedback,
     WebformInquiry,
 )
-from shared.outbox import Outbox, Tx, outbox_rows
+from shared.outbox import Outbox, outbox_rows
+from shared.publisher import Publisher
+from shared.uow import Transaction
 
 HKT = timezone(timedelta(hours=8))
 T0 = datetime(2026, 12, 2, 14, 0, tzinfo=HKT)
@@ -269,10 +271,10 @@ def test_status_changed_reads_from_by_alias_and_by_name():
 def test_outbox_rows_use_the_event_id_and_type():
     """What the relay publishes: message_id = event_id, routing key and AMQP type = event type."""
 
-    tx = Tx(None)  # type: ignore[arg-type]
-    env = make_event(SAMPLES["booking.confirmed"], producer="booking", correlation_id=CORR)
-    tx.emit(env)
+    tx = Transaction(None, None, "booking", T0)  # type: ignore[arg-type]
+    env = tx.emit(SAMPLES["booking.confirmed"], correlation_id=CORR)
     (row,) = outbox_rows(tx.emitted)
+    assert env.producer == "booking" and env.occurred_at == T0, "the unit of work's producer and time"
     assert row.event_id == env.event_id
     assert row.routing_key == row.message_type == "booking.confirmed"
     assert row.exchange == "meetdesk.events"
@@ -296,12 +298,13 @@ async def test_relay_publishes_with_message_id_equal_to_event_id():
         correlation_id=str(env.correlation_id),
         body=env.to_bytes(),
     )
-    outbox = Outbox(None, "amqp://unused", batch=10, poll=1.0)  # type: ignore[arg-type]
+    publisher = Publisher("amqp://unused")
+    outbox = Outbox(None, publisher, batch=10, poll=1.0)  # type: ignore[arg-type]
 
     async def underlay() -> FakeChannel:
         return FakeChannel()
 
-    outbox._underlay = underlay  # type: ignore[method-assign]
+    publisher._underlay = underlay  # type: ignore[method-assign]
     await outbox._publish(row)
     ((body, kw),) = published
     props = kw["properties"]
@@ -311,7 +314,7 @@ async def test_relay_publishes_with_message_id_equal_to_event_id():
     assert kw["exchange"] == "meetdesk.events" and kw["routing_key"] == "booking.confirmed"
     assert props.content_type == "application/json"
     assert props.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
-    assert kw["wait"] is False, "confirms are awaited, socket drains are not (see Outbox._publish)"
+    assert kw["wait"] is False, "confirms are awaited, socket drains are not (see shared/publisher.py)"
 
 
 # -- event types ------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from shared.db import inbox_columns, outbox_columns
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -21,8 +19,24 @@ def _ts(name: str, *, nullable: bool = True) -> sa.Column:
 
 
 def upgrade() -> None:
-    op.create_table("outbox", *outbox_columns())
-    op.create_table("inbox", *inbox_columns())
+    # outbox and inbox as shared/db.py described them when this revision was written (written out, so
+    # that a later change there never changes what this revision creates)
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("exchange", sa.Text, nullable=False),
+        sa.Column("routing_key", sa.Text, nullable=False),
+        sa.Column("message_type", sa.Text, nullable=False),
+        sa.Column("correlation_id", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("message_id", sa.Text, primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
     op.create_table(
         "complaints",
         sa.Column("complaint_id", pg.UUID(as_uuid=True), primary_key=True),

@@ -1,0 +1,9 @@
+"""Metrics' configuration (environment, prefix ``MEETDESK_``)."""
+
+from __future__ import annotations
+
+from shared.settings import ServiceSettings
+
+
+class MetricsSettings(ServiceSettings):
+    service: str = "metrics"

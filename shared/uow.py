@@ -1,0 +1,150 @@
+"""The unit of work a handler is given: one database transaction and everything it commits.
+
+A handler claims the id of what it processes in the inbox (a second delivery finds it claimed and
+changes nothing), reads and writes state through the service's store, emits events and schedules or
+cancels due items; all of it commits together or not at all (transactional outbox: the events are
+rows in the same transaction, relayed after the commit).
+
+:class:`UnitOfWork` is what handlers depend on (a protocol); :class:`Transaction` is the real one,
+over the service's database. Handler unit tests use an in-memory fake with the same methods
+(``tests/unit/fakes.py``): what it wrote, what it emitted, what it scheduled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .clock import Clock
+from .contract.events import Envelope, EventData, make_event
+from .db import driver_connection
+from .outbox import INBOX, Pending, outbox_rows
+from .scheduler import cancel_due, schedule_due
+from .topology import EVENTS
+
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
+
+
+class UnitOfWork(Protocol[S_co]):
+    """What a handler may do inside its transaction."""
+
+    @property
+    def store(self) -> S_co: ...
+
+    @property
+    def now(self) -> datetime: ...
+
+    async def claim(self, key: str) -> bool:
+        """Record ``key`` (a message, command or due-item id) as processed; False if it already was."""
+        ...
+
+    def emit(self, data: EventData, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
+        """Emit an event (committed with the transaction, published after it)."""
+        ...
+
+    async def schedule(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        correlation_id: uuid.UUID | str | None = None,
+    ) -> None:
+        """Make ``kind``/``key`` fall due at ``due_at`` (replaces an earlier due time of the same item)."""
+        ...
+
+    async def cancel(self, kind: str, key: str) -> bool:
+        """Cancel the due item ``kind``/``key``; False if there was none."""
+        ...
+
+
+@dataclass
+class Transaction(Generic[S]):
+    """The database unit of work: a connection inside a transaction."""
+
+    session: AsyncConnection
+    store: S
+    producer: str
+    now: datetime
+    emitted: list[tuple[Envelope, str]] = field(default_factory=list)
+    written: list[Pending] = field(default_factory=list)
+    due_times: list[datetime] = field(default_factory=list)
+
+    async def claim(self, key: str) -> bool:
+        stmt = (
+            pg_insert(INBOX)
+            .values(message_id=key)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(INBOX.c.message_id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    def emit(self, data: EventData, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
+        envelope = make_event(
+            data, producer=self.producer, correlation_id=correlation_id, causation_id=causation_id, occurred_at=self.now
+        )
+        self.emitted.append((envelope, EVENTS))
+        return envelope
+
+    async def schedule(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        correlation_id: uuid.UUID | str | None = None,
+    ) -> None:
+        await schedule_due(self.session, kind, key, due_at, payload or {}, str(correlation_id or "") or None)
+        self.due_times.append(due_at)
+
+    async def cancel(self, kind: str, key: str) -> bool:
+        return await cancel_due(self.session, kind, key)
+
+    async def flush_events(self) -> None:
+        if not self.emitted:
+            return
+        self.written = outbox_rows(self.emitted)
+        pg = await driver_connection(self.session)
+        await pg.execute(
+            """INSERT INTO outbox (event_id, exchange, routing_key, message_type, correlation_id, body)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])""",
+            *(list(column) for column in zip(*self.written, strict=True)),
+        )
+
+
+class Transactions(Generic[S]):
+    """Opens units of work for one service: its connections, its store, its clock; after a commit
+    it hands the events to the relay and wakes the scheduler for anything due soon."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], AsyncConnection],
+        store: Callable[[AsyncConnection], S],
+        *,
+        producer: str,
+        clock: Clock,
+        on_commit: Callable[[Transaction[S]], None],
+    ):
+        self._sessions = sessions
+        self._store = store
+        self._producer = producer
+        self._clock = clock
+        self._on_commit = on_commit
+
+    @contextlib.asynccontextmanager
+    async def begin(self, now: datetime | None = None) -> AsyncIterator[Transaction[S]]:
+        async with self._sessions() as session, session.begin():
+            tx = Transaction(session, self._store(session), self._producer, now or self._clock.now())
+            yield tx
+            await tx.flush_events()
+        self._on_commit(tx)
