@@ -17,19 +17,36 @@ The bursts alternate (baseline, quorum baseline, intake; --rounds times, each ro
 stream), because this machine's speed drifts from minute to minute; the medians are compared.
 Then --paced messages at --rate per second give latency p50/p95 for each. The bench process and
 intake use the same event loop (uvloop when installed, as ``faststream run`` does).
+
+    .venv/bin/python bench/intake_throughput.py --against HEAD~1     # this tree's intake vs HEAD~1's
+
+--against REF measures a second intake in the same run: the commit REF, checked out in a temporary
+``git worktree add --detach`` (removed at the end, also on an error, Ctrl-C or SIGTERM), runs with this
+venv's Python and packages but imports its own code (cwd and PYTHONPATH = the worktree, ahead of this
+repository's editable install; checked before it starts), on its own database migrated by its own
+migrations. Both intakes consume the same queue, so neither runs all along as the single intake does:
+each is started for its turn, warmed up with 100 messages, measured and stopped. The two take turns
+after the baselines in each round, in alternating order; the table gives each its median, CPU per
+message, ratios to the baselines and latency, and the ratio of the two (also per round: each
+round's pair ran on the same stream, close in time).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aio_pika
@@ -39,7 +56,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.payloads import stream
 from shared.runtime import derive_uuid
 from tests.servers import resolve
-from tests.system import EventWatcher, Publisher, ServiceProcess, prepare_databases, reset_queues
+from tests.system import (
+    ROOT,
+    EventWatcher,
+    Publisher,
+    ServiceProcess,
+    prepare_databases,
+    reset_queues,
+    service_env,
+)
 
 CONTENT_TYPES = {"email": "message/rfc822", "wechat": "application/xml"} | dict.fromkeys(
     ("phone", "chat", "webform", "onsite", "survey"), "application/json"
@@ -68,28 +93,76 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Intake:
-    def __init__(self, servers, workers: int):
-        self.proc = ServiceProcess("intake", servers, Path(tempfile.mkdtemp(prefix="bench-intake-")), workers=workers)
-        self.watcher, self.pub = EventWatcher(servers, keys=FIRST_EVENTS), Publisher(servers)
-        self.servers = servers
+    """Intake as a real process running the code in ``root`` (this repository, or a worktree of another
+    commit) on its own fresh database. ``transient``: it runs only during its turns (see ``turn``)."""
+
+    def __init__(self, servers, workers: int, *, root: Path = ROOT, db_suffix: str = "", transient: bool = False):
+        log_dir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+        self.proc = ServiceProcess("intake", servers, log_dir, workers=workers, root=root, db_suffix=db_suffix)
+        self.watcher: EventWatcher | None = None
+        self.pub = Publisher(servers)
+        self.servers, self.root, self.db_suffix, self.transient = servers, root, db_suffix, transient
         self.first_seen: dict[str, float] = {}
         self._checked = 0
 
     async def start(self) -> None:
-        await asyncio.to_thread(prepare_databases, self.servers)
+        if self.root == ROOT:
+            await asyncio.to_thread(prepare_databases, self.servers)
+        else:
+            await asyncio.to_thread(self._check_imports)
+            try:
+                await asyncio.to_thread(
+                    prepare_databases, self.servers, ("intake",), root=self.root, db_suffix=self.db_suffix
+                )
+            except subprocess.CalledProcessError as e:
+                raise RuntimeError(f"migrating with the code in {self.root} failed:\n{e.stderr.decode()}") from None
         await reset_queues(self.servers)
+        await self.pub.start()
+        if not self.transient:
+            await self._up()
+
+    def _check_imports(self) -> None:
+        """The process will import intake from ``root``, not from this repository's editable install."""
+        code = "import shared, services.intake.main as m; print(shared.__file__); print(m.__file__)"
+        env = service_env(self.servers, "intake", root=self.root, db_suffix=self.db_suffix)
+        done = subprocess.run([sys.executable, "-c", code], cwd=self.root, env=env, capture_output=True, text=True)
+        files = done.stdout.split()
+        if done.returncode or len(files) != 2 or not all(Path(f).is_relative_to(self.root) for f in files):
+            raise RuntimeError(f"intake in {self.root} imports its code from {files}:\n{done.stderr}")
+
+    async def _up(self) -> None:
         self.proc.start()
         await self.proc.wait_ready()
+        self.watcher, self._checked = EventWatcher(self.servers, keys=FIRST_EVENTS), 0
         await self.watcher.start()
-        await self.pub.start()
 
-    async def stop(self) -> None:
-        await self.watcher.stop()
-        if self.pub._conn:
-            await self.pub.stop()
+    async def _down(self) -> None:
+        if self.watcher:
+            await self.watcher.stop()
+            self.watcher = None
         self.proc.stop()
 
+    async def stop(self) -> None:
+        await self._down()
+        if self.pub._conn:
+            await self.pub.stop()
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """A transient intake is started and warmed up for a turn and stopped after it (two intakes
+        would share the queue); otherwise intake runs from ``start`` to ``stop``."""
+        if not self.transient:
+            yield
+            return
+        try:
+            await self._up()
+            await self.burst(stream(100, seed=1))
+            yield
+        finally:
+            await self._down()
+
     def _seen(self) -> dict[str, float]:
+        assert self.watcher is not None
         for e in self.watcher.events[self._checked :]:
             self.first_seen.setdefault(e.body["correlation_id"], e.received)
         self._checked = len(self.watcher.events)
@@ -136,6 +209,9 @@ class Baseline:
     def __init__(self, servers, *, quorum: bool):
         self.servers, self.quorum = servers, quorum
         self.arrived: dict[str, float] = {}
+
+    def turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
 
     async def start(self) -> None:
         self.conn = await aio_pika.connect(self.servers.amqp_url)
@@ -202,37 +278,80 @@ class Baseline:
         return [self.arrived[m] - t for m, t in sent.items()]
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=3000, help="messages per burst")
     parser.add_argument("--rounds", type=int, default=3, help="bursts per contestant, alternating")
     parser.add_argument("--paced", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=1, help="intake worker processes")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--against", metavar="REF", help="also measure the intake of this git commit (e.g. HEAD~1), from a worktree"
+    )
+    return parser.parse_args()
+
+
+def git(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=check)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[tuple[Path, str]]:
+    """A temporary detached git worktree of ``ref``, and a name for it ("HEAD~1 = 1a2b3c4"); removed
+    on leaving, whatever the reason."""
+    sha = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if not sha:
+        raise SystemExit(f"--against: {ref!r} is not a commit of {ROOT}")
+    short = git("rev-parse", "--short", sha)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-intake-against-"))
+    tree = tmp / "tree"
+    try:
+        git("worktree", "add", "--detach", str(tree), sha)
+        yield tree, short if sha.startswith(ref.lower()) else f"{ref} = {short}"
+    finally:
+        git("worktree", "remove", "--force", str(tree), check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        git("worktree", "prune", check=False)  # if it was never fully added, or removing it failed
+
+
+async def main(args: argparse.Namespace, against: tuple[Path, str] | None) -> None:
+    # SIGTERM ends the run as Ctrl-C does: intake (in a session of its own) is stopped, the worktree removed
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     servers = await asyncio.to_thread(resolve)
-    contestants = {
-        "baseline": Baseline(servers, quorum=False),
-        "baseline quorum": Baseline(servers, quorum=True),
-        "intake": Intake(servers, args.workers),
-    }
+    if against is None:
+        intakes = {"intake": Intake(servers, args.workers)}
+    else:
+        tree, commit = against
+        intakes = {
+            "intake (this tree)": Intake(servers, args.workers, transient=True),
+            f"intake ({commit})": Intake(servers, args.workers, root=tree, db_suffix="_against", transient=True),
+        }
+    baselines = {"baseline": Baseline(servers, quorum=False), "baseline quorum": Baseline(servers, quorum=True)}
+    contestants: dict[str, Intake | Baseline] = baselines | intakes
+    width = max(16, *map(len, contestants))
     rates: dict[str, list[float]] = {name: [] for name in contestants}
-    cpu: list[float] = []
+    cpu: dict[str, list[float]] = {name: [] for name in intakes}
     latencies: dict[str, list[float]] = {}
     try:
         for c in contestants.values():
             await c.start()
-            await c.burst(stream(100, seed=1))  # warm up: connections, caches, the database
+            async with c.turn():
+                await c.burst(stream(100, seed=1))  # warm up: connections, caches, the database
         for r in range(args.rounds):
             items = stream(args.messages, seed=100 + r)
-            for name, c in contestants.items():
-                rate, cpu_per_message = await c.burst(items)
+            for name in [*baselines, *(intakes if r % 2 == 0 else reversed(intakes))]:
+                async with contestants[name].turn():
+                    rate, cpu_per_message = await contestants[name].burst(items)
                 rates[name].append(rate)
-                if name == "intake":
-                    cpu.append(cpu_per_message)
-                print(f"round {r + 1}: {name:<16} {rate:7.0f} msg/s", flush=True)
+                if name in intakes:
+                    cpu[name].append(cpu_per_message)
+                print(f"round {r + 1}: {name:<{width}} {rate:7.0f} msg/s", flush=True)
         for name, c in contestants.items():
-            latencies[name] = await c.paced(stream(args.paced, seed=3), args.rate)
+            async with c.turn():
+                latencies[name] = await c.paced(stream(args.paced, seed=3), args.rate)
     finally:
         for c in contestants.values():
             await c.stop()
@@ -242,26 +361,44 @@ async def main() -> None:
         f"\nintake ({args.workers} worker(s)) on a mixed stream: {args.rounds} alternating bursts of {args.messages},"
         f" then {args.paced} paced at {args.rate:g}/s; event loop: {loop}"
     )
+    if against:
+        print(
+            f"{list(intakes)[1]}: a temporary git worktree, its own database; either intake is started,"
+            " warmed up with 100 messages and stopped around each of its turns"
+        )
     for name, lat in latencies.items():
         ms = [v * 1000 for v in lat]
         runs = ", ".join(f"{v:.0f}" for v in rates[name])
         print(
-            f"{name:<16} median {statistics.median(rates[name]):6.0f} msg/s ({runs})"
+            f"{name:<{width}} median {statistics.median(rates[name]):6.0f} msg/s ({runs})"
             f" | paced p50 {statistics.median(ms):5.1f} ms p95 {pct(ms, 0.95):5.1f} ms"
         )
-    print(f"intake CPU per message: {statistics.median(cpu) * 1000:.2f} ms (median of the bursts)")
-    ours = statistics.median(rates["intake"])
-    for name in ("baseline", "baseline quorum"):
-        print(f"ratio intake / {name}: {ours / statistics.median(rates[name]):.2f}")
+    for name in intakes:
+        print(f"{name} CPU per message: {statistics.median(cpu[name]) * 1000:.2f} ms (median of the bursts)")
+    for name in intakes:
+        ours = statistics.median(rates[name])
+        for base in baselines:
+            print(f"ratio {name} / {base}: {ours / statistics.median(rates[base]):.2f}")
+    if against:
+        this, other = intakes
+        per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(rates[other], rates[this], strict=True))
+        ratio = statistics.median(rates[other]) / statistics.median(rates[this])
+        print(f"ratio {other} / {this}: {ratio:.2f} (per round: {per_round})")
 
 
 def run() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    args = parse_args()
+    with worktree(args.against) if args.against else contextlib.nullcontext() as against:
+        try:
+            import uvloop
+        except ImportError:
+            go = asyncio.run
+        else:
+            go = uvloop.run
+        try:
+            go(main(args, against))
+        except asyncio.CancelledError:  # SIGTERM
+            raise SystemExit(128 + signal.SIGTERM) from None
 
 
 if __name__ == "__main__":

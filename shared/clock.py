@@ -44,8 +44,7 @@ class FixedClock:
 
 class OffsetClock:
     """System time plus an offset in seconds read from ``path`` (re-read when the file changes;
-    a missing or empty file means no offset). For tests only: time never goes backwards here, a
-    smaller offset than before is ignored, so nothing a process decided becomes "early"."""
+    a missing or empty file means no offset). For tests only."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -73,7 +72,7 @@ class OffsetClock:
             offset = float(text) if text else 0.0
         except (OSError, ValueError):
             return
-        self._offset = max(self._offset, offset)
+        self._offset = offset
 
 
 def clock_from(offset_file: str | None) -> Clock:

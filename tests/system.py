@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,16 @@ CHATWOOT_SECRET = "chatwoot-test-secret"
 DB_PREFIX = os.environ.get("MEETDESK_TEST_DB_PREFIX", "meetdesk_test_")
 
 
-def service_env(servers: Servers, name: str) -> dict[str, str]:
+def service_env(servers: Servers, name: str, *, root: Path = ROOT, db_suffix: str = "") -> dict[str, str]:
+    """The service's environment; ``root``: another checkout whose code it runs (PYTHONPATH, ahead of
+    this repository's editable install); ``db_suffix``: appended to its database's name."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETDESK_")}
+    if root != ROOT:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(root), env.get("PYTHONPATH"))))
     env.update(
         MEETDESK_SERVICE=name,
         MEETDESK_AMQP_URL=servers.amqp_url,
-        MEETDESK_DATABASE_URL=servers.database_url(DB_PREFIX + name),
+        MEETDESK_DATABASE_URL=servers.database_url(DB_PREFIX + name + db_suffix),
         MEETDESK_HTTP_PORT=str(PORTS[name]),
         MEETDESK_API_TOKEN=API_TOKEN,
         MEETDESK_WECHAT_TOKEN=WECHAT_TOKEN,
@@ -56,23 +60,27 @@ def service_env(servers: Servers, name: str) -> dict[str, str]:
     return env
 
 
-def prepare_databases(servers: Servers) -> None:
-    """Drop, recreate and migrate every service's test database (fresh state per session)."""
+def prepare_databases(
+    servers: Servers, names: Iterable[str] = tuple(PORTS), *, root: Path = ROOT, db_suffix: str = ""
+) -> None:
+    """Drop, recreate and migrate every service's test database (fresh state per session); or only
+    those of ``names``, with the migrations of the code in ``root`` (see :func:`service_env`)."""
+    names = tuple(names)
 
     async def drop() -> None:
         conn = await asyncpg.connect(servers.database_url("postgres").replace("+asyncpg", ""))
         try:
-            for name in PORTS:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{DB_PREFIX}{name}" WITH (FORCE)')
+            for name in names:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{DB_PREFIX}{name}{db_suffix}" WITH (FORCE)')
         finally:
             await conn.close()
 
     asyncio.run(drop())
-    for name in PORTS:
+    for name in names:
         subprocess.run(
             [sys.executable, "-m", "shared.migrate", name],
-            env=service_env(servers, name),
-            cwd=ROOT,
+            env=service_env(servers, name, root=root, db_suffix=db_suffix),
+            cwd=root,
             check=True,
             capture_output=True,
         )
@@ -118,6 +126,8 @@ class ServiceProcess:
     workers: int = 1
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    root: Path = ROOT  # the code it runs: this repository, or another checkout (see service_env)
+    db_suffix: str = ""
 
     @property
     def url(self) -> str:
@@ -139,8 +149,8 @@ class ServiceProcess:
             cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(
             cmd,
-            env=service_env(self.servers, self.name),
-            cwd=ROOT,
+            env=service_env(self.servers, self.name, root=self.root, db_suffix=self.db_suffix),
+            cwd=self.root,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
