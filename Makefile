@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
-	@echo "make docs | demo | bench | bench-intake"
+	@echo "make docs | demo | bench | bench-intake | bench-scheduler"
 	@echo "make dlq ARGS=...   dead letters: ARGS=\"list\", \"show QUEUE\", \"replay QUEUE --reason TEXT\" (docs/runbook.md)"
 	@echo "make clean          remove caches and build artefacts (distclean: also $(VENV))"
 
@@ -81,6 +81,9 @@ bench: install
 
 bench-intake: install
 	$(PY) bench/intake_throughput.py
+
+bench-scheduler: install
+	$(PY) bench/scheduler.py
 
 dlq: install
 	$(PY) -m tools.dlq $(ARGS)

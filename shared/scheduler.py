@@ -247,15 +247,35 @@ class Scheduler:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            fired: list[DueItem] = []
-            for row in rows:
-                item = _item(row)
-                if await self._fire_one(tx, item, now):
-                    fired.append(item)
+            items = [_item(row) for row in rows]
+            fired = await self._fire_all(tx, items) if items else []
+            if fired is None:  # something failed: one savepoint per item, so the rest still fire
+                fired = [item for item in items if await self._fire_one(tx, item, now)]
         for item in fired:
             self.fired += 1
             self._on_fired(item, now)
         return len(rows)
+
+    async def _fire_all(self, tx: FiringTransaction, items: list[DueItem]) -> list[DueItem] | None:
+        """The common case, cheaply: the whole batch in one savepoint. None if anything failed
+        (everything the batch did is then undone, and the items are fired one by one)."""
+        marks = len(tx.emitted), len(tx.due_times)
+        try:
+            async with tx.session.begin_nested():
+                for item in items:
+                    handler = self._handlers.get(item.kind)
+                    if handler is None:
+                        raise Rejected(f"no handler for due items of kind {item.kind!r}")
+                    if await tx.claim(f"due:{item.id}"):
+                        await handler(tx, item)
+                await tx.session.execute(sa.delete(DUE).where(DUE.c.id.in_([item.id for item in items])))
+            return items
+        except Exception as exc:
+            del tx.emitted[marks[0] :]
+            del tx.due_times[marks[1] :]
+            if self._is_outage(exc):
+                raise
+            return None
 
     async def _fire_one(self, tx: FiringTransaction, item: DueItem, now: datetime) -> bool:
         marks = len(tx.emitted), len(tx.due_times)
