@@ -20,6 +20,7 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from .availability import is_outage
 from .db import db_retry
 from .logs import get_logger
 
@@ -68,8 +69,9 @@ class Batcher(Generic[T]):
             try:
                 await self._run([item for item, _ in batch])
             except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0][1], exc)
+                if len(batch) == 1 or is_outage(exc):  # an outage fails every item alike
+                    for _, future in batch:
+                        _settle(future, exc)
                     continue
                 log.warning("batch failed; applying its items one by one", size=len(batch), exc_info=True)
                 for item, future in batch:

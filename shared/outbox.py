@@ -100,6 +100,9 @@ class Outbox:
                 await asyncio.wait_for(self._task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
+        if not self._publisher.connected:
+            log.warning("broker away at shutdown: committed events stay in the outbox for the next sweep")
+            return
         try:
             await asyncio.wait_for(self._drain(), timeout=10)
         except Exception:

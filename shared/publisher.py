@@ -51,6 +51,10 @@ class Publisher:
                 self._channel = await self._connection.channel(publisher_confirms=True)
             return await self._channel.get_underlay_channel()
 
+    async def ensure(self) -> None:
+        """Open the connection and channel if they are not (raises when the broker is away)."""
+        await self._underlay()
+
     async def publish(
         self,
         body: bytes,

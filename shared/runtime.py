@@ -23,6 +23,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import TypeAdapter, ValidationError
 
+from .availability import Availability, is_outage
 from .contract.events import (
     CommandRejected,
     EventData,
@@ -79,10 +80,7 @@ class Incoming:
         return self.message_id or hashlib.sha256(self.body).hexdigest()
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Rejected(f"body is not valid JSON: {exc}") from None
+        return parse_json(self.body)
 
     def parse(self, model: type[M] | TypeAdapter[M]) -> M:
         data = self.json()
@@ -92,6 +90,20 @@ class Incoming:
             return model.model_validate(data)  # type: ignore[attr-defined]
         except ValidationError as exc:
             raise Rejected(f"schema validation failed: {summarise(exc)}") from None
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or :class:`Rejected` — for anything that can never parse, including
+    input built to exhaust the parser (nesting deeper than the interpreter allows, integers of
+    more digits than Python converts), which must be refused at once rather than retried."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Rejected("body is not acceptable JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise Rejected(f"body is not acceptable JSON: {exc}"[:300]) from None
 
 
 def summarise(exc: ValidationError) -> str:
@@ -107,16 +119,23 @@ Handler = Callable[[Incoming], Awaitable[None]]
 
 
 class Dispatcher:
+    """Every delivery's path: size limit, handler, acknowledgement; dead letters with their reason
+    and event; retries for a message's own failures; outages waited out at the availability gate."""
+
+    SPURIOUS_OUTAGES = 3  # an "outage" the probe cannot see, met this often, is the message's fault
+
     def __init__(
         self,
         *,
         publisher: Publisher,
         begin: Callable[[], contextlib.AbstractAsyncContextManager[Any]],
+        availability: Availability,
         max_message_bytes: int,
         delivery_limit: int,
     ):
         self.publisher = publisher
         self.begin = begin  # opens a unit of work (for the rejection event)
+        self.availability = availability
         self.max_message_bytes = max_message_bytes
         self.delivery_limit = delivery_limit
 
@@ -139,39 +158,66 @@ class Dispatcher:
         ):
             try:
                 await self._process(raw, incoming, handler)
-            except Exception:  # never leave a message unacknowledged
+            except Exception:  # a bug on this path: never leave a message unacknowledged
                 log.exception("dispatch failed; message returned to the queue")
                 await asyncio.sleep(1)
-                await raw.nack(requeue=True)
+                await _settle(raw.nack(requeue=True))
 
     async def _process(self, raw: AbstractIncomingMessage, incoming: Incoming, handler: Handler) -> None:
+        reason: str | None = None  # set once the message is known to be unprocessable
+        spurious = 0
+        while True:
+            await self.availability.wait()
+            try:
+                if reason is None:
+                    reason = await self._handle(incoming, handler)
+                if reason is not None:
+                    await self.dead_letter(incoming, reason)
+                await _settle(raw.ack())
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    self.availability.lost(exc)
+                    await self.availability.wait()
+                    if not self.availability.confirmed:  # the probe saw nothing wrong
+                        spurious += 1
+                    if spurious < self.SPURIOUS_OUTAGES:
+                        continue
+                if reason is not None:  # dead-lettering itself failed: try again on the next delivery
+                    raise
+                attempt = incoming.delivery_count + 1
+                if attempt >= self.delivery_limit:
+                    reason = f"processing failed {attempt} times: {type(exc).__name__}: {exc}"[:1000]
+                    log.error("giving up on message", reason=reason, exc_info=True)
+                    continue  # to the dead-letter queue, with its event
+                log.warning("processing failed; will retry", attempt=attempt, exc_info=True)
+                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+                await _settle(raw.nack(requeue=True))
+                return
+
+    async def _handle(self, incoming: Incoming, handler: Handler) -> str | None:
+        """Run the handler; the reason the message can never be processed, or None when it was."""
         limit = self.max_message_bytes
+        if len(incoming.body) > limit:
+            return f"message of {len(incoming.body)} bytes is over the limit of {limit} bytes"
         try:
-            if len(incoming.body) > limit:
-                raise Rejected(f"message of {len(incoming.body)} bytes is over the limit of {limit} bytes")
             await handler(incoming)
         except Rejected as rej:
             log.warning("message rejected", reason=rej.reason)
-            await self.dead_letter(incoming, rej.reason)
-            await raw.ack()
-            return
-        except Exception as exc:
-            attempt = incoming.delivery_count + 1
-            if attempt >= self.delivery_limit:
-                reason = f"processing failed {attempt} times: {type(exc).__name__}: {exc}"
-                log.error("giving up on message", reason=reason, exc_info=True)
-                await self.dead_letter(incoming, reason[:1000])
-                await raw.ack()
-                return
-            log.warning("processing failed; will retry", attempt=attempt, exc_info=True)
-            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
-            await raw.nack(requeue=True)
-            return
-        await raw.ack()
+            return rej.reason
+        except RecursionError:
+            return "the message is nested too deeply to process"
+        return None
 
     async def dead_letter(self, incoming: Incoming, reason: str) -> None:
-        """Copy the message into its queue's dead-letter queue with the reason, then say so."""
+        """Say so (the rejection event, once per message), then copy the message into its queue's
+        dead-letter queue with the reason. Either step may meet an outage and be tried again: the
+        event's claim keeps it single, and a copy is written before the delivery is acknowledged."""
         spec = incoming.queue
+        data = self._rejection(incoming, reason)
+        async with self.begin() as tx:
+            if await tx.claim(f"rejected:{spec.name}:{incoming.dedupe_key}"):
+                tx.emit(data, correlation_id=incoming.correlation_id)
         headers = {
             **incoming.headers,
             ERROR_HEADER: reason,
@@ -187,10 +233,6 @@ class Dispatcher:
             correlation_id=str(incoming.correlation_id),
             content_type=incoming.content_type,
         )
-        data = self._rejection(incoming, reason)
-        async with self.begin() as tx:
-            if await tx.claim(f"rejected:{spec.name}:{incoming.dedupe_key}"):
-                tx.emit(data, correlation_id=incoming.correlation_id)
 
     def _rejection(self, incoming: Incoming, reason: str) -> EventData:
         spec = incoming.queue
@@ -204,10 +246,10 @@ class Dispatcher:
         if any(exchange == COMMANDS for exchange, _ in spec.bindings):
             command_id = None
             try:
-                body = json.loads(incoming.body)
+                body = parse_json(incoming.body)
                 if isinstance(body, dict) and isinstance(body.get("command_id"), str):
-                    command_id = body["command_id"]
-            except (ValueError, UnicodeDecodeError):
+                    command_id = body["command_id"][:200]
+            except Rejected:
                 pass
             return CommandRejected(command_id=command_id, command=incoming.routing_key, reason=reason)
         return MessageRejected(
@@ -217,3 +259,12 @@ class Dispatcher:
             message_id=incoming.message_id,
             dead_letter_queue=spec.dead_letter_queue,
         )
+
+
+async def _settle(acknowledgement: Awaitable[None]) -> None:
+    """Acknowledge (or return) a delivery; if its channel is gone, the broker has already put the
+    message back in the queue, and there is nothing left to do here."""
+    try:
+        await acknowledgement
+    except Exception as exc:
+        log.warning("could not settle the delivery; the broker redelivers it", error=type(exc).__name__)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -50,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .availability import Availability, is_outage
 from .batching import Batcher
 from .clock import clock_from
 from .contract.commands import Command
@@ -70,6 +73,7 @@ S = TypeVar("S")
 P = TypeVar("P")
 T = TypeVar("T")
 SHUTDOWN_GRACE = 10.0  # seconds for the deliveries in flight to finish (compose allows 30 s in all)
+EXIT_NOT_CONSUMING = 75  # EX_TEMPFAIL: lost the broker for longer than the deadline; restart me
 
 
 async def raw_delivery(message: Any) -> AbstractIncomingMessage:
@@ -77,6 +81,29 @@ async def raw_delivery(message: Any) -> AbstractIncomingMessage:
     job, so a body that is not JSON is dead-lettered with its reason instead of failing inside
     FastStream, and the handler needs no dependency injection to reach the delivery's properties."""
     return message.raw_message  # type: ignore[no-any-return]
+
+
+class ServiceBroker(RabbitBroker):
+    """FastStream's broker, whose stop cannot hang: with the broker away, cancelling consumers
+    would wait for a connection that is not coming back (the deliveries return to the queue when
+    the broker notices the connection is gone)."""
+
+    async def stop(self, *args: Any, **kwargs: Any) -> None:
+        connection = getattr(self, "_connection", None)
+        up = connection is not None and connection.connected.is_set()
+        try:
+            await asyncio.wait_for(super().stop(*args, **kwargs), timeout=SHUTDOWN_GRACE + 2 if up else 3)
+        except TimeoutError:
+            log.warning("the broker connection did not close in time; leaving it", broker_connected=up)
+
+    @property
+    def connected(self) -> bool:
+        connection = getattr(self, "_connection", None)
+        return connection is not None and connection.connected.is_set()
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot take a message now (HTTP ingress answers 503: try again)."""
 
 
 class ServiceApp(AsgiFastStream):
@@ -106,7 +133,7 @@ class Service(Generic[S, P]):
         self.policy = policy
         self.clock = clock_from(settings.clock_offset_file)
         configure_logging(name, settings.log_level)
-        self.broker = RabbitBroker(
+        self.broker = ServiceBroker(
             settings.amqp_url,
             logger=logging.getLogger("faststream"),
             app_id=f"meetdesk-{name}",
@@ -123,6 +150,9 @@ class Service(Generic[S, P]):
         self._transactions: Transactions[S] | None = None
         self._dispatcher: Dispatcher | None = None
         self._scheduler: Scheduler | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.exit_code = 0
+        self.availability = Availability(self._probe, name="database and broker")
         self._due: dict[str, DueHandler] = {}
         self._queues: list[QueueSpec] = []
         self._batchers: dict[Any, Batcher[Any]] = {}
@@ -164,7 +194,7 @@ class Service(Generic[S, P]):
             on_shutdown=[self._on_shutdown],
             after_shutdown=[self._after_shutdown],
         )
-        self.app.http = Starlette()
+        self.app.http = Starlette(exception_handlers={BrokerUnavailable: _unavailable})
         self.route("/healthz", self._healthz)
         self.route("/readyz", self._readyz)
         self.route("/metrics", self._prometheus)
@@ -324,8 +354,21 @@ class Service(Generic[S, P]):
         return self._scheduler
 
     async def publish(self, body: bytes, *, exchange: str, routing_key: str, **properties: Any) -> None:
-        """Publish directly (HTTP ingress): persistent, confirmed."""
-        await self.publisher.publish(body, exchange=exchange, routing_key=routing_key, **properties)
+        """Publish directly (HTTP ingress): persistent, confirmed; :class:`BrokerUnavailable` (HTTP
+        503 in a route) when the broker cannot take it now."""
+        try:
+            await self.publisher.publish(body, exchange=exchange, routing_key=routing_key, timeout=10, **properties)
+        except Exception as exc:
+            if is_outage(exc) or isinstance(exc, TimeoutError):
+                raise BrokerUnavailable(f"the broker is unavailable: {type(exc).__name__}") from exc
+            raise
+
+    async def _probe(self) -> None:
+        """What the availability gate waits for: the database answers and the broker takes publishes."""
+        assert self.engine is not None
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        await self.publisher.ensure()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def _on_startup(self) -> None:
@@ -347,6 +390,7 @@ class Service(Generic[S, P]):
         self._dispatcher = Dispatcher(
             publisher=self.publisher,
             begin=self.transaction,
+            availability=self.availability,
             max_message_bytes=self.settings.max_message_bytes,
             delivery_limit=self.settings.delivery_limit,
         )
@@ -359,6 +403,7 @@ class Service(Generic[S, P]):
                 batch=self.settings.scheduler_batch,
                 poll=self.settings.scheduler_poll_seconds,
                 attempts=self.settings.scheduler_attempts,
+                is_outage=is_outage,
                 on_fired=self._fired,
             )
 
@@ -383,6 +428,7 @@ class Service(Generic[S, P]):
         self.outbox.start()
         if self._scheduler is not None:
             self._scheduler.start()
+        self._watchdog = asyncio.create_task(self._watch_consumers(), name="consumer-watchdog")
         log.info(
             "service started",
             port=self.settings.http_port,
@@ -392,6 +438,8 @@ class Service(Generic[S, P]):
 
     async def _on_shutdown(self) -> None:
         log.info("service stopping: no new deliveries or due items, finishing those in flight")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._scheduler is not None:
             await self._scheduler.stop()
 
@@ -402,10 +450,44 @@ class Service(Generic[S, P]):
             await batcher.stop()
         if self._outbox:
             await self._outbox.stop()
+        await self.availability.close()
         await self.publisher.close()
         if self.engine is not None:
-            await self.engine.dispose()
-        log.info("service stopped")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.engine.dispose(), 5)
+        log.info("service stopped", exit_code=self.exit_code)
+        if self.exit_code:
+            os._exit(self.exit_code)  # the supervisor must see the failure and restart us
+
+    async def _watch_consumers(self) -> None:
+        """Every queue of this service must have its consumers back within
+        ``consumer_deadline_seconds`` of losing them (a broker restart, a dropped connection); a
+        process that cannot get them back stops and exits non-zero, so its supervisor restarts it."""
+        lost_since: float | None = None
+        deadline = self.settings.consumer_deadline_seconds
+        while True:
+            await asyncio.sleep(self.settings.consumer_check_seconds)
+            if not self._queues:
+                continue
+            counts = await self._consumer_counts()
+            ok = self.broker.connected and all(isinstance(n, int) and n > 0 for n in counts.values())
+            if ok:
+                if lost_since is not None:
+                    log.warning("consuming again", after_s=round(time.monotonic() - lost_since, 1))
+                lost_since = None
+                continue
+            if lost_since is None:
+                lost_since = time.monotonic()
+                log.warning("not consuming: waiting for the broker connection and consumers", consumers=counts)
+            elif time.monotonic() - lost_since > deadline:
+                log.error(
+                    "consumers not back within the deadline: stopping, to be restarted",
+                    deadline_s=deadline,
+                    consumers=counts,
+                )
+                self.exit_code = EXIT_NOT_CONSUMING
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     # -- health ---------------------------------------------------------------------------------
     async def _healthz(self, request: Request) -> JSONResponse:
@@ -470,3 +552,7 @@ class Service(Generic[S, P]):
             self._due_gauges["pending"].set(backlog.pending)
             self._due_gauges["parked"].set(backlog.parked)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc) or "service unavailable"}, status_code=503, headers={"Retry-After": "5"})

@@ -38,6 +38,10 @@ class ServiceSettings(BaseSettings):
     max_message_bytes: int = Field(1_048_576, ge=1024, description="larger messages are dead-lettered")
     relay_batch: int = Field(500, ge=1, le=5000, description="outbox rows relayed per batch")
     relay_poll_seconds: float = Field(1.0, gt=0, description="outbox poll interval (catch-up after crashes)")
+    consumer_deadline_seconds: float = Field(
+        120, gt=0, description="a process whose consumers are not back this long after losing them exits (75)"
+    )
+    consumer_check_seconds: float = Field(5, gt=0, le=60, description="how often consumers are checked")
     inbox_retention_days: int = Field(
         30, ge=1, description="processed message ids are kept this long (redeliveries come within minutes)"
     )

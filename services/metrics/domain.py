@@ -1,17 +1,21 @@
-"""KPI rules, in plain Python (no broker, no database).
+"""KPI rules, in plain Python (no broker, no database, no clock).
 
 Every event becomes a handful of counter increments (:class:`Fact`): on a day in the venue's time
-zone, a metric, one dimension (``all`` or a channel, agent, category, intent or room) with its value,
-a count and a total (for averages). The store adds them up; :func:`kpis` turns the summed counters
-into the figures supervisors read (DOMAIN.md, KPIs): satisfaction with its grade, complaint rate,
-resolution rate, average first response, bookings, missed calls, SLA breaches.
+zone, a :class:`Metric`, one dimension (``all`` or a channel, agent, category, intent or room) with
+its value, a count and a total (for averages). :func:`facts` decides which increments an event
+stands for (or refuses an event whose data breaks the contract, :class:`Refusal`), and which of them
+count only the first time their business fact is seen (:func:`counted`); the store adds them up;
+:func:`kpis` turns the summed counters into the figures supervisors read (DOMAIN.md, KPIs):
+satisfaction with its grade, complaint rate, resolution rate, average first response, bookings,
+missed calls, SLA breaches, and for operations the messages dead-lettered and replayed and the due
+items parked.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol, get_args
@@ -34,31 +38,42 @@ from shared.contract.events import (
     ComplaintRegistered,
     ComplaintSlaBreached,
     ComplaintStatusChanged,
+    DueItemParked,
     Envelope,
     EventData,
     FeedbackReceived,
     InquiryReceived,
     IntakeRejected,
     MessageRejected,
+    MessageReplayed,
 )
 
-DIM_KINDS = ("all", "channel", "agent", "category", "intent", "room")
-GROUP_BYS = ("day", "channel", "agent", "category")
-GroupBy = Literal["day", "channel", "agent", "category"]
+# -- enumerations (from the contract where it has them) -------------------------------------------
 ALL = "all"
+DimKind = Literal["channel", "agent", "category", "intent", "room"]
+GroupBy = Literal["day", "channel", "agent", "category"]
+GROUP_BYS: tuple[str, ...] = get_args(GroupBy)
+CHANNELS = frozenset(get_args(Channel))
+SLA_DEADLINES: tuple[str, ...] = get_args(ComplaintSlaBreached.model_fields["which"].annotation)
 MAX_DIM_VALUE = 200  # agent and room ids are free text from other systems
 
 # The seeds' satisfaction grades on the 100-point scale (lower bound, grade), best first.
 GRADES = ((90.0, "excellent"), (80.0, "good"), (60.0, "pass"), (0.0, "fail"))
 # A complaint that is reopened and resolved again counts once towards the resolution rate.
 RESOLVED = "resolved"
-CHANNELS = frozenset(get_args(Channel))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the metrics service decides with: the venue's time zone (its days, its "today")."""
+
+    tz: ZoneInfo
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One counter increment. ``once``: count it only the first time this key is seen (the handler
-    claims the key in the inbox); used where one business fact arrives as several events."""
+    """One counter increment. ``once``: count it only the first time this key is seen (see
+    :func:`counted`); used where one business fact arrives as several events."""
 
     day: date
     metric: str
@@ -67,6 +82,13 @@ class Fact:
     count: int = 1
     total: float = 0.0
     once: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an event cannot be counted: its data breaks the contract (it is dead-lettered)."""
+
+    reason: str
 
 
 class CounterRow(Protocol):
@@ -80,8 +102,53 @@ class CounterRow(Protocol):
     total: float
 
 
-class InvalidEvent(ValueError):
-    """A known event type whose ``data`` does not match the contract."""
+# -- metrics ------------------------------------------------------------------------------------
+METRICS: dict[str, Metric] = {}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A counter the rules add to, broken down by ``by`` besides ``all`` (declared once here: the
+    rules can only give these dimensions, and :func:`figures` shows the metric only in them)."""
+
+    name: str
+    by: tuple[DimKind, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.name in METRICS:
+            raise ValueError(f"metric {self.name!r} is declared twice")
+        METRICS[self.name] = self
+
+    def facts(self, day: date, *, total: float = 0.0, once: str | None = None, **values: str | None) -> list[Fact]:
+        """One increment of ``all`` and one per dimension whose value is known; ``values`` gives
+        every dimension of :attr:`by` (None: unknown)."""
+        if set(values) != set(self.by):
+            raise TypeError(f"{self.name} is broken down by {self.by}, not {tuple(values)}")
+        dims = [(ALL, ALL)] + [(kind, value[:MAX_DIM_VALUE]) for kind in self.by if (value := values[kind])]
+        return [Fact(day, self.name, kind, value, 1, total, once) for kind, value in dims]
+
+
+INQUIRIES = Metric("inquiries", ("channel", "intent", "agent"))
+COMPLAINTS_RECEIVED = Metric("complaints_received", ("channel", "category"))
+BOOKINGS_REQUESTED = Metric("bookings_requested", ("channel",))
+BOOKINGS_CONFIRMED = Metric("bookings_confirmed", ("room",))
+BOOKINGS_CONFIRMED_OCCURRENCES = Metric("bookings_confirmed_occurrences", ("room",))
+BOOKINGS_REJECTED = Metric("bookings_rejected", ("category",))
+BOOKINGS_CANCELLED = Metric("bookings_cancelled", ("room",))
+BOOKINGS_RESCHEDULED = Metric("bookings_rescheduled", ("room",))
+CALLS_MISSED = Metric("calls_missed", ("channel",))
+AGENT_REPLIES = Metric("agent_replies", ("channel", "agent"))
+FIRST_RESPONSE_SECONDS = Metric("first_response_seconds", ("channel", "agent"))
+COMPLAINTS_REGISTERED = Metric("complaints_registered", ("category", "channel"))
+COMPLAINTS_RESOLVED = Metric("complaints_resolved", ("category", "agent"))
+COMPLAINTS_CLOSED = Metric("complaints_closed", ("category",))
+COMPLAINTS_ESCALATED = Metric("complaints_escalated")
+SLA_BREACHES = Metric("sla_breaches")
+SLA_BREACHES_BY_DEADLINE = {which: Metric(f"sla_breaches_{which}") for which in SLA_DEADLINES}
+SATISFACTION = Metric("satisfaction", ("channel", "agent"))
+REJECTED_MESSAGES = Metric("rejected_messages", ("channel",))
+REPLAYED_MESSAGES = Metric("replayed_messages")
+DUE_ITEMS_PARKED = Metric("due_items_parked")
 
 
 # -- events → facts -----------------------------------------------------------------------------
@@ -89,196 +156,154 @@ def local_day(ts: datetime, tz: ZoneInfo) -> date:
     return ts.astimezone(tz).date()
 
 
-def _dims(*pairs: tuple[str, str | None]) -> list[tuple[str, str]]:
-    """``all`` plus every dimension whose value is known."""
-    out = [(ALL, ALL)]
-    for kind, value in pairs:
-        if value:
-            out.append((kind, value[:MAX_DIM_VALUE]))
+def _inquiry(d: InquiryReceived, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    day = local_day(d.received_at, tz)
+    out = INQUIRIES.facts(day, channel=d.channel, intent=d.intent, agent=d.agent_id)
+    if d.intent == "complaint":
+        out += COMPLAINTS_RECEIVED.facts(day, channel=d.channel, category=d.category)
     return out
 
 
-def _facts(
-    day: date,
-    metric: str,
-    dims: list[tuple[str, str]],
-    *,
-    total: float = 0.0,
-    once: str | None = None,
-) -> list[Fact]:
-    return [Fact(day, metric, kind, value, 1, total, once) for kind, value in dims]
+def _booking_requested(d: BookingRequested, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return BOOKINGS_REQUESTED.facts(local_day(at, tz), channel=d.channel)
 
 
-def _parse(model: type[EventData], env: Envelope) -> Any:
+def _booking_confirmed(d: BookingConfirmed, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    day = local_day(at, tz)
+    # A recurring request is confirmed once per occurrence: the room usage counts every one, the
+    # confirmation rate counts the request once.
+    once = f"booking-series:{d.series_id}" if d.series_id else None
+    return BOOKINGS_CONFIRMED_OCCURRENCES.facts(day, room=d.room_id) + BOOKINGS_CONFIRMED.facts(
+        day, room=d.room_id, once=once
+    )
+
+
+def _booking_rejected(d: BookingRejected, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return BOOKINGS_REJECTED.facts(local_day(at, tz), category=d.reason_code)
+
+
+def _booking_cancelled(d: BookingCancelled, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return BOOKINGS_CANCELLED.facts(local_day(at, tz), room=d.room_id)
+
+
+def _booking_rescheduled(d: BookingRescheduled, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return BOOKINGS_RESCHEDULED.facts(local_day(at, tz), room=d.room_id)
+
+
+def _call_missed(d: CallMissed, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return CALLS_MISSED.facts(local_day(d.started_at, tz), channel="phone")
+
+
+def _agent_replied(d: AgentReplied, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    day = local_day(d.replied_at, tz)
+    out = AGENT_REPLIES.facts(day, channel=d.channel, agent=d.agent_id)
+    if d.first_reply and d.response_seconds is not None and math.isfinite(d.response_seconds):
+        seconds = max(0.0, float(d.response_seconds))
+        out += FIRST_RESPONSE_SECONDS.facts(day, total=seconds, channel=d.channel, agent=d.agent_id)
+    return out
+
+
+def _complaint_registered(d: ComplaintRegistered, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return COMPLAINTS_REGISTERED.facts(local_day(d.registered_at, tz), category=d.category, channel=d.channel)
+
+
+def _complaint_status_changed(d: ComplaintStatusChanged, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    if d.to != RESOLVED:
+        return []
+    return COMPLAINTS_RESOLVED.facts(
+        local_day(at, tz), category=d.category, agent=d.agent_id or d.actor, once=f"resolved:{d.complaint_id}"
+    )
+
+
+def _complaint_closed(d: ComplaintClosed, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return COMPLAINTS_CLOSED.facts(local_day(at, tz), category=d.category, once=f"closed:{d.complaint_id}")
+
+
+def _sla_breached(d: ComplaintSlaBreached, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    day = local_day(at, tz)
+    return SLA_BREACHES.facts(day) + SLA_BREACHES_BY_DEADLINE[d.which].facts(day)
+
+
+def _escalated(d: ComplaintEscalated, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return COMPLAINTS_ESCALATED.facts(local_day(at, tz))
+
+
+def _feedback(d: FeedbackReceived, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    return SATISFACTION.facts(local_day(at, tz), total=float(d.score_100), channel=d.channel, agent=d.agent_id)
+
+
+def _rejected(d: IntakeRejected | MessageRejected | CommandRejected, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    # intake's channel is the routing key a publisher chose: only a known channel is a dimension
+    channel = d.channel if isinstance(d, IntakeRejected) and d.channel in CHANNELS else None
+    return REJECTED_MESSAGES.facts(local_day(at, tz), channel=channel)
+
+
+def _replayed(d: MessageReplayed, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    # every replay counts (a message replayed twice came back twice); the day of the replay
+    return REPLAYED_MESSAGES.facts(local_day(at, tz))
+
+
+def _parked(d: DueItemParked, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    # every parking counts (an item re-driven and parked again failed twice); the day it was parked
+    return DUE_ITEMS_PARKED.facts(local_day(at, tz))
+
+
+# event data model → its rule: the data, when the event occurred, the venue's time zone
+RULES: Mapping[type[EventData], Callable[[Any, datetime, ZoneInfo], list[Fact]]] = {
+    InquiryReceived: _inquiry,
+    BookingRequested: _booking_requested,
+    BookingConfirmed: _booking_confirmed,
+    BookingRejected: _booking_rejected,
+    BookingCancelled: _booking_cancelled,
+    BookingRescheduled: _booking_rescheduled,
+    CallMissed: _call_missed,
+    AgentReplied: _agent_replied,
+    ComplaintRegistered: _complaint_registered,
+    ComplaintStatusChanged: _complaint_status_changed,
+    ComplaintClosed: _complaint_closed,
+    ComplaintSlaBreached: _sla_breached,
+    ComplaintEscalated: _escalated,
+    FeedbackReceived: _feedback,
+    IntakeRejected: _rejected,
+    MessageRejected: _rejected,
+    CommandRejected: _rejected,
+    MessageReplayed: _replayed,
+    DueItemParked: _parked,
+}
+_BY_TYPE = {model.event_type: (model, rule) for model, rule in RULES.items()}
+
+
+def facts(envelope: Envelope, tz: ZoneInfo) -> list[Fact] | Refusal:
+    """The counter increments one event stands for, on the days of ``tz``; [] for types that feed
+    no KPI; a :class:`Refusal` when a known type's data breaks the contract."""
+    found = _BY_TYPE.get(envelope.type)
+    if found is None:
+        return []
+    model, rule = found
     try:
-        return model.model_validate(env.data)
+        data = model.model_validate(envelope.data)
     except ValidationError as exc:
         # where and what, never the offending values (they may be a customer's phone or email)
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(data)'}: {e['msg']}" for e in exc.errors()[:5])
-        raise InvalidEvent(f"{env.type} data invalid: {problems}") from None
+        return Refusal(f"{envelope.type} data invalid: {problems}")
+    return rule(data, envelope.occurred_at, tz)
 
 
-def _inquiry(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: InquiryReceived = _parse(InquiryReceived, env)
-    day = local_day(d.received_at, tz)
-    out = _facts(day, "inquiries", _dims(("channel", d.channel), ("intent", d.intent), ("agent", d.agent_id)))
-    if d.intent == "complaint":
-        out += _facts(day, "complaints_received", _dims(("channel", d.channel), ("category", d.category)))
-    return out
+# -- counting once ------------------------------------------------------------------------------
+def once_keys(found: Iterable[Fact]) -> list[str]:
+    """The count-once keys among these facts, each once, in order: whether each has been seen
+    before is what :func:`counted` needs to know."""
+    return list(dict.fromkeys(f.once for f in found if f.once is not None))
 
 
-def _booking_requested(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: BookingRequested = _parse(BookingRequested, env)
-    return _facts(local_day(env.occurred_at, tz), "bookings_requested", _dims(("channel", d.channel)))
-
-
-def _booking_confirmed(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: BookingConfirmed = _parse(BookingConfirmed, env)
-    day = local_day(env.occurred_at, tz)
-    # A recurring request is confirmed once per occurrence: the room usage counts every one, the
-    # confirmation rate counts the request once.
-    out = _facts(day, "bookings_confirmed_occurrences", _dims(("room", d.room_id)))
-    once = f"booking-series:{d.series_id}" if d.series_id else None
-    out += _facts(day, "bookings_confirmed", _dims(("room", d.room_id)), once=once)
-    return out
-
-
-def _booking_rejected(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: BookingRejected = _parse(BookingRejected, env)
-    return _facts(local_day(env.occurred_at, tz), "bookings_rejected", _dims(("category", d.reason_code)))
-
-
-def _booking_cancelled(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: BookingCancelled = _parse(BookingCancelled, env)
-    return _facts(local_day(env.occurred_at, tz), "bookings_cancelled", _dims(("room", d.room_id)))
-
-
-def _booking_rescheduled(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: BookingRescheduled = _parse(BookingRescheduled, env)
-    return _facts(local_day(env.occurred_at, tz), "bookings_rescheduled", _dims(("room", d.room_id)))
-
-
-def _call_missed(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: CallMissed = _parse(CallMissed, env)
-    return _facts(local_day(d.started_at, tz), "calls_missed", _dims(("channel", "phone")))
-
-
-def _agent_replied(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: AgentReplied = _parse(AgentReplied, env)
-    day = local_day(d.replied_at, tz)
-    dims = _dims(("channel", d.channel), ("agent", d.agent_id))
-    out = _facts(day, "agent_replies", dims)
-    if d.first_reply and d.response_seconds is not None and math.isfinite(d.response_seconds):
-        out += _facts(day, "first_response_seconds", dims, total=max(0.0, float(d.response_seconds)))
-    return out
-
-
-def _complaint_registered(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: ComplaintRegistered = _parse(ComplaintRegistered, env)
-    dims = _dims(("category", d.category), ("channel", d.channel))
-    return _facts(local_day(d.registered_at, tz), "complaints_registered", dims)
-
-
-def _complaint_status_changed(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: ComplaintStatusChanged = _parse(ComplaintStatusChanged, env)
-    if d.to != RESOLVED:
-        return []
-    dims = _dims(("category", d.category), ("agent", d.agent_id or d.actor))
-    return _facts(local_day(env.occurred_at, tz), "complaints_resolved", dims, once=f"resolved:{d.complaint_id}")
-
-
-def _complaint_closed(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: ComplaintClosed = _parse(ComplaintClosed, env)
-    dims = _dims(("category", d.category))
-    return _facts(local_day(env.occurred_at, tz), "complaints_closed", dims, once=f"closed:{d.complaint_id}")
-
-
-def _sla_breached(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: ComplaintSlaBreached = _parse(ComplaintSlaBreached, env)
-    day = local_day(env.occurred_at, tz)
-    return _facts(day, "sla_breaches", _dims()) + _facts(day, f"sla_breaches_{d.which}", _dims())
-
-
-def _escalated(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    _parse(ComplaintEscalated, env)
-    return _facts(local_day(env.occurred_at, tz), "complaints_escalated", _dims())
-
-
-def _feedback(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-    d: FeedbackReceived = _parse(FeedbackReceived, env)
-    dims = _dims(("channel", d.channel), ("agent", d.agent_id))
-    return _facts(local_day(env.occurred_at, tz), "satisfaction", dims, total=float(d.score_100))
-
-
-def _rejected(model: type[EventData]) -> Callable[[Envelope, ZoneInfo], list[Fact]]:
-    def facts_of(env: Envelope, tz: ZoneInfo) -> list[Fact]:
-        d = _parse(model, env)
-        channel = d.channel if isinstance(d, IntakeRejected) and d.channel in CHANNELS else None
-        return _facts(local_day(env.occurred_at, tz), "rejected_messages", _dims(("channel", channel)))
-
-    return facts_of
-
-
-RULES: dict[str, Callable[[Envelope, ZoneInfo], list[Fact]]] = {
-    InquiryReceived.event_type: _inquiry,
-    BookingRequested.event_type: _booking_requested,
-    BookingConfirmed.event_type: _booking_confirmed,
-    BookingRejected.event_type: _booking_rejected,
-    BookingCancelled.event_type: _booking_cancelled,
-    BookingRescheduled.event_type: _booking_rescheduled,
-    CallMissed.event_type: _call_missed,
-    AgentReplied.event_type: _agent_replied,
-    ComplaintRegistered.event_type: _complaint_registered,
-    ComplaintStatusChanged.event_type: _complaint_status_changed,
-    ComplaintClosed.event_type: _complaint_closed,
-    ComplaintSlaBreached.event_type: _sla_breached,
-    ComplaintEscalated.event_type: _escalated,
-    FeedbackReceived.event_type: _feedback,
-    IntakeRejected.event_type: _rejected(IntakeRejected),
-    MessageRejected.event_type: _rejected(MessageRejected),
-    CommandRejected.event_type: _rejected(CommandRejected),
-}
-
-
-def facts(envelope: Envelope, tz: ZoneInfo) -> list[Fact]:
-    """The counter increments one event stands for; [] for types that feed no KPI.
-
-    Raises :class:`InvalidEvent` when a known type's data breaks the contract.
-    """
-    rule = RULES.get(envelope.type)
-    return rule(envelope, tz) if rule else []
+def counted(found: Iterable[Fact], first_seen: Mapping[str, bool]) -> list[Fact]:
+    """The facts that count: all of them, except a count-once fact whose key was seen before
+    (``first_seen[key]`` False): the second occurrence of a series confirms no second booking, a
+    complaint resolved again after reopening is not resolved twice."""
+    return [f for f in found if f.once is None or first_seen[f.once]]
 
 
 # -- summed counters → KPI figures ----------------------------------------------------------------
-# The dimensions each metric is broken down by besides ``all`` (what the rules above emit). In a
-# group of another dimension the metric is unknown, not zero: null, and so is any ratio built on it.
-BREAKDOWNS: dict[str, frozenset[str]] = {
-    metric: frozenset(dims)
-    for metric, dims in {
-        "inquiries": ("channel", "intent", "agent"),
-        "complaints_received": ("channel", "category"),
-        "bookings_requested": ("channel",),
-        "bookings_confirmed": ("room",),
-        "bookings_confirmed_occurrences": ("room",),
-        "bookings_rejected": ("category",),
-        "bookings_cancelled": ("room",),
-        "bookings_rescheduled": ("room",),
-        "calls_missed": ("channel",),
-        "agent_replies": ("channel", "agent"),
-        "first_response_seconds": ("channel", "agent"),
-        "complaints_registered": ("category", "channel"),
-        "complaints_resolved": ("category", "agent"),
-        "complaints_closed": ("category",),
-        "complaints_escalated": (),
-        "sla_breaches": (),
-        "sla_breaches_acknowledge": (),
-        "sla_breaches_resolve": (),
-        "satisfaction": ("channel", "agent"),
-        "rejected_messages": ("channel",),
-    }.items()
-}
-
-
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
@@ -298,57 +323,59 @@ def grade(score_100: float | None) -> str | None:
 def figures(counters: dict[str, tuple[int, float]], dim_kind: str = ALL) -> dict[str, Any]:
     """The KPI figures of one bucket of summed counters (metric → (count, total)) of a dimension.
 
-    A metric not broken down by ``dim_kind`` is null there (not 0), and so is any ratio using it.
+    A metric not broken down by ``dim_kind`` (:attr:`Metric.by`) is null there (not 0): the
+    rules never count it that way; and so is any ratio using it.
     """
 
-    def n(metric: str) -> int | None:
-        if dim_kind != ALL and dim_kind not in BREAKDOWNS.get(metric, ()):
+    def n(metric: Metric) -> int | None:
+        if dim_kind != ALL and dim_kind not in metric.by:
             return None
-        return int(counters.get(metric, (0, 0.0))[0])
+        return int(counters.get(metric.name, (0, 0.0))[0])
 
-    def avg(metric: str, digits: int) -> float | None:
-        count, total = counters.get(metric, (0, 0.0))
+    def avg(metric: Metric, digits: int) -> float | None:
+        count, total = counters.get(metric.name, (0, 0.0))
         return round(total / count, digits) if count and n(metric) is not None else None
 
-    satisfaction = avg("satisfaction", 2)
-    inquiries, registered = n("inquiries"), n("complaints_registered")
+    satisfaction = avg(SATISFACTION, 2)
+    inquiries, registered = n(INQUIRIES), n(COMPLAINTS_REGISTERED)
     return {
         "inquiries": inquiries,
         "bookings": {
-            "requested": n("bookings_requested"),
-            "confirmed": n("bookings_confirmed"),
-            "rejected": n("bookings_rejected"),
-            "cancelled": n("bookings_cancelled"),
-            "rescheduled": n("bookings_rescheduled"),
-            "confirmed_occurrences": n("bookings_confirmed_occurrences"),
-            "confirmation_rate": ratio(n("bookings_confirmed"), n("bookings_requested")),
+            "requested": n(BOOKINGS_REQUESTED),
+            "confirmed": n(BOOKINGS_CONFIRMED),
+            "rejected": n(BOOKINGS_REJECTED),
+            "cancelled": n(BOOKINGS_CANCELLED),
+            "rescheduled": n(BOOKINGS_RESCHEDULED),
+            "confirmed_occurrences": n(BOOKINGS_CONFIRMED_OCCURRENCES),
+            "confirmation_rate": ratio(n(BOOKINGS_CONFIRMED), n(BOOKINGS_REQUESTED)),
         },
         "complaints": {
-            "received": n("complaints_received"),
+            "received": n(COMPLAINTS_RECEIVED),
             "registered": registered,
-            "resolved": n("complaints_resolved"),
-            "closed": n("complaints_closed"),
-            "escalated": n("complaints_escalated"),
+            "resolved": n(COMPLAINTS_RESOLVED),
+            "closed": n(COMPLAINTS_CLOSED),
+            "escalated": n(COMPLAINTS_ESCALATED),
         },
         "complaint_rate": ratio(registered, inquiries),
-        "resolution_rate": ratio(n("complaints_resolved"), registered),
+        "resolution_rate": ratio(n(COMPLAINTS_RESOLVED), registered),
         "satisfaction": {
-            "responses": n("satisfaction"),
+            "responses": n(SATISFACTION),
             "average": satisfaction,
             "grade": grade(satisfaction),
         },
         "first_response": {
-            "replies": n("first_response_seconds"),
-            "average_seconds": avg("first_response_seconds", 1),
+            "replies": n(FIRST_RESPONSE_SECONDS),
+            "average_seconds": avg(FIRST_RESPONSE_SECONDS, 1),
         },
-        "agent_replies": n("agent_replies"),
-        "missed_calls": n("calls_missed"),
+        "agent_replies": n(AGENT_REPLIES),
+        "missed_calls": n(CALLS_MISSED),
         "sla_breaches": {
-            "total": n("sla_breaches"),
-            "acknowledge": n("sla_breaches_acknowledge"),
-            "resolve": n("sla_breaches_resolve"),
+            "total": n(SLA_BREACHES),
+            **{which: n(metric) for which, metric in SLA_BREACHES_BY_DEADLINE.items()},
         },
-        "rejected_messages": n("rejected_messages"),
+        "rejected_messages": n(REJECTED_MESSAGES),
+        "replayed_messages": n(REPLAYED_MESSAGES),
+        "due_items_parked": n(DUE_ITEMS_PARKED),
     }
 
 
@@ -357,7 +384,7 @@ def kpis(rows: Iterable[CounterRow], group_by: GroupBy = "day") -> dict[str, Any
 
     ``rows`` may repeat keys (they are summed). Groups are sorted by key; days and values with no
     counters do not appear. Ratios are null when their denominator is 0; in a channel / agent /
-    category group, figures of metrics not broken down that way (:data:`BREAKDOWNS`) are null.
+    category group, figures of metrics not broken down that way (:attr:`Metric.by`) are null.
     """
     if group_by not in GROUP_BYS:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BYS)}")

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import domain, store
-from services.metrics.domain import Fact
+from services.metrics import domain
+from services.metrics.domain import Fact, Policy
+from services.metrics.handlers import Counted, count_batch
 from services.metrics.models import kpi_counters
+from services.metrics.store import MetricsStore, Summed
 from shared.contract.events import BookingConfirmed, FeedbackReceived, make_event
 from shared.db import make_engine
 from shared.migrate import migrate
@@ -26,11 +28,13 @@ from shared.uow import Transaction
 
 from ..servers import Servers
 from ..system import fresh_database
+from ..unit.metrics_fakes import FakeMetricsStore
 
 pytestmark = pytest.mark.integration
 
 DB_NAME = "meetdesk_test_metrics_store"
 HK = ZoneInfo("Asia/Hong_Kong")
+POLICY = Policy(tz=HK)
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
 
@@ -53,13 +57,25 @@ async def db(engine: AsyncEngine) -> AsyncEngine:
 
 
 async def add(engine: AsyncEngine, facts: list[Fact]) -> int:
-    async with AsyncSession(engine) as session, session.begin():
-        return await store.add_facts(session, facts)
+    async with engine.begin() as conn:
+        return await MetricsStore(conn).add_facts(facts)
 
 
-async def query(engine: AsyncEngine, start: date, end: date, group_by: domain.GroupBy) -> list[store.Summed]:
-    async with AsyncSession(engine) as session:
-        return await store.query(session, start, end, group_by)
+async def query(engine: AsyncEngine, start: date, end: date, group_by: domain.GroupBy) -> list[Summed]:
+    async with engine.connect() as conn:
+        return await MetricsStore(conn).query(start, end, group_by)
+
+
+def counted(env) -> Counted:
+    found = domain.facts(env, HK)
+    assert isinstance(found, list)
+    return Counted(env.event_id, found)
+
+
+async def count(engine: AsyncEngine, items: list[Counted], now: datetime) -> None:
+    """One batch in one unit of work on the real database (inbox included), as the batcher runs it."""
+    async with engine.begin() as conn:
+        await count_batch(Transaction(conn, MetricsStore(conn), "metrics", now), items, now, POLICY)
 
 
 async def counters(engine: AsyncEngine) -> dict[tuple[date, str, str, str], tuple[int, float]]:
@@ -136,15 +152,14 @@ async def test_query_per_day_and_per_dimension(db: AsyncEngine):
     assert await query(db, date(2025, 1, 1), date(2025, 1, 31), "category") == []
 
 
-async def test_record_counts_an_event_once_and_a_series_once(db: AsyncEngine):
-    from services.metrics.main import record  # builds the (unstarted) service
-
+async def test_an_event_counts_once_and_a_series_once_in_the_real_inbox(db: AsyncEngine):
     at = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
     start = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 
     async def deliver(env) -> bool:
-        async with AsyncSession(db) as session, session.begin():
-            return await record(Transaction(session, session, "metrics", at), env, domain.facts(env, HK))
+        item = counted(env)
+        await count(db, [item], at)
+        return item.fresh
 
     feedback = make_event(
         FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat"),
@@ -181,6 +196,60 @@ async def test_record_counts_an_event_once_and_a_series_once(db: AsyncEngine):
     assert got[(D1, "bookings_confirmed_occurrences", "all", "all")] == (3, 0.0)
 
 
+async def test_one_batch_counts_an_event_given_twice_once_and_a_series_once(db: AsyncEngine):
+    """Claims made earlier in the same transaction count as seen (the inbox row is already there)."""
+    at = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+    rating = make_event(
+        FeedbackReceived(subject_type="service", score=4, score_100=80, channel="chat"),
+        producer="test",
+        correlation_id=uuid.uuid4(),
+        occurred_at=at,
+    )
+    occurrences = [
+        make_event(
+            BookingConfirmed(
+                booking_id=str(uuid.uuid4()), inquiry_id="inq-2", room_id="R2", start=start + timedelta(days=i),
+                end=start + timedelta(days=i, hours=1), attendees=3, customer_id="c", name="Daily",
+                series_id="series-2",
+            ),
+            producer="test",
+            correlation_id=uuid.uuid4(),
+            occurred_at=at,
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    batch = [counted(rating), counted(occurrences[0]), counted(rating), counted(occurrences[1])]
+    await count(db, batch, at)
+    assert [item.fresh for item in batch] == [True, True, False, True]
+    got = await counters(db)
+    assert got[(D1, "satisfaction", "all", "all")] == (1, 80.0)
+    assert got[(D1, "bookings_confirmed", "room", "R2")] == (1, 0.0)
+    assert got[(D1, "bookings_confirmed_occurrences", "room", "R2")] == (2, 0.0)
+
+
+@pytest.mark.parametrize("group_by", ["day", "channel", "agent", "category"])
+async def test_the_unit_tests_fake_store_answers_as_the_real_one(db: AsyncEngine, group_by: domain.GroupBy):
+    facts = [
+        fact("inquiries", 4, day=D1),
+        fact("inquiries", 6, day=D2),
+        fact("inquiries", 9, day=D3),
+        fact("inquiries", 4, kind="channel", value="email", day=D1),
+        fact("inquiries", 6, kind="channel", value="email", day=D2),
+        fact("satisfaction", 1, 90.0, "agent", "ag-1", day=D1),
+        fact("satisfaction", 1, 70.0, "agent", "ag-1", day=D2),
+        fact("satisfaction", 2, 160.0, day=D2),
+        fact("bookings_rejected", 1, kind="category", value="invalid", day=D2),
+        fact("bookings_confirmed", 1, kind="room", value="R1", day=D1),
+    ]
+    fake = FakeMetricsStore()
+    assert await add(db, facts) == await fake.add_facts(facts)
+    real_rows = await query(db, D1, D2, group_by)
+    fake_rows = await fake.query(D1, D2, group_by)
+    assert sorted(fake_rows, key=repr) == sorted(real_rows, key=repr)
+    assert len(real_rows) > 1
+
+
 async def test_http_kpis_and_prometheus(db: AsyncEngine, monkeypatch: pytest.MonkeyPatch):
     import httpx
 
@@ -215,8 +284,6 @@ async def test_concurrent_batches_share_counters_without_deadlocking(db: AsyncEn
     """Batches in flight together touch the same counters in different orders (here ratings and
     bookings, alternating, each batch starting with the other kind than its neighbour); each batch
     writes its counters once, in key order, so they queue for the rows instead of deadlocking."""
-    from services.metrics.main import Counted, record_batch  # builds the (unstarted) service
-
     day = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
 
     def rating() -> FeedbackReceived:
@@ -239,16 +306,12 @@ async def test_concurrent_batches_share_counters_without_deadlocking(db: AsyncEn
         items = []
         for i in range(20):
             env = make_event(kinds[i % 2](), producer="test", correlation_id=uuid.uuid4(), occurred_at=day)
-            items.append(Counted(env, domain.facts(env, HK)))
+            items.append(counted(env))
         return items
 
     batches = [batch(seed) for seed in range(8)]
 
-    async def apply(items: list[Counted]) -> None:
-        async with AsyncSession(db) as session, session.begin():
-            await record_batch(Transaction(session, session, "metrics", datetime.now(UTC)), items)
-
-    await asyncio.gather(*(apply(b) for b in batches))  # a deadlock would raise here
+    await asyncio.gather(*(count(db, b, day) for b in batches))  # a deadlock would raise here
     assert all(item.fresh for b in batches for item in b)
     totals = {(r.dim_kind, r.dim_value, r.metric): r.count for r in await query(db, day.date(), day.date(), "channel")}
     assert totals[("all", "all", "satisfaction")] == 80
