@@ -1,20 +1,39 @@
-"""Booking rules, in plain Python (no broker, no database).
+"""Booking rules, in plain Python (no broker, no database, no clock: ``now`` is an argument).
 
 A room is never given to two meetings whose *blocked* intervals overlap: the meeting itself plus a
 setup buffer before and a cleanup buffer after. The database enforces the same rule with an
-exclusion constraint; this module decides which rooms to try, in which order, and what to offer
-when the room asked for is not possible.
+exclusion constraint and has the last word; this module decides everything else:
+
+- a booking request (:func:`request_booking`): which rooms to try, in which order, with which rows
+  (one per occurrence of a series); an :class:`Attempt` that the database finds taken says what to
+  try next (:meth:`Attempt.next`: the next suitable room, or the rejection); :func:`confirmed` and
+  :func:`rejected` give the outcome to record and the events it implies;
+- what to offer instead (:func:`alternatives`, :func:`availability`), within
+  :meth:`Policy.search_window`;
+- changes to a booking (:func:`cancel`, :func:`reschedule`): the new state and its event, or a
+  :class:`Refusal`;
+- the day-before reminder: when it falls due (:meth:`Policy.reminder_at`) and whether it still goes
+  out when it does (:func:`reminder`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from shared.contract import events
 
 MAX_DURATION = timedelta(hours=24)
 MAX_OCCURRENCES = 52
+
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+REJECTED = "rejected"  # a request's outcome (a booking is confirmed or cancelled)
+REMINDER = "booking.reminder"  # the due item of the day-before reminder, keyed by the booking id
 
 
 @dataclass(frozen=True)
@@ -56,16 +75,36 @@ class Policy:
     step: timedelta = timedelta(minutes=30)
     search_days: int = 7
     max_alternatives: int = 5
+    reminder_lead: timedelta = timedelta(hours=24)
 
     def blocked(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
         """The interval the room is taken for: setup before, cleanup after."""
         return start - self.setup, end + self.cleanup
 
+    def search_window(self, req: Request) -> tuple[datetime, datetime]:
+        """The bookings :func:`alternatives` must see for ``req``: from a day before the meeting
+        (its day in venue time, and the buffers) to ``search_days`` after it, with a day's margin."""
+        return req.start - timedelta(days=1), req.end + timedelta(days=self.search_days + 2)
+
+    def reminder_at(self, start: datetime, now: datetime) -> datetime | None:
+        """When the customer is reminded of a meeting starting at ``start``: ``reminder_lead``
+        before it; None when that moment has already passed at ``now`` (a meeting booked or moved
+        this close to its start needs no reminder: the confirmation is recent enough)."""
+        due = start - self.reminder_lead
+        return due if due > now else None
+
 
 @dataclass(frozen=True)
 class Rejection:
+    """Why a booking request cannot be met (``code``: booking.rejected's reason_code)."""
+
     code: str  # room_unavailable | room_unknown | room_too_small | equipment_missing | no_room_fits | invalid
     reason: str
+
+    @property
+    def offers_alternatives(self) -> bool:
+        """A request that makes no sense (``invalid``) gets no alternatives; any other does."""
+        return self.code != "invalid"
 
 
 @dataclass(frozen=True)
@@ -201,3 +240,327 @@ def _candidate_starts(requested: datetime, duration: timedelta, policy: Policy, 
             t += policy.step
     starts.sort(key=lambda s: (abs((s - requested).total_seconds()), s))
     return starts
+
+
+@dataclass(frozen=True)
+class Availability:
+    free_rooms: list[str]  # suitable rooms free at the time asked for, the best fit first
+    alternatives: list[Slot]  # only when none is free
+
+
+def availability(
+    req: Request,
+    rooms: Mapping[str, Room],
+    busy: Mapping[str, Sequence[tuple[datetime, datetime]]],
+    policy: Policy,
+    now: datetime,
+) -> Availability:
+    """Which suitable rooms are free for ``req`` and, if none is, what to offer instead (``busy``:
+    each room's blocked intervals within :meth:`Policy.search_window`)."""
+    free = [
+        r.room_id
+        for r in suitable_rooms(rooms.values(), req)
+        if is_free(busy.get(r.room_id, ()), req.start, req.end, policy)
+    ]
+    return Availability(free, [] if free else alternatives(req, rooms, busy, policy, now))
+
+
+# -- bookings -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Booking:
+    """One booked meeting (one occurrence of a series) as it is stored."""
+
+    booking_id: uuid.UUID
+    inquiry_id: str
+    room_id: str
+    customer_id: str
+    name: str
+    start: datetime
+    end: datetime
+    blocked: tuple[datetime, datetime]  # what the room is taken for: Policy.blocked(start, end)
+    attendees: int
+    equipment: tuple[str, ...]
+    correlation_id: str  # of the request that made it: reminders and changes carry it on
+    occurrence: int = 0
+    series_id: uuid.UUID | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # the meeting as asked for
+    status: str = CONFIRMED
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A booking request (``booking.requested``) as the rules see it."""
+
+    inquiry_id: str
+    customer_id: str
+    name: str
+    request: Request
+    details: Mapping[str, Any]  # the meeting as asked for, kept with the bookings and the outcome
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What became of a request: one per inquiry (a second request for it changes nothing)."""
+
+    inquiry_id: str
+    customer_id: str
+    outcome: str  # CONFIRMED | REJECTED
+    request: Mapping[str, Any]
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Book every occurrence in one room: insert :attr:`bookings`. The database has the last word
+    (its exclusion constraint); if it says the room is taken, :meth:`next` says what to do instead."""
+
+    ask: Ask
+    plan: Plan
+    index: int  # which of plan.candidates
+    series_id: uuid.UUID | None
+    policy: Policy = field(repr=False)
+    bookings: tuple[Booking, ...] = ()
+
+    @property
+    def room(self) -> Room:
+        return self.plan.candidates[self.index]
+
+    def next(self) -> Attempt | Rejection:
+        """The room was taken: try the next suitable room, or reject when none is left."""
+        if self.index + 1 < len(self.plan.candidates):
+            return _attempt(self.ask, self.plan, self.index + 1, self.series_id, self.policy)
+        return room_taken(self.ask.request.room_id)
+
+
+def request_booking(ask: Ask, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Attempt | Rejection:
+    """The first room to try (the room asked for, or the best fit), or why the request fails
+    whatever the bookings (invalid, unsuitable room, no room fits)."""
+    result = plan(ask.request, rooms, now)
+    if isinstance(result, Rejection):
+        return result
+    series_id = uuid.uuid4() if len(result.occurrences) > 1 else None
+    return _attempt(ask, result, 0, series_id, policy)
+
+
+def _attempt(ask: Ask, p: Plan, index: int, series_id: uuid.UUID | None, policy: Policy) -> Attempt:
+    room = p.candidates[index]
+    req = ask.request
+    bookings = tuple(
+        Booking(
+            booking_id=uuid.uuid4(),
+            inquiry_id=ask.inquiry_id,
+            room_id=room.room_id,
+            customer_id=ask.customer_id,
+            name=ask.name,
+            start=start,
+            end=end,
+            blocked=policy.blocked(start, end),
+            attendees=req.attendees,
+            equipment=tuple(sorted(req.equipment)),
+            correlation_id=ask.correlation_id,
+            occurrence=i,
+            series_id=series_id,
+            details=ask.details,
+        )
+        for i, (start, end) in enumerate(p.occurrences)
+    )
+    return Attempt(ask, p, index, series_id, policy, bookings)
+
+
+def room_taken(room_id: str | None) -> Rejection:
+    """The room asked for (or every suitable room) is taken at that time."""
+    if room_id:
+        return Rejection("room_unavailable", f"room {room_id} is taken at that time")
+    return Rejection("room_unavailable", "no suitable room is free at that time")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """The day-before reminder of a booking: due item :data:`REMINDER` keyed by the booking id."""
+
+    booking_id: uuid.UUID
+    due_at: datetime
+    correlation_id: str
+
+    @property
+    def key(self) -> str:
+        return str(self.booking_id)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    outcome: RequestOutcome
+    events: tuple[events.BookingConfirmed, ...]  # one per occurrence
+    reminders: tuple[Reminder, ...]  # one per occurrence whose reminder time is still ahead
+
+
+def confirmed(attempt: Attempt, now: datetime) -> Confirmation:
+    """The database took the attempt's bookings: the outcome, the events and the reminders."""
+    ask = attempt.ask
+    return Confirmation(
+        outcome=RequestOutcome(ask.inquiry_id, ask.customer_id, CONFIRMED, ask.details),
+        events=tuple(
+            events.BookingConfirmed(
+                booking_id=str(b.booking_id),
+                inquiry_id=b.inquiry_id,
+                room_id=b.room_id,
+                start=b.start,
+                end=b.end,
+                attendees=b.attendees,
+                customer_id=b.customer_id,
+                name=b.name,
+                equipment=list(b.equipment),
+                series_id=str(b.series_id) if b.series_id else None,
+            )
+            for b in attempt.bookings
+        ),
+        reminders=tuple(r for b in attempt.bookings if (r := _reminder(b, attempt.policy, now)) is not None),
+    )
+
+
+def _reminder(booking: Booking, policy: Policy, now: datetime) -> Reminder | None:
+    due = policy.reminder_at(booking.start, now)
+    return Reminder(booking.booking_id, due, booking.correlation_id) if due else None
+
+
+@dataclass(frozen=True)
+class Declined:
+    outcome: RequestOutcome
+    event: events.BookingRejected
+
+
+def rejected(ask: Ask, rejection: Rejection, offers: Sequence[Slot] = ()) -> Declined:
+    """The request is rejected: the outcome and booking.rejected with what is offered instead."""
+    return Declined(
+        outcome=RequestOutcome(
+            ask.inquiry_id, ask.customer_id, REJECTED, ask.details, reason_code=rejection.code, reason=rejection.reason
+        ),
+        event=events.BookingRejected(
+            inquiry_id=ask.inquiry_id,
+            customer_id=ask.customer_id,
+            reason=rejection.reason,
+            reason_code=rejection.code,
+            alternatives=[events.Slot(room_id=a.room_id, start=a.start, end=a.end) for a in offers],
+        ),
+    )
+
+
+# -- changes to a booking -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Refusal:
+    """Why a command is refused, or why a due reminder goes out no more."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A booking's new state, its event, and its reminder from now on (None: no reminder, any
+    scheduled one is cancelled)."""
+
+    booking: Booking
+    event: events.BookingCancelled | events.BookingRescheduled
+    reminder: Reminder | None
+
+
+def _changeable(booking: Booking | None, ref: str) -> Refusal | None:
+    if booking is None:
+        return Refusal(f"no booking {ref!r}")
+    if booking.status == CANCELLED:
+        return Refusal("the booking is already cancelled")
+    return None
+
+
+def cancel(booking: Booking | None, ref: str, *, actor: str, reason: str | None) -> Change | Refusal:
+    """Cancel the booking ``ref`` (``booking``: as stored, None if there is none): the room is free
+    again and no reminder goes out."""
+    refusal = _changeable(booking, ref)
+    if refusal:
+        return refusal
+    assert booking is not None
+    return Change(
+        replace(booking, status=CANCELLED),
+        events.BookingCancelled(
+            booking_id=str(booking.booking_id),
+            customer_id=booking.customer_id,
+            room_id=booking.room_id,
+            start=booking.start,
+            end=booking.end,
+            actor=actor,
+            reason=reason,
+        ),
+        None,
+    )
+
+
+def reschedule(
+    booking: Booking | None,
+    ref: str,
+    rooms: Mapping[str, Room],
+    *,
+    start: datetime,
+    end: datetime,
+    room_id: str | None,
+    actor: str,
+    now: datetime,
+    policy: Policy,
+) -> Change | Refusal:
+    """Move the booking ``ref`` to [start, end), in ``room_id`` or its own room; the reminder moves
+    with it. Whether the room is free there is the database's to say (:func:`room_taken`)."""
+    refusal = _changeable(booking, ref)
+    if refusal:
+        return refusal
+    assert booking is not None
+    if start < now:
+        return Refusal("the new time is in the past")
+    room_id = room_id or booking.room_id
+    problem = unsuitability(
+        rooms.get(room_id), Request(start, end, booking.attendees, frozenset(booking.equipment), room_id)
+    )
+    if problem:
+        return Refusal(problem.reason)
+    moved = replace(booking, room_id=room_id, start=start, end=end, blocked=policy.blocked(start, end))
+    return Change(
+        moved,
+        events.BookingRescheduled(
+            booking_id=str(booking.booking_id),
+            customer_id=booking.customer_id,
+            room_id=room_id,
+            previous=events.Slot(room_id=booking.room_id, start=booking.start, end=booking.end),
+            start=start,
+            end=end,
+            actor=actor,
+        ),
+        _reminder(moved, policy, now),
+    )
+
+
+def reminder(booking: Booking | None, now: datetime) -> events.BookingReminderDue | Refusal:
+    """The reminder that has fallen due: booking.reminder_due, or why it no longer goes out."""
+    if booking is None:
+        return Refusal("the booking does not exist")
+    if booking.status != CONFIRMED:
+        return Refusal(f"the booking is {booking.status}")
+    if booking.start <= now:
+        return Refusal("the meeting has already started")
+    return events.BookingReminderDue(
+        booking_id=str(booking.booking_id),
+        customer_id=booking.customer_id,
+        room_id=booking.room_id,
+        start=booking.start,
+        end=booking.end,
+    )
+
+
+# -- rooms ----------------------------------------------------------------------------------------
+def room_updated(room: Room) -> events.RoomUpdated:
+    return events.RoomUpdated(
+        room_id=room.room_id,
+        name=room.name,
+        location=room.location,
+        capacity=room.capacity,
+        equipment=sorted(room.equipment),
+        active=room.active,
+    )

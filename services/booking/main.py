@@ -1,8 +1,11 @@
-"""The booking service: rooms, bookings, conflicts and alternatives.
+"""The booking service: rooms, bookings, conflicts, alternatives and the day-before reminder.
 
 Consumes ``booking.requested`` events and ``booking.*`` / ``rooms.*`` commands; emits
 ``booking.confirmed`` / ``booking.rejected`` / ``booking.cancelled`` / ``booking.rescheduled`` /
-``room.updated``. HTTP on port 8002: rooms, availability, bookings.
+``booking.reminder_due`` / ``room.updated``. HTTP on port 8002: rooms, availability, bookings.
+
+Wiring only: the rules are in :mod:`.domain`, the handlers in :mod:`.handlers`, the SQL in
+:mod:`.store`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -20,20 +22,20 @@ from shared.contract.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingRejected,
+    BookingReminderDue,
     BookingRequested,
     BookingRescheduled,
     CommandRejected,
     MessageRejected,
     RoomUpdated,
-    Slot,
 )
 from shared.http import error
-from shared.messages import CommandIn, EventIn
 from shared.service import Service
 from shared.topology import BOOKING_COMMANDS, BOOKING_EVENTS
 
-from . import domain, store
+from . import domain, handlers
 from .settings import BookingSettings
+from .store import BookingStore
 
 
 def make_policy(s: BookingSettings) -> domain.Policy:
@@ -43,15 +45,16 @@ def make_policy(s: BookingSettings) -> domain.Policy:
         tz=s.tz,
         opening=time(s.opening_hour),
         closing=time(0) if s.closing_hour == 24 else time(s.closing_hour),
+        reminder_lead=timedelta(hours=s.reminder_hours_before),
     )
 
 
 settings = BookingSettings()
-svc = Service(
+svc: Service[BookingStore, domain.Policy] = Service(
     "booking",
-    description="Rooms and bookings: capacity, equipment, conflicts, alternatives.",
+    description="Rooms and bookings: capacity, equipment, conflicts, alternatives, reminders.",
     settings=settings,
-    store=lambda session: session,
+    store=BookingStore,
     policy=make_policy(settings),
 )
 svc.produces(
@@ -59,215 +62,22 @@ svc.produces(
     BookingRejected,
     BookingCancelled,
     BookingRescheduled,
+    BookingReminderDue,
     RoomUpdated,
     CommandRejected,
     MessageRejected,
 )
-app = svc.app
-
-
-def to_request(m: Any) -> domain.Request:
-    rec = m.recurrence
-    return domain.Request(
-        start=m.start,
-        end=m.end,
-        attendees=m.attendees,
-        equipment=frozenset(m.equipment),
-        room_id=m.room_id,
-        recurrence_freq=rec.freq if rec else None,
-        recurrence_count=rec.count if rec else None,
-        recurrence_until=rec.until if rec else None,
-    )
-
-
-async def on_booking_requested(tx: Any, msg: EventIn[BookingRequested], now: datetime, pol: domain.Policy) -> None:
-    """booking.requested → booking.confirmed, or booking.rejected with alternatives."""
-    env, data = msg.envelope, msg.data
-    if await store.request_decided(tx.session, data.inquiry_id):
-        return  # the same inquiry asked twice: it already has its answer
-    req = to_request(data.meeting)
-    rooms = await store.load_rooms(tx.session)
-    result = domain.plan(req, rooms, now)
-    request_json = data.meeting.model_dump(mode="json")
-
-    if isinstance(result, domain.Plan):
-        series_id = uuid.uuid4() if len(result.occurrences) > 1 else None
-        for room in result.candidates:
-            rows = [
-                {
-                    "booking_id": uuid.uuid4(),
-                    "inquiry_id": data.inquiry_id,
-                    "occurrence": i,
-                    "series_id": series_id,
-                    "room_id": room.room_id,
-                    "customer_id": data.customer_id,
-                    "name": data.meeting.name,
-                    "start_at": start,
-                    "end_at": end,
-                    "attendees": req.attendees,
-                    "equipment": sorted(req.equipment),
-                    "details": request_json,
-                    "correlation_id": str(env.correlation_id),
-                }
-                for i, (start, end) in enumerate(result.occurrences)
-            ]
-            try:
-                async with tx.session.begin_nested():
-                    await store.insert_bookings(tx.session, rows, pol)
-            except IntegrityError as exc:
-                if store.is_overlap(exc):
-                    continue  # taken: try the next suitable room
-                raise
-            await store.record_request(
-                tx.session,
-                inquiry_id=data.inquiry_id,
-                customer_id=data.customer_id,
-                outcome="confirmed",
-                request=request_json,
-            )
-            for row in rows:
-                tx.emit(
-                    BookingConfirmed(
-                        booking_id=str(row["booking_id"]),
-                        inquiry_id=data.inquiry_id,
-                        room_id=room.room_id,
-                        start=row["start_at"],
-                        end=row["end_at"],
-                        attendees=req.attendees,
-                        customer_id=data.customer_id,
-                        name=data.meeting.name,
-                        equipment=sorted(req.equipment),
-                        series_id=str(series_id) if series_id else None,
-                    ),
-                    correlation_id=env.correlation_id,
-                    causation_id=env.event_id,
-                )
-            return
-        if req.room_id:
-            rejection = domain.Rejection("room_unavailable", f"room {req.room_id} is taken at that time")
-        else:
-            rejection = domain.Rejection("room_unavailable", "no suitable room is free at that time")
-    else:
-        rejection = result
-
-    alternatives: list[domain.Slot] = []
-    if rejection.code != "invalid":
-        window_start = req.start - timedelta(days=1)
-        window_end = req.end + timedelta(days=pol.search_days + 2)
-        busy = await store.busy_intervals(tx.session, window_start, window_end)
-        alternatives = domain.alternatives(req, rooms, busy, pol, now)
-    await store.record_request(
-        tx.session,
-        inquiry_id=data.inquiry_id,
-        customer_id=data.customer_id,
-        outcome="rejected",
-        reason_code=rejection.code,
-        reason=rejection.reason,
-        request=request_json,
-    )
-    tx.emit(
-        BookingRejected(
-            inquiry_id=data.inquiry_id,
-            customer_id=data.customer_id,
-            reason=rejection.reason,
-            reason_code=rejection.code,  # type: ignore[arg-type]
-            alternatives=[Slot(room_id=a.room_id, start=a.start, end=a.end) for a in alternatives],
-        ),
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-    )
-
-
-# -- commands -----------------------------------------------------------------------------------
-async def rooms_upsert(tx: Any, msg: CommandIn[RoomsUpsert], now: datetime, pol: domain.Policy) -> str | None:
-    """rooms.upsert → room.updated."""
-    cmd = msg.command
-    values = cmd.model_dump(include={"room_id", "name", "location", "capacity", "active"})
-    values["equipment"] = sorted(set(cmd.equipment))
-    await store.upsert_room(tx.session, values)
-    tx.emit(RoomUpdated(**values), correlation_id=msg.correlation_id)
-    return None
-
-
-async def _booking(tx: Any, raw_id: str) -> tuple[uuid.UUID, Any] | str:
-    try:
-        booking_id = uuid.UUID(raw_id)
-    except ValueError:
-        return f"no booking {raw_id!r}"
-    row = await store.get_booking(tx.session, booking_id, lock=True)
-    if row is None:
-        return f"no booking {raw_id!r}"
-    if row.status == "cancelled":
-        return "the booking is already cancelled"
-    return booking_id, row
-
-
-async def booking_cancel(tx: Any, msg: CommandIn[BookingCancel], now: datetime, pol: domain.Policy) -> str | None:
-    """booking.cancel → booking.cancelled."""
-    cmd = msg.command
-    found = await _booking(tx, cmd.booking_id)
-    if isinstance(found, str):
-        return found
-    booking_id, row = found
-    await store.update_booking(tx.session, booking_id, pol, status="cancelled")
-    tx.emit(
-        BookingCancelled(
-            booking_id=str(booking_id),
-            customer_id=row.customer_id,
-            room_id=row.room_id,
-            start=row.start_at,
-            end=row.end_at,
-            actor=cmd.actor,
-            reason=cmd.reason,
-        ),
-        correlation_id=msg.correlation_id,
-    )
-    return None
-
-
-async def booking_reschedule(
-    tx: Any, msg: CommandIn[BookingReschedule], now: datetime, pol: domain.Policy
-) -> str | None:
-    """booking.reschedule → booking.rescheduled."""
-    cmd = msg.command
-    found = await _booking(tx, cmd.booking_id)
-    if isinstance(found, str):
-        return found
-    booking_id, row = found
-    if cmd.start < now:
-        return "the new time is in the past"
-    room_id = cmd.room_id or row.room_id
-    rooms = await store.load_rooms(tx.session)
-    req = domain.Request(cmd.start, cmd.end, row.attendees, frozenset(row.equipment), room_id)
-    problem = domain.unsuitability(rooms.get(room_id), req)
-    if problem:
-        return problem.reason
-    try:
-        async with tx.session.begin_nested():
-            await store.update_booking(tx.session, booking_id, pol, room_id=room_id, start_at=cmd.start, end_at=cmd.end)
-    except IntegrityError as exc:
-        if store.is_overlap(exc):
-            return f"room {room_id} is taken at that time"
-        raise
-    tx.emit(
-        BookingRescheduled(
-            booking_id=str(booking_id),
-            customer_id=row.customer_id,
-            room_id=room_id,
-            previous=Slot(room_id=row.room_id, start=row.start_at, end=row.end_at),
-            start=cmd.start,
-            end=cmd.end,
-            actor=cmd.actor,
-        ),
-        correlation_id=msg.correlation_id,
-    )
-    return None
-
-
-svc.on_events(BOOKING_EVENTS, {BookingRequested: on_booking_requested})
+svc.on_events(BOOKING_EVENTS, {BookingRequested: handlers.booking_requested})
 svc.on_commands(
-    BOOKING_COMMANDS, {RoomsUpsert: rooms_upsert, BookingCancel: booking_cancel, BookingReschedule: booking_reschedule}
+    BOOKING_COMMANDS,
+    {
+        RoomsUpsert: handlers.rooms_upsert,
+        BookingCancel: handlers.booking_cancel,
+        BookingReschedule: handlers.booking_reschedule,
+    },
 )
+svc.on_due({domain.REMINDER: handlers.reminder_due})
+app = svc.app
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -283,26 +93,26 @@ def _when(request: Request, name: str, default: datetime | None = None) -> datet
     return value
 
 
-def _booking_json(row: Any) -> dict[str, Any]:
+def _booking_json(b: domain.Booking) -> dict[str, Any]:
     return {
-        "booking_id": str(row.booking_id),
-        "inquiry_id": row.inquiry_id,
-        "series_id": str(row.series_id) if row.series_id else None,
-        "room_id": row.room_id,
-        "customer_id": row.customer_id,
-        "name": row.name,
-        "start": row.start_at.isoformat(),
-        "end": row.end_at.isoformat(),
-        "attendees": row.attendees,
-        "equipment": row.equipment,
-        "status": row.status,
-        "details": row.details,
+        "booking_id": str(b.booking_id),
+        "inquiry_id": b.inquiry_id,
+        "series_id": str(b.series_id) if b.series_id else None,
+        "room_id": b.room_id,
+        "customer_id": b.customer_id,
+        "name": b.name,
+        "start": b.start.isoformat(),
+        "end": b.end.isoformat(),
+        "attendees": b.attendees,
+        "equipment": list(b.equipment),
+        "status": b.status,
+        "details": b.details,
     }
 
 
 async def list_rooms(request: Request) -> JSONResponse:
-    async with svc.sessions() as session:
-        rooms = await store.load_rooms(session)
+    async with svc.sessions() as conn:
+        rooms = await BookingStore(conn).rooms()
     return JSONResponse(
         [
             {
@@ -328,24 +138,20 @@ async def availability(request: Request) -> JSONResponse:
         return error(400, str(exc))
     if end <= start:
         return error(400, "end must be after start")
-    pol, now = svc.policy, svc.clock.now()
     req = domain.Request(start, end, attendees, equipment, request.query_params.get("room_id"))
-    async with svc.sessions() as session:
-        rooms = await store.load_rooms(session)
-        busy = await store.busy_intervals(session, start - timedelta(days=1), end + timedelta(days=pol.search_days + 2))
-    free = [
-        r.room_id
-        for r in domain.suitable_rooms(rooms.values(), req)
-        if domain.is_free(busy.get(r.room_id, ()), start, end, pol)
-    ]
-    alts = [] if free else domain.alternatives(req, rooms, busy, pol, now)
+    async with svc.sessions() as conn:
+        store = BookingStore(conn)
+        rooms = await store.rooms()
+        busy = await store.busy_intervals(*svc.policy.search_window(req))
+    found = domain.availability(req, rooms, busy, svc.policy, svc.clock.now())
     return JSONResponse(
         {
             "start": start.isoformat(),
             "end": end.isoformat(),
-            "free_rooms": free,
+            "free_rooms": found.free_rooms,
             "alternatives": [
-                {"room_id": a.room_id, "start": a.start.isoformat(), "end": a.end.isoformat()} for a in alts
+                {"room_id": a.room_id, "start": a.start.isoformat(), "end": a.end.isoformat()}
+                for a in found.alternatives
             ],
         }
     )
@@ -358,9 +164,9 @@ async def list_bookings(request: Request) -> JSONResponse:
         end = _when(request, "to", now + timedelta(days=30))
     except ValueError as exc:
         return error(400, str(exc))
-    async with svc.sessions() as session:
-        rows = await store.list_bookings(session, start, end, request.query_params.get("room_id"))
-    return JSONResponse([_booking_json(r) for r in rows])
+    async with svc.sessions() as conn:
+        found = await BookingStore(conn).bookings_between(start, end, request.query_params.get("room_id"))
+    return JSONResponse([_booking_json(b) for b in found])
 
 
 async def get_booking(request: Request) -> JSONResponse:
@@ -368,9 +174,9 @@ async def get_booking(request: Request) -> JSONResponse:
         booking_id = uuid.UUID(request.path_params["booking_id"])
     except ValueError:
         return error(404, "no such booking")
-    async with svc.sessions() as session:
-        row = await store.get_booking(session, booking_id)
-    return JSONResponse(_booking_json(row)) if row else error(404, "no such booking")
+    async with svc.sessions() as conn:
+        booking = await BookingStore(conn).booking(booking_id)
+    return JSONResponse(_booking_json(booking)) if booking else error(404, "no such booking")
 
 
 svc.route("/rooms", list_rooms)

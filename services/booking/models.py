@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql as pg
 from shared.db import add_messaging_tables
 from shared.scheduler import due_items_table
 
+from .domain import CANCELLED, CONFIRMED, REJECTED
+
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
 DUE_ITEMS = due_items_table(metadata)
@@ -42,12 +44,12 @@ bookings = sa.Table(
     sa.Column("attendees", sa.Integer, nullable=False),
     sa.Column("equipment", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("details", pg.JSONB, nullable=False, server_default="{}"),
-    sa.Column("status", sa.Text, nullable=False, server_default="confirmed"),
+    sa.Column("status", sa.Text, nullable=False, server_default=CONFIRMED),
     sa.Column("correlation_id", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("inquiry_id", "occurrence", name="bookings_one_per_inquiry_occurrence"),
-    sa.CheckConstraint("status IN ('confirmed', 'cancelled')", name="bookings_status_known"),
+    sa.CheckConstraint(f"status IN ('{CONFIRMED}', '{CANCELLED}')", name="bookings_status_known"),
     sa.CheckConstraint("end_at > start_at", name="bookings_end_after_start"),
     sa.Index("bookings_room_time", "room_id", "start_at"),
 )
@@ -63,7 +65,7 @@ requests = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("request", pg.JSONB, nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.CheckConstraint("outcome IN ('confirmed', 'rejected')", name="booking_requests_outcome_known"),
+    sa.CheckConstraint(f"outcome IN ('{CONFIRMED}', '{REJECTED}')", name="booking_requests_outcome_known"),
 )
 
 NO_OVERLAP = "bookings_no_overlap"

@@ -1,9 +1,16 @@
-"""Booking's queries: plain SQLAlchemy Core over its own tables."""
+"""Booking's SQL: :class:`BookingStore`, plain SQLAlchemy Core over its own tables.
+
+The store reads and writes what the rules decide; it decides nothing, with one exception that is the
+point of the design: the exclusion constraint ``bookings_no_overlap`` is the arbiter of conflicts,
+so :meth:`BookingStore.try_insert_bookings` and :meth:`BookingStore.try_move_booking` report a
+taken room (False) instead of checking beforehand — any number of replicas stays safe.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +23,171 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import domain
 from .models import NO_OVERLAP, bookings, requests, rooms
 
+Busy = dict[str, list[tuple[datetime, datetime]]]
 
-def room_from_row(row: Any) -> domain.Room:
+
+class BookingStore:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    # -- rooms ----------------------------------------------------------------------------------
+    async def rooms(self) -> dict[str, domain.Room]:
+        rows = (await self.conn.execute(sa.select(rooms))).all()
+        return {r.room_id: _room(r) for r in rows}
+
+    async def upsert_room(self, room: domain.Room) -> None:
+        values = {
+            "room_id": room.room_id,
+            "name": room.name,
+            "location": room.location,
+            "capacity": room.capacity,
+            "equipment": sorted(room.equipment),
+            "active": room.active,
+        }
+        stmt = pg_insert(rooms).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["room_id"],
+            set_={k: stmt.excluded[k] for k in values if k != "room_id"} | {"updated_at": sa.func.now()},
+        )
+        await self.conn.execute(stmt)
+
+    # -- bookings -------------------------------------------------------------------------------
+    async def busy_intervals(self, start: datetime, end: datetime) -> Busy:
+        """Each room's blocked intervals that touch [start, end) (cancelled bookings free the room)."""
+        stmt = sa.select(bookings.c.room_id, bookings.c.blocked).where(
+            bookings.c.status != domain.CANCELLED,
+            bookings.c.blocked.op("&&")(sa.func.tstzrange(start, end, "[)")),
+        )
+        out: Busy = defaultdict(list)
+        for row in (await self.conn.execute(stmt)).all():
+            out[row.room_id].append((row.blocked.lower, row.blocked.upper))
+        return out
+
+    async def try_insert_bookings(self, new: Sequence[domain.Booking]) -> bool:
+        """Insert all of them, or none and False when the room is taken at one of their times."""
+        return await self._unless_taken(sa.insert(bookings), [_row(b) for b in new])
+
+    async def try_move_booking(self, booking: domain.Booking) -> bool:
+        """Save the booking's new room and time; False (nothing changed) when the room is taken."""
+        stmt = (
+            sa.update(bookings)
+            .where(bookings.c.booking_id == booking.booking_id)
+            .values(
+                room_id=booking.room_id,
+                start_at=booking.start,
+                end_at=booking.end,
+                blocked=_range(booking.blocked),
+                updated_at=sa.func.now(),
+            )
+        )
+        return await self._unless_taken(stmt)
+
+    async def cancel_booking(self, booking_id: uuid.UUID) -> None:
+        await self.conn.execute(
+            sa.update(bookings)
+            .where(bookings.c.booking_id == booking_id)
+            .values(status=domain.CANCELLED, updated_at=sa.func.now())
+        )
+
+    async def booking(self, booking_id: uuid.UUID, *, lock: bool = False) -> domain.Booking | None:
+        """The booking (``lock``: held for update until the transaction ends), or None."""
+        stmt = sa.select(bookings).where(bookings.c.booking_id == booking_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        return _booking(row) if row else None
+
+    async def bookings_between(
+        self, start: datetime, end: datetime, room_id: str | None = None, limit: int = 500
+    ) -> list[domain.Booking]:
+        """Bookings (cancelled ones too) that overlap [start, end), by start time."""
+        stmt = (
+            sa.select(bookings)
+            .where(bookings.c.start_at < end, bookings.c.end_at > start)
+            .order_by(bookings.c.start_at)
+            .limit(limit)
+        )
+        if room_id:
+            stmt = stmt.where(bookings.c.room_id == room_id)
+        return [_booking(r) for r in (await self.conn.execute(stmt)).all()]
+
+    async def _unless_taken(self, stmt: Any, params: Any = None) -> bool:
+        try:
+            async with self.conn.begin_nested():  # a taken room undoes this statement only
+                await self.conn.execute(stmt, params)
+        except IntegrityError as exc:
+            if _is_overlap(exc):
+                return False
+            raise
+        return True
+
+    # -- requests -------------------------------------------------------------------------------
+    async def request_decided(self, inquiry_id: str) -> bool:
+        stmt = sa.select(requests.c.inquiry_id).where(requests.c.inquiry_id == inquiry_id)
+        return (await self.conn.execute(stmt)).first() is not None
+
+    async def record_request(self, outcome: domain.RequestOutcome) -> None:
+        values = {
+            "inquiry_id": outcome.inquiry_id,
+            "customer_id": outcome.customer_id,
+            "outcome": outcome.outcome,
+            "reason_code": outcome.reason_code,
+            "reason": outcome.reason,
+            "request": dict(outcome.request),
+        }
+        await self.conn.execute(pg_insert(requests).values(**values).on_conflict_do_nothing())
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    orig = getattr(exc.orig, "__cause__", None) or exc.orig
+    return getattr(orig, "sqlstate", None) == "23P01" or NO_OVERLAP in str(exc)
+
+
+def _range(interval: tuple[datetime, datetime]) -> Range[datetime]:
+    return Range(interval[0], interval[1], lower_inc=True, upper_inc=False)
+
+
+def _row(b: domain.Booking) -> dict[str, Any]:
+    return {
+        "booking_id": b.booking_id,
+        "inquiry_id": b.inquiry_id,
+        "occurrence": b.occurrence,
+        "series_id": b.series_id,
+        "room_id": b.room_id,
+        "customer_id": b.customer_id,
+        "name": b.name,
+        "start_at": b.start,
+        "end_at": b.end,
+        "blocked": _range(b.blocked),
+        "attendees": b.attendees,
+        "equipment": list(b.equipment),
+        "details": dict(b.details),
+        "status": b.status,
+        "correlation_id": b.correlation_id,
+    }
+
+
+def _booking(row: Any) -> domain.Booking:
+    return domain.Booking(
+        booking_id=row.booking_id,
+        inquiry_id=row.inquiry_id,
+        room_id=row.room_id,
+        customer_id=row.customer_id,
+        name=row.name,
+        start=row.start_at,
+        end=row.end_at,
+        blocked=(row.blocked.lower, row.blocked.upper),
+        attendees=row.attendees,
+        equipment=tuple(row.equipment or ()),
+        correlation_id=row.correlation_id,
+        occurrence=row.occurrence,
+        series_id=row.series_id,
+        details=row.details or {},
+        status=row.status,
+    )
+
+
+def _room(row: Any) -> domain.Room:
     return domain.Room(
         room_id=row.room_id,
         name=row.name,
@@ -26,84 +196,3 @@ def room_from_row(row: Any) -> domain.Room:
         location=row.location,
         active=row.active,
     )
-
-
-async def load_rooms(session: AsyncConnection) -> dict[str, domain.Room]:
-    rows = (await session.execute(sa.select(rooms))).all()
-    return {r.room_id: room_from_row(r) for r in rows}
-
-
-async def upsert_room(session: AsyncConnection, values: dict[str, Any]) -> None:
-    stmt = pg_insert(rooms).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["room_id"],
-        set_={k: stmt.excluded[k] for k in values if k != "room_id"} | {"updated_at": sa.func.now()},
-    )
-    await session.execute(stmt)
-
-
-async def busy_intervals(
-    session: AsyncConnection, start: datetime, end: datetime, *, exclude_booking: uuid.UUID | None = None
-) -> dict[str, list[tuple[datetime, datetime]]]:
-    """Each room's blocked intervals that touch [start, end)."""
-    stmt = sa.select(bookings.c.room_id, bookings.c.blocked).where(
-        bookings.c.status != "cancelled",
-        bookings.c.blocked.op("&&")(sa.func.tstzrange(start, end, "[)")),
-    )
-    if exclude_booking is not None:
-        stmt = stmt.where(bookings.c.booking_id != exclude_booking)
-    out: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in (await session.execute(stmt)).all():
-        out[row.room_id].append((row.blocked.lower, row.blocked.upper))
-    return out
-
-
-def is_overlap(exc: IntegrityError) -> bool:
-    orig = getattr(exc.orig, "__cause__", None) or exc.orig
-    return getattr(orig, "sqlstate", None) == "23P01" or NO_OVERLAP in str(exc)
-
-
-async def request_decided(session: AsyncConnection, inquiry_id: str) -> bool:
-    stmt = sa.select(requests.c.inquiry_id).where(requests.c.inquiry_id == inquiry_id)
-    return (await session.execute(stmt)).first() is not None
-
-
-async def record_request(session: AsyncConnection, **values: Any) -> None:
-    await session.execute(pg_insert(requests).values(**values).on_conflict_do_nothing())
-
-
-async def insert_bookings(session: AsyncConnection, rows: list[dict[str, Any]], policy: domain.Policy) -> None:
-    for row in rows:
-        b_start, b_end = policy.blocked(row["start_at"], row["end_at"])
-        row["blocked"] = Range(b_start, b_end, lower_inc=True, upper_inc=False)
-    await session.execute(sa.insert(bookings), rows)
-
-
-async def get_booking(session: AsyncConnection, booking_id: uuid.UUID, *, lock: bool = False) -> Any:
-    stmt = sa.select(bookings).where(bookings.c.booking_id == booking_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).first()
-
-
-async def update_booking(session: AsyncConnection, booking_id: uuid.UUID, policy: domain.Policy, **values: Any) -> None:
-    if "start_at" in values:
-        b_start, b_end = policy.blocked(values["start_at"], values["end_at"])
-        values["blocked"] = Range(b_start, b_end, lower_inc=True, upper_inc=False)
-    await session.execute(
-        sa.update(bookings).where(bookings.c.booking_id == booking_id).values(**values, updated_at=sa.func.now())
-    )
-
-
-async def list_bookings(
-    session: AsyncConnection, start: datetime, end: datetime, room_id: str | None, limit: int = 500
-) -> list[Any]:
-    stmt = (
-        sa.select(bookings)
-        .where(bookings.c.start_at < end, bookings.c.end_at > start)
-        .order_by(bookings.c.start_at)
-        .limit(limit)
-    )
-    if room_id:
-        stmt = stmt.where(bookings.c.room_id == room_id)
-    return list((await session.execute(stmt)).all())

@@ -39,6 +39,7 @@ complaints = sa.Table(
     sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("reopened_at", sa.DateTime(timezone=True)),  # the last reopening (the resolution clock restarts)
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("correlation_id", sa.Text, nullable=False),
     sa.UniqueConstraint("inquiry_id", name="complaints_inquiry_id_key"),

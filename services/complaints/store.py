@@ -1,89 +1,115 @@
-"""Complaints' queries: plain SQLAlchemy Core over its own tables."""
+"""Complaints' queries: plain SQLAlchemy Core over its own tables (``uow.store`` in the handlers)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import domain
+from .domain import Complaint, HistoryEntry
 from .models import complaints, history
 
-# the columns the lifecycle rules change (domain.Complaint's fields)
-STATE_COLUMNS = (
-    "status",
-    "category",
-    "severity",
-    "agent_id",
-    "registered_at",
-    "acknowledge_due_at",
-    "resolve_due_at",
-    "acknowledged_at",
-    "resolved_at",
-    "closed_at",
-)
+# the columns the rules read and change (domain.Complaint's fields); registered_at never changes
+STATE_COLUMNS = tuple(f.name for f in fields(Complaint) if f.name != "complaint_id")
 MUTABLE_COLUMNS = tuple(c for c in STATE_COLUMNS if c != "registered_at")
 
 
-def state_from_row(row: Any) -> domain.Complaint:
-    return domain.Complaint(**{c: getattr(row, c) for c in STATE_COLUMNS})
+def _uuid(complaint_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(complaint_id)
+    except ValueError:
+        return None
 
 
-def _state_values(state: domain.Complaint, columns: tuple[str, ...] = STATE_COLUMNS) -> dict[str, Any]:
-    return {c: getattr(state, c) for c in columns}
+class ComplaintsStore:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
 
-
-async def insert_complaint(session: AsyncConnection, state: domain.Complaint, **values: Any) -> bool:
-    """Insert a new complaint; False if its inquiry already has one (a repeated delivery)."""
-    stmt = (
-        pg_insert(complaints)
-        .values(**values, **_state_values(state))
-        .on_conflict_do_nothing(index_elements=["inquiry_id"])
-        .returning(complaints.c.complaint_id)
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
-async def get_complaint(session: AsyncConnection, complaint_id: uuid.UUID, *, lock: bool = False) -> Any:
-    stmt = sa.select(complaints).where(complaints.c.complaint_id == complaint_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).first()
-
-
-async def update_state(session: AsyncConnection, complaint_id: uuid.UUID, state: domain.Complaint) -> None:
-    await session.execute(
-        sa.update(complaints)
-        .where(complaints.c.complaint_id == complaint_id)
-        .values(**_state_values(state, MUTABLE_COLUMNS), updated_at=sa.func.now())
-    )
-
-
-async def append_history(session: AsyncConnection, complaint_id: uuid.UUID, entry: domain.HistoryEntry) -> None:
-    await session.execute(
-        sa.insert(history).values(
-            complaint_id=complaint_id,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            from_status=entry.from_status,
-            to_status=entry.to_status,
-            note=entry.note,
-            data=dict(entry.data),
+    # -- what the handlers use ----------------------------------------------------------------
+    async def add(
+        self,
+        state: Complaint,
+        *,
+        inquiry_id: str,
+        customer_id: str | None,
+        channel: str | None,
+        booking_id: str | None,
+        text: str | None,
+        correlation_id: str,
+    ) -> bool:
+        """Insert a new complaint; False if its inquiry already has one (a repeated delivery)."""
+        stmt = (
+            pg_insert(complaints)
+            .values(
+                complaint_id=uuid.UUID(state.complaint_id),
+                inquiry_id=inquiry_id,
+                customer_id=customer_id,
+                channel=channel,
+                booking_id=booking_id,
+                text=text,
+                correlation_id=correlation_id,
+                **{c: getattr(state, c) for c in STATE_COLUMNS},
+            )
+            .on_conflict_do_nothing(index_elements=["inquiry_id"])
+            .returning(complaints.c.complaint_id)
         )
-    )
+        return (await self.conn.execute(stmt)).first() is not None
 
+    async def get(self, complaint_id: str, *, lock: bool = False) -> Complaint | None:
+        """The complaint's state (``lock``: held until the transaction ends); None if there is none."""
+        key = _uuid(complaint_id)
+        if key is None:
+            return None
+        stmt = sa.select(*(complaints.c[c] for c in STATE_COLUMNS)).where(complaints.c.complaint_id == key)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        return Complaint(complaint_id=str(key), **row._mapping) if row is not None else None
 
-async def list_complaints(session: AsyncConnection, *, status: str | None = None, limit: int = 100) -> list[Any]:
-    stmt = sa.select(complaints).order_by(complaints.c.registered_at.desc(), complaints.c.complaint_id).limit(limit)
-    if status:
-        stmt = stmt.where(complaints.c.status == status)
-    return list((await session.execute(stmt)).all())
+    async def update(self, state: Complaint) -> None:
+        await self.conn.execute(
+            sa.update(complaints)
+            .where(complaints.c.complaint_id == uuid.UUID(state.complaint_id))
+            .values(**{c: getattr(state, c) for c in MUTABLE_COLUMNS}, updated_at=sa.func.now())
+        )
 
+    async def append_history(self, complaint_id: str, entry: HistoryEntry) -> None:
+        await self.conn.execute(
+            sa.insert(history).values(
+                complaint_id=uuid.UUID(complaint_id),
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                from_status=entry.from_status,
+                to_status=entry.to_status,
+                note=entry.note,
+                data=dict(entry.data),
+            )
+        )
 
-async def get_history(session: AsyncConnection, complaint_id: uuid.UUID) -> list[Any]:
-    stmt = sa.select(history).where(history.c.complaint_id == complaint_id).order_by(history.c.id)
-    return list((await session.execute(stmt)).all())
+    # -- what HTTP shows ----------------------------------------------------------------------
+    async def listing(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Complaints, newest first (``status``: only those in it)."""
+        stmt = sa.select(complaints).order_by(complaints.c.registered_at.desc(), complaints.c.complaint_id).limit(limit)
+        if status:
+            stmt = stmt.where(complaints.c.status == status)
+        return [dict(r._mapping) for r in await self.conn.execute(stmt)]
+
+    async def details(self, complaint_id: str) -> dict[str, Any] | None:
+        """One complaint with its full history (oldest entry first); None if there is none."""
+        key = _uuid(complaint_id)
+        if key is None:
+            return None
+        row = (await self.conn.execute(sa.select(complaints).where(complaints.c.complaint_id == key))).first()
+        if row is None:
+            return None
+        entries = await self.conn.execute(
+            sa.select(*(c for c in history.c if c.name != "complaint_id"))
+            .where(history.c.complaint_id == key)
+            .order_by(history.c.id)
+        )
+        return {**row._mapping, "history": [dict(e._mapping) for e in entries]}

@@ -14,6 +14,7 @@ import pytest
 from faststream import AckPolicy
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 
+from shared.availability import Availability
 from shared.publisher import Publisher
 from shared.runtime import Dispatcher, Incoming
 from shared.service import raw_delivery
@@ -60,7 +61,16 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
 
     publisher = Publisher(servers.amqp_url)  # publishes the dead letter
     uow = FakeUnitOfWork()
-    dispatcher = Dispatcher(publisher=publisher, begin=uow.begin, max_message_bytes=1 << 20, delivery_limit=LIMIT)
+    async def reachable() -> None:
+        pass
+
+    dispatcher = Dispatcher(
+        publisher=publisher,
+        begin=uow.begin,
+        availability=Availability(reachable),
+        max_message_bytes=1 << 20,
+        delivery_limit=LIMIT,
+    )
     broker = RabbitBroker(servers.amqp_url, apply_types=False)  # consumes, as a service does
 
     @broker.subscriber(

@@ -1,12 +1,16 @@
-"""Booking rules in plain Python: conflicts with buffers, room choice, alternatives, recurrences."""
+"""Booking rules in plain Python: conflicts with buffers, room choice, alternatives, recurrences, the
+decisions on requests and changes, the day-before reminder."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.booking import domain
 from services.booking.domain import (
     MAX_OCCURRENCES,
     Plan,
@@ -22,6 +26,7 @@ from services.booking.domain import (
     suitable_rooms,
     unsuitability,
 )
+from shared.contract.events import BookingRejected, BookingReminderDue
 
 HK = ZoneInfo("Asia/Hong_Kong")
 POLICY = Policy()  # 15 min setup + 15 min cleanup, 08:00-22:00 Hong Kong time
@@ -530,3 +535,309 @@ def test_the_customers_own_time_in_another_room_is_offered_even_after_closing():
     same_time = [s for s in slots if (s.start, s.end) == (hk(2, 21), hk(2, 22, 30))]
     assert same_time and all(s.room_id != "R-S" for s in same_time)
     assert_within_opening_hours([s for s in slots if s not in same_time])
+
+
+# -- the search window ------------------------------------------------------------------------------
+def _every_few_hours(rooms: dict[str, Room]) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each room busy for an hour every five hours (staggered by room), 20 November to 25 December."""
+    busy: dict[str, list[tuple[datetime, datetime]]] = {}
+    for n, rid in enumerate(sorted(rooms)):
+        t = datetime(2026, 11, 20, n, tzinfo=HK)
+        busy[rid] = []
+        while t < datetime(2026, 12, 25, tzinfo=HK):
+            busy[rid].append((t, t + timedelta(hours=1)))
+            t += timedelta(hours=5)
+    return busy
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        req(hk(2, 14), hk(2, 16), room_id="R-S"),
+        req(hk(2, 8), hk(2, 9), room_id="R-M"),
+        req(hk(9, 20, 30), hk(9, 22), attendees=30),  # late in the evening: next day's mornings
+        req(datetime(2026, 12, 4, 23, 0, tzinfo=UTC), datetime(2026, 12, 5, 1, 0, tzinfo=UTC), room_id="R-S"),
+    ],
+)
+def test_the_search_window_holds_every_booking_the_alternatives_depend_on(request_):
+    busy = _every_few_hours(ROOMS)
+    start, end = POLICY.search_window(request_)
+    within = {rid: [(s, e) for s, e in spans if s < end and start < e] for rid, spans in busy.items()}
+    assert alternatives(request_, ROOMS, within, POLICY, NOW) == alternatives(request_, ROOMS, busy, POLICY, NOW)
+    assert alternatives(request_, ROOMS, busy, POLICY, NOW), "the scenario offers something"
+
+
+def test_rooms_busy_hour_after_hour_for_the_whole_search_are_busy_through_the_window():
+    hours = [datetime(2026, 11, 28, tzinfo=HK) + timedelta(hours=h) for h in range(24 * 30)]
+    busy = {rid: [(h, h + timedelta(hours=1)) for h in hours] for rid in ROOMS}
+    request = req(hk(2, 14), hk(2, 15), room_id="R-S")
+    start, end = POLICY.search_window(request)
+    within = {rid: [(s, e) for s, e in spans if s < end and start < e] for rid, spans in busy.items()}
+    assert alternatives(request, ROOMS, within, POLICY, NOW) == []
+
+
+def test_the_search_window_runs_from_the_day_before_to_two_days_past_the_search():
+    assert POLICY.search_window(req(hk(2, 14), hk(2, 16))) == (hk(1, 14), hk(11, 16))
+    assert Policy(search_days=1).search_window(req(hk(2, 14), hk(2, 16))) == (hk(1, 14), hk(5, 16))
+
+
+# -- the day-before reminder ------------------------------------------------------------------------
+def test_the_reminder_falls_due_a_day_before_the_meeting():
+    assert POLICY.reminder_at(hk(3, 14), NOW) == hk(2, 14)
+
+
+def test_the_reminder_lead_is_the_policys():
+    assert Policy(reminder_lead=timedelta(hours=3)).reminder_at(hk(3, 14), NOW) == hk(3, 11)
+
+
+@pytest.mark.parametrize("start", [NOW + timedelta(hours=24), NOW + timedelta(hours=23), NOW, NOW - timedelta(hours=1)])
+def test_no_reminder_when_its_time_has_come_already(start):
+    assert POLICY.reminder_at(start, NOW) is None
+
+
+def test_a_reminder_one_second_ahead_is_still_scheduled():
+    assert POLICY.reminder_at(NOW + timedelta(hours=24, seconds=1), NOW) == NOW + timedelta(seconds=1)
+
+
+# -- deciding a booking request ---------------------------------------------------------------------
+def ask(request_: Request, inquiry_id: str = "inq-1") -> domain.Ask:
+    return domain.Ask(inquiry_id, "cust-1", "Board meeting", request_, {"name": "Board meeting"}, "corr-1")
+
+
+def test_the_first_attempt_books_every_occurrence_in_the_best_fitting_room():
+    series = req(hk(2, 14), hk(2, 15), recurrence_freq="weekly", recurrence_count=3)
+    attempt = domain.request_booking(ask(series), ROOMS, NOW, POLICY)
+    assert isinstance(attempt, domain.Attempt)
+    assert attempt.room == SMALL
+    assert [(b.room_id, b.start, b.occurrence) for b in attempt.bookings] == [
+        ("R-S", hk(2, 14), 0),
+        ("R-S", hk(9, 14), 1),
+        ("R-S", hk(16, 14), 2),
+    ]
+    assert [b.blocked for b in attempt.bookings] == [blocked(b.start, b.end) for b in attempt.bookings]
+    assert {b.series_id for b in attempt.bookings} == {attempt.series_id} and attempt.series_id is not None
+    assert len({b.booking_id for b in attempt.bookings}) == 3
+    b = attempt.bookings[0]
+    assert (b.inquiry_id, b.customer_id, b.name, b.attendees, b.equipment) == (
+        "inq-1",
+        "cust-1",
+        "Board meeting",
+        8,
+        ("projector",),
+    )
+    assert (b.status, b.correlation_id, b.details) == (domain.CONFIRMED, "corr-1", {"name": "Board meeting"})
+
+
+def test_a_single_meeting_has_no_series():
+    attempt = domain.request_booking(ask(req(hk(2, 14), hk(2, 15))), ROOMS, NOW, POLICY)
+    assert isinstance(attempt, domain.Attempt)
+    assert attempt.series_id is None and [b.series_id for b in attempt.bookings] == [None]
+
+
+def test_a_taken_room_moves_the_attempt_to_the_next_suitable_room_then_rejects():
+    series = req(hk(2, 14), hk(2, 15), recurrence_freq="daily", recurrence_count=2)
+    step = domain.request_booking(ask(series), ROOMS, NOW, POLICY)
+    tried = []
+    while isinstance(step, domain.Attempt):
+        tried.append(step.room.room_id)
+        assert {b.room_id for b in step.bookings} == {step.room.room_id}
+        assert {b.series_id for b in step.bookings} == {step.series_id}
+        step = step.next()
+    assert tried == ["R-S", "R-M", "R-L"]
+    assert step == Rejection("room_unavailable", "no suitable room is free at that time")
+
+
+def test_the_room_asked_for_being_taken_is_said_by_name():
+    step = domain.request_booking(ask(req(hk(2, 14), hk(2, 15), room_id="R-M")), ROOMS, NOW, POLICY)
+    assert isinstance(step, domain.Attempt)
+    assert step.next() == Rejection("room_unavailable", "room R-M is taken at that time")
+
+
+def test_a_request_that_cannot_be_met_whatever_the_bookings_is_rejected_at_once():
+    assert domain.request_booking(ask(req(hk(2, 14), hk(2, 15), room_id="R-X")), ROOMS, NOW, POLICY) == Rejection(
+        "room_unknown", "room 'R-X' does not exist or is not in service"
+    )
+
+
+@pytest.mark.parametrize(("code", "offers"), [("invalid", False), ("room_unavailable", True), ("no_room_fits", True)])
+def test_only_an_invalid_request_goes_without_alternatives(code, offers):
+    assert Rejection(code, "…").offers_alternatives is offers
+
+
+def test_reason_codes_are_exactly_the_contracts():
+    scenarios = [
+        req(hk(2, 14), hk(2, 13)),
+        req(hk(2, 14), hk(2, 15), room_id="R-X"),
+        req(hk(2, 14), hk(2, 15), attendees=11, room_id="R-S"),
+        req(hk(2, 14), hk(2, 15), equipment=frozenset({"audio"}), room_id="R-S"),
+        req(hk(2, 14), hk(2, 15), attendees=500),
+    ]
+    codes = {r.code for r in (domain.request_booking(ask(s), ROOMS, NOW, POLICY) for s in scenarios)}
+    codes.add(domain.room_taken(None).code)
+    assert codes == set(get_args(BookingRejected.model_fields["reason_code"].annotation))
+
+
+def test_a_confirmation_announces_each_occurrence_and_reminds_of_those_a_day_ahead():
+    series = req(hk(2, 8), hk(2, 9), recurrence_freq="daily", recurrence_count=3)
+    attempt = domain.request_booking(ask(series), ROOMS, NOW, POLICY)
+    assert isinstance(attempt, domain.Attempt)
+    done = domain.confirmed(attempt, NOW)  # the first occurrence is 23 hours ahead
+    assert done.outcome == domain.RequestOutcome("inq-1", "cust-1", "confirmed", {"name": "Board meeting"})
+    assert [(e.booking_id, e.start, e.room_id, e.series_id) for e in done.events] == [
+        (str(b.booking_id), b.start, "R-S", str(attempt.series_id)) for b in attempt.bookings
+    ]
+    assert [e.equipment for e in done.events] == [["projector"]] * 3
+    assert [(r.booking_id, r.due_at, r.correlation_id) for r in done.reminders] == [
+        (attempt.bookings[1].booking_id, hk(2, 8), "corr-1"),
+        (attempt.bookings[2].booking_id, hk(3, 8), "corr-1"),
+    ]
+
+
+def test_a_rejection_records_why_and_offers_the_alternatives():
+    offers = [Slot("R-M", hk(2, 14), hk(2, 15)), Slot("R-S", hk(2, 16), hk(2, 17))]
+    declined = domain.rejected(ask(req(hk(2, 14), hk(2, 15))), domain.room_taken("R-S"), offers)
+    assert declined.outcome == domain.RequestOutcome(
+        "inq-1",
+        "cust-1",
+        "rejected",
+        {"name": "Board meeting"},
+        reason_code="room_unavailable",
+        reason="room R-S is taken at that time",
+    )
+    assert declined.event.reason == "room R-S is taken at that time"
+    assert [(a.room_id, a.start, a.end) for a in declined.event.alternatives] == [
+        ("R-M", hk(2, 14), hk(2, 15)),
+        ("R-S", hk(2, 16), hk(2, 17)),
+    ]
+
+
+def test_availability_lists_the_free_suitable_rooms_best_fit_first_and_offers_nothing_else():
+    request = req(hk(2, 14), hk(2, 15))
+    found = domain.availability(request, ROOMS, {"R-M": [blocked(hk(2, 14), hk(2, 15))]}, POLICY, NOW)
+    assert found == domain.Availability(["R-S", "R-L"], [])
+
+
+def test_availability_offers_alternatives_when_no_room_is_free():
+    request = req(hk(2, 14), hk(2, 15), room_id="R-S")
+    busy = {rid: [blocked(hk(2, 14), hk(2, 15))] for rid in ROOMS}
+    found = domain.availability(request, ROOMS, busy, POLICY, NOW)
+    assert found.free_rooms == []
+    assert found.alternatives == alternatives(request, ROOMS, busy, POLICY, NOW) != []
+
+
+# -- changes to a booking ---------------------------------------------------------------------------
+def booking(start: datetime = hk(3, 14), end: datetime = hk(3, 16), **kw: object) -> domain.Booking:
+    values: dict = {
+        "booking_id": uuid.UUID(int=7),
+        "inquiry_id": "inq-1",
+        "room_id": "R-M",
+        "customer_id": "cust-1",
+        "name": "Board meeting",
+        "start": start,
+        "end": end,
+        "blocked": blocked(start, end),
+        "attendees": 15,
+        "equipment": ("audio", "projector"),
+        "correlation_id": str(uuid.UUID(int=9)),
+    }
+    return domain.Booking(**(values | kw))
+
+
+def test_cancelling_gives_the_cancelled_booking_its_event_and_no_reminder():
+    change = domain.cancel(booking(), "b-7", actor="agent", reason="ill")
+    assert isinstance(change, domain.Change)
+    assert change.booking == booking(status=domain.CANCELLED)
+    assert change.reminder is None
+    assert (change.event.booking_id, change.event.room_id, change.event.start) == (
+        str(uuid.UUID(int=7)),
+        "R-M",
+        hk(3, 14),
+    )
+    assert (change.event.actor, change.event.reason) == ("agent", "ill")
+
+
+@pytest.mark.parametrize(
+    ("found", "reason"),
+    [(None, "no booking 'b-7'"), (booking(status=domain.CANCELLED), "the booking is already cancelled")],
+)
+def test_only_a_confirmed_booking_can_be_cancelled_or_moved(found, reason):
+    assert domain.cancel(found, "b-7", actor="agent", reason=None) == domain.Refusal(reason)
+    moved = domain.reschedule(
+        found, "b-7", ROOMS, start=hk(5, 10), end=hk(5, 11), room_id=None, actor="a", now=NOW, policy=POLICY
+    )
+    assert moved == domain.Refusal(reason)
+
+
+def test_rescheduling_moves_the_blocked_interval_and_the_reminder():
+    change = domain.reschedule(
+        booking(), "b-7", ROOMS, start=hk(5, 10), end=hk(5, 11), room_id=None, actor="a", now=NOW, policy=POLICY
+    )
+    assert isinstance(change, domain.Change)
+    assert change.booking == booking(start=hk(5, 10), end=hk(5, 11))
+    assert change.reminder == domain.Reminder(uuid.UUID(int=7), hk(4, 10), str(uuid.UUID(int=9)))
+    assert (change.event.previous.room_id, change.event.previous.start) == ("R-M", hk(3, 14))
+    assert (change.event.room_id, change.event.start, change.event.end) == ("R-M", hk(5, 10), hk(5, 11))
+
+
+def test_rescheduling_to_within_a_day_drops_the_reminder():
+    change = domain.reschedule(
+        booking(), "b-7", ROOMS, start=hk(2, 8), end=hk(2, 9), room_id=None, actor="a", now=NOW, policy=POLICY
+    )
+    assert isinstance(change, domain.Change) and change.reminder is None
+
+
+@pytest.mark.parametrize(
+    ("start", "room_id", "reason"),
+    [
+        (hk(1, 8, 59), None, "the new time is in the past"),
+        (hk(5, 10), "R-S", "room R-S holds 10, the meeting needs 15"),
+        (hk(5, 10), "R-T", "room R-T holds 4, the meeting needs 15"),
+        (hk(5, 10), "R-X", "room 'R-X' does not exist or is not in service"),
+        (hk(5, 10), "R-nowhere", "room 'R-nowhere' does not exist or is not in service"),
+    ],
+)
+def test_rescheduling_refuses_a_time_past_or_a_room_that_cannot_hold_the_meeting(start, room_id, reason):
+    moved = domain.reschedule(
+        booking(),
+        "b-7",
+        ROOMS,
+        start=start,
+        end=start + timedelta(hours=1),
+        room_id=room_id,
+        actor="a",
+        now=NOW,
+        policy=POLICY,
+    )
+    assert moved == domain.Refusal(reason)
+
+
+def test_a_due_reminder_goes_out_for_a_confirmed_meeting_still_ahead():
+    event = domain.reminder(booking(), hk(3, 13, 59))
+    assert event == BookingReminderDue(
+        booking_id=str(uuid.UUID(int=7)), customer_id="cust-1", room_id="R-M", start=hk(3, 14), end=hk(3, 16)
+    )
+
+
+@pytest.mark.parametrize(
+    ("found", "now", "reason"),
+    [
+        (None, hk(2, 14), "the booking does not exist"),
+        (booking(status=domain.CANCELLED), hk(2, 14), "the booking is cancelled"),
+        (booking(), hk(3, 14), "the meeting has already started"),
+        (booking(), hk(3, 17), "the meeting has already started"),
+    ],
+)
+def test_a_due_reminder_goes_out_no_more_for_a_meeting_cancelled_gone_or_started(found, now, reason):
+    assert domain.reminder(found, now) == domain.Refusal(reason)
+
+
+def test_a_room_update_announces_the_room_with_its_equipment_sorted():
+    event = domain.room_updated(Room("R-Q", "Quiet room", 6, frozenset({"whiteboard", "audio"}), "2/F", False))
+    assert event.model_dump() == {
+        "room_id": "R-Q",
+        "name": "Quiet room",
+        "location": "2/F",
+        "capacity": 6,
+        "equipment": ["audio", "whiteboard"],
+        "active": False,
+    }
