@@ -5,7 +5,10 @@ Handlers have one of three shapes (``S``: the service's store, ``P``: its policy
     async def on_x(uow: UnitOfWork[S], msg: EventIn[XData], now: datetime, policy: P) -> None
     async def do_y(uow: UnitOfWork[S], msg: CommandIn[YCommand], now: datetime, policy: P) -> str | None
     async def z_due(uow: UnitOfWork[S], item: DueItem, now: datetime, policy: P) -> None
+    async def w_batch(uow: UnitOfWork[S], items: list[W], now: datetime, policy: P) -> None
 
+A batch handler takes the work of several deliveries that arrived together (``Service.batched``),
+for services on the hot path that write a whole batch with a few set-based statements.
 A command handler returns why it refuses the command (and must then have changed nothing) or None.
 The service (:mod:`shared.service`) parses, claims the message id, opens the transaction and calls
 them; they load, call the domain, persist and emit.
@@ -54,3 +57,4 @@ class CommandIn(Generic[C]):
 EventHandler = Callable[[Any, EventIn[Any], datetime, Any], Awaitable[None]]
 CommandHandler = Callable[[Any, CommandIn[Any], datetime, Any], Awaitable[str | None]]
 DueHandler = Callable[[Any, DueItem, datetime, Any], Awaitable[None]]
+BatchHandler = Callable[[Any, list[Any], datetime, Any], Awaitable[None]]

@@ -7,9 +7,10 @@ under memory pressure and that must not stall acknowledgements. So a process has
 
 Publishing is straight on aiormq with ``wait=False``: aio-pika's publish waits for the socket to
 drain while holding the channel's lock, which serialises the publishes in flight; the confirm is
-awaited all the same (a nack raises ``DeliveryError``). ``connect_robust`` reopens the connection
-after a broker restart; a publish during the outage fails, and its caller retries (the outbox keeps
-its rows, a dead letter's delivery is not acknowledged).
+awaited all the same (a nack raises ``DeliveryError``). The connection is reopened on demand after
+a loss; a publish during an outage fails at once with :class:`BrokerConnectionError`, and its caller
+retries (the outbox keeps its rows, a dead letter's delivery waits at the availability gate, the
+HTTP ingress answers 503).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractConnection
 
 from .logs import get_logger
 
@@ -35,21 +36,35 @@ class Publisher:
         self._url = amqp_url
         self._app_id = app_id or None
         self._timeout = connect_timeout
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._lock = asyncio.Lock()
 
     async def _underlay(self) -> aiormq.abc.AbstractChannel:
-        """The publishing channel (publisher confirms on), opened on first use and after a loss."""
-        if self._channel is not None and not self._channel.is_closed:
-            return await self._channel.get_underlay_channel()
+        """The publishing channel (publisher confirms on), opened on first use and again after a
+        loss: a plain connection, reopened on demand, so that a publish during an outage fails at
+        once with a ConnectionError instead of waiting on a reconnect loop."""
+        channel = self._channel
+        if channel is not None and not channel.is_closed and self._connection is not None:
+            if not self._connection.is_closed:
+                return await channel.get_underlay_channel()
         async with self._lock:
-            if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
-                self._channel = None
-            if self._channel is None or self._channel.is_closed:
-                self._channel = await self._connection.channel(publisher_confirms=True)
-            return await self._channel.get_underlay_channel()
+            try:
+                if self._connection is None or self._connection.is_closed:
+                    self._channel = None
+                    self._connection = await aio_pika.connect(self._url, timeout=self._timeout)
+                if self._channel is None or self._channel.is_closed:
+                    self._channel = await self._connection.channel(publisher_confirms=True)
+                return await self._channel.get_underlay_channel()
+            except Exception as exc:
+                await self._drop()
+                raise BrokerConnectionError(f"cannot reach the broker: {type(exc).__name__}: {exc}") from exc
+
+    async def _drop(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
 
     async def ensure(self) -> None:
         """Open the connection and channel if they are not (raises when the broker is away)."""
@@ -70,23 +85,27 @@ class Publisher:
     ) -> None:
         """Publish persistently and wait for the broker's confirm (callers keep many in flight)."""
         channel = await self._underlay()
-        async with asyncio.timeout(timeout):  # a confirm that never comes (broker gone) fails the publish
-            await channel.basic_publish(
-                body,
-                exchange=exchange,
-                routing_key=routing_key,
-                properties=aiormq.spec.Basic.Properties(
-                    message_id=message_id,
-                    correlation_id=correlation_id,
-                    message_type=message_type,
-                    content_type=content_type,
-                    delivery_mode=PERSISTENT,
-                    app_id=self._app_id,
-                    headers=dict(headers) if headers else None,
-                ),
-                mandatory=False,
-                wait=False,  # do not wait for the socket to drain; the confirm is still awaited
-            )
+        try:
+            async with asyncio.timeout(timeout):  # a confirm that never comes (broker gone) fails the publish
+                await channel.basic_publish(
+                    body,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    properties=aiormq.spec.Basic.Properties(
+                        message_id=message_id,
+                        correlation_id=correlation_id,
+                        message_type=message_type,
+                        content_type=content_type,
+                        delivery_mode=PERSISTENT,
+                        app_id=self._app_id,
+                        headers=dict(headers) if headers else None,
+                    ),
+                    mandatory=False,
+                    wait=False,  # do not wait for the socket to drain; the confirm is still awaited
+                )
+        except (aiormq.exceptions.AMQPConnectionError, aiormq.exceptions.ChannelInvalidStateError, RuntimeError) as exc:
+            await self._drop()
+            raise BrokerConnectionError(f"publish failed, the connection is gone: {type(exc).__name__}") from exc
 
     @contextlib.asynccontextmanager
     async def channel(self, *, timeout: float = 5.0) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
@@ -112,12 +131,17 @@ class Publisher:
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed and self._channel is not None
+        return (
+            self._connection is not None
+            and not self._connection.is_closed
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
 
     async def close(self) -> None:
-        if self._connection is not None:
-            try:
-                await asyncio.wait_for(self._connection.close(), 5)
-            except Exception:  # the broker is away: nothing left to close cleanly
-                log.warning("publisher connection not closed cleanly", exc_info=True)
-            self._connection = self._channel = None
+        await self._drop()
+
+
+class BrokerConnectionError(ConnectionError):
+    """The broker could not be reached, or the publishing connection broke (an outage, not the
+    message's fault)."""

@@ -59,7 +59,7 @@ from .contract.commands import Command
 from .contract.events import CommandRejected, Envelope, EventData
 from .db import db_retry, make_engine, make_sessionmaker
 from .logs import adopt_library_loggers, configure_logging, get_logger
-from .messages import CommandHandler, CommandIn, DueHandler, EventHandler, EventIn
+from .messages import BatchHandler, CommandHandler, CommandIn, DueHandler, EventHandler, EventIn
 from .outbox import Outbox
 from .publisher import Publisher
 from .runtime import Dispatcher, Incoming, Rejected, summarise
@@ -155,7 +155,7 @@ class Service(Generic[S, P]):
         self.availability = Availability(self._probe, name="database and broker")
         self._due: dict[str, DueHandler] = {}
         self._queues: list[QueueSpec] = []
-        self._batchers: dict[Any, Batcher[Any]] = {}
+        self._batchers: list[Batcher[Any]] = []
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
@@ -313,17 +313,21 @@ class Service(Generic[S, P]):
         """Due items of each kind to their handler (fired by this service's scheduler)."""
         self._due.update(handlers)
 
-    def batched_sets(
-        self, apply: Callable[[Any, list[T]], Awaitable[None]], *, max_size: int = 100
-    ) -> Callable[[T], Awaitable[None]]:
-        """A ``submit(item)`` that applies items delivered at the same time together, with one call
-        of ``apply(uow, items)`` in one shared transaction (see :mod:`shared.batching`); it returns
-        once that transaction has committed."""
+    def batched(self, handler: BatchHandler) -> Callable[[Any], Awaitable[None]]:
+        """A ``submit(item)`` for items delivered at the same time: they are handled together, with
+        one call of ``handler(uow, items, now, policy)`` in one shared transaction (see
+        :mod:`shared.batching`); ``submit`` returns once that transaction has committed."""
 
-        async def submit(item: T) -> None:
-            batcher = self._batchers.get(apply)
+        async def apply(uow: Transaction[S], items: list[Any]) -> None:
+            await handler(uow, items, uow.now, self.policy)
+
+        batcher: Batcher[Any] | None = None
+
+        async def submit(item: Any) -> None:
+            nonlocal batcher
             if batcher is None:
-                batcher = self._batchers[apply] = Batcher(self.transaction, apply, max_size=max_size)
+                batcher = Batcher(self.transaction, apply)
+                self._batchers.append(batcher)
             await batcher.submit(item)
 
         return submit
@@ -446,7 +450,7 @@ class Service(Generic[S, P]):
     async def _after_shutdown(self) -> None:
         # FastStream has stopped the subscribers and waited for the deliveries in flight: now the
         # batchers and the relay can finish what those handlers committed
-        for batcher in self._batchers.values():
+        for batcher in self._batchers:
             await batcher.stop()
         if self._outbox:
             await self._outbox.stop()
@@ -454,7 +458,7 @@ class Service(Generic[S, P]):
         await self.publisher.close()
         if self.engine is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.engine.dispose(), 5)
+                await asyncio.wait_for(self.engine.dispose(), 2)
         log.info("service stopped", exit_code=self.exit_code)
         if self.exit_code:
             os._exit(self.exit_code)  # the supervisor must see the failure and restart us

@@ -128,6 +128,7 @@ class ServiceProcess:
     starts: int = 0
     root: Path = ROOT  # the code it runs: this repository, or another checkout (see service_env)
     db_suffix: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings for this process only
 
     @property
     def url(self) -> str:
@@ -149,7 +150,7 @@ class ServiceProcess:
             cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(
             cmd,
-            env=service_env(self.servers, self.name, root=self.root, db_suffix=self.db_suffix),
+            env=service_env(self.servers, self.name, root=self.root, db_suffix=self.db_suffix) | self.extra_env,
             cwd=self.root,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,14 +1,15 @@
-"""Channel adapters: each turns one channel's native payload into a :class:`Normalised` inquiry.
+"""Channel adapters: each turns one channel's native payload into :class:`Normalised` items.
 
 Plain functions over bytes and the contract models; they raise :class:`shared.runtime.Rejected`
-for input that can never be accepted. The project's own JSON channels live here; email, phone
-(Asterisk CDR), chat (Chatwoot) and WeChat have a module each under ``channels/``.
+for input that can never be accepted. The project's own JSON channels (:data:`FORMS`) live here;
+email, phone (Asterisk CDR), chat (Chatwoot) and WeChat have a module each under ``channels/``. An
+adapter reads no clock: a payload without a time of its own leaves ``received_at`` empty and is
+dated when it reaches intake (:func:`services.intake.domain.prepare`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.contract.inbound import (
@@ -112,7 +113,7 @@ def survey(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
         Normalised(
             channel="survey",
             source_ref=source_ref,
-            received_at=answer.submitted_at or _now(),
+            received_at=answer.submitted_at,
             intent="feedback",
             contact=contact,
             text=answer.comment,
@@ -125,11 +126,10 @@ def survey(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     ]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+Adapter = Callable[[Incoming, ChannelContext], list[Normalised]]
 
-
-ADAPTERS: dict[str, Callable[[Incoming, ChannelContext], list[Normalised]]] = {
+# One adapter per channel of the contract (a unit test holds the keys to ``Channel``).
+ADAPTERS: dict[str, Adapter] = {
     "webform": webform,
     "onsite": onsite,
     "survey": survey,
@@ -137,4 +137,13 @@ ADAPTERS: dict[str, Callable[[Incoming, ChannelContext], list[Normalised]]] = {
     "phone": phone.adapt,
     "chat": chat.adapt,
     "wechat": wechat.adapt,
+}
+
+# The project's own JSON payloads (CONTRACT.md), also accepted over HTTP (``POST /inbound/{channel}``):
+# each channel's schema and the field naming a submission (its message id). Their submitter fills in
+# the customer's contact and must correct it when it is invalid.
+FORMS: dict[str, tuple[Any, str | None]] = {
+    "webform": (WEBFORM, "submission_id"),
+    "onsite": (OnsiteEntry, "entry_id"),
+    "survey": (SurveyAnswer, None),
 }

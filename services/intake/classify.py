@@ -48,14 +48,20 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
+
+from shared.contract.common import Category, Intent
 
 from . import lexicon as lx
 from .normalise import TRAD_TO_SIMP
 
-INTENTS = ("booking_request", "complaint", "inquiry", "feedback", "cancellation", "other")
-CATEGORIES = ("equipment_failure", "service_attitude", "venue_environment", "meeting_arrangement", "catering", "other")
-_TIE_ORDER = ("complaint", "cancellation", "booking_request", "inquiry", "feedback", "other")
+INTENTS: tuple[str, ...] = get_args(Intent)
+CATEGORIES: tuple[str, ...] = get_args(Category)
+# ties: the intents that must not be lost first (see above), then the contract's order
+_FIRST_ON_TIES = ("complaint", "cancellation", "booking_request")
+_TIE_ORDER = (*_FIRST_ON_TIES, *(i for i in INTENTS if i not in _FIRST_ON_TIES))
+# a complaint's category on a tie: a broken thing first (the likeliest complaint), then the contract's order
+_CATEGORY_TIE_ORDER = ("equipment_failure", *(c for c in CATEGORIES if c != "equipment_failure"))
 COMPLAINT_THRESHOLD = 3.0
 
 
@@ -445,4 +451,4 @@ def _category(folded: str, categories: dict[str, float], matched: list[str]) -> 
                 votes[category] = votes.get(category, 0.0) + weight
     if not votes:
         return None
-    return max(CATEGORIES, key=lambda c: (votes.get(c, 0.0), -CATEGORIES.index(c)))
+    return max(_CATEGORY_TIE_ORDER, key=lambda c: (votes.get(c, 0.0), -_CATEGORY_TIE_ORDER.index(c)))

@@ -31,7 +31,7 @@ class ChannelContext:
 class Normalised:
     channel: str
     source_ref: str  # the channel's own id of this delivery: Message-ID, UniqueID, message id, MsgId, …
-    received_at: datetime  # timezone-aware
+    received_at: datetime | None  # timezone-aware; None: the payload has no time of its own (dated on arrival)
     contact: CustomerContact | None
     kind: Kind = "inquiry"
     intent: str | None = None  # None: free text, the classifier decides

@@ -8,6 +8,7 @@ classified (``classify``) and, for booking requests, mined for date, time, atten
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared.contract.common import MeetingDetails
@@ -27,7 +28,8 @@ class Understanding:
     missing: list[str] = field(default_factory=list)  # what an agent still has to ask
 
 
-def understand(n: Normalised, tz: ZoneInfo) -> Understanding:
+def understand(n: Normalised, received_at: datetime, tz: ZoneInfo) -> Understanding:
+    """``received_at``: when the message was written (relative dates such as 明天 count from it)."""
     text = " ".join(p for p in (n.subject, n.text) if p)
     language = n.language or detect_language(text)
     intent, category = n.intent, n.category
@@ -38,7 +40,7 @@ def understand(n: Normalised, tz: ZoneInfo) -> Understanding:
     meeting, missing = n.meeting, []
     if intent == "booking_request" and meeting is None:
         if n.text:
-            found = extract_booking(text, received_at=n.received_at, tz=tz)
+            found = extract_booking(text, received_at=received_at, tz=tz)
             meeting = found.to_meeting(name=(n.subject or "").strip()[:200] or _default_name(language))
             missing = [] if meeting else list(found.missing)
         else:

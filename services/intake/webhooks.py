@@ -3,7 +3,8 @@
 Each endpoint authenticates the push, checks its size and that it is the channel's payload at all,
 and publishes the raw body unchanged to ``meetdesk.inbound`` (routing key = channel: ``wechat``,
 ``chat``); the queue path (adapters, dedupe, dead-lettering) does the rest. No global state: the
-service builds the routes with :func:`make_routes` and its own ``publish`` and settings.
+service builds the routes with :func:`make_routes` and its own ``publish``, settings and clock (a
+signed timestamp is checked against the clock's time).
 
 Configuration (``MEETDESK_`` environment variables; empty = that webhook is disabled, 503):
 
@@ -25,7 +26,6 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from shared.clock import Clock
 from shared.http import error
 from shared.logs import get_logger
 from shared.runtime import Rejected
@@ -121,11 +122,12 @@ def chatwoot_message_id(payload: dict[str, Any]) -> str | None:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-def make_routes(publish: Publish, settings_getter: Callable[[], Any]) -> list[Route]:
+def make_routes(publish: Publish, settings_getter: Callable[[], Any], clock: Clock) -> list[Route]:
     """``GET``/``POST /webhooks/wechat`` and ``POST /webhooks/chatwoot``.
 
     ``settings_getter()`` returns an object with ``wechat_token`` and ``chatwoot_secret``
-    (``SecretStr``) and ``max_message_bytes``; it is read on every request.
+    (``SecretStr``) and ``max_message_bytes``; it is read on every request. ``clock`` says what
+    time it is for the signed timestamps (the service's clock).
     """
 
     async def wechat_handshake(request: Request) -> Response:
@@ -133,7 +135,7 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any]) -> list[Ro
         token = _secret(settings_getter(), "wechat_token")
         if not token:
             return error(503, "the WeChat webhook is not configured")
-        if not _wechat_signed(request, token):
+        if not _wechat_signed(request, token, clock.now().timestamp()):
             return error(403, "invalid WeChat signature")
         return PlainTextResponse(request.query_params.get("echostr", ""))
 
@@ -142,7 +144,7 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any]) -> list[Ro
         token = _secret(settings, "wechat_token")
         if not token:
             return error(503, "the WeChat webhook is not configured")
-        if not _wechat_signed(request, token):
+        if not _wechat_signed(request, token, clock.now().timestamp()):
             return error(403, "invalid WeChat signature")
         body = await _read_body(request, settings.max_message_bytes)
         if body is None:
@@ -174,7 +176,7 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any]) -> list[Ro
             signature=request.headers.get("x-chatwoot-signature"),
             timestamp=request.headers.get("x-chatwoot-timestamp"),
             token=request.query_params.get("token"),
-            now=time.time(),
+            now=clock.now().timestamp(),
         )
         if not authentic:
             _log_refused("chat", 401, "not authenticated", len(body))
@@ -205,9 +207,9 @@ def _secret(settings: Any, name: str) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
 
 
-def _wechat_signed(request: Request, token: str) -> bool:
+def _wechat_signed(request: Request, token: str, now: float) -> bool:
     q = request.query_params
-    ok = verify_wechat(token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""), now=time.time())
+    ok = verify_wechat(token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""), now=now)
     if not ok:
         _log_refused("wechat", 403, "bad or stale signature")
     return ok

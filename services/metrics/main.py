@@ -18,7 +18,6 @@ from shared.http import error
 from shared.runtime import Incoming
 from shared.service import Service
 from shared.topology import METRICS_EVENTS
-from shared.uow import UnitOfWork
 
 from . import domain, handlers
 from .settings import MetricsSettings
@@ -46,11 +45,7 @@ EVENTS_CONSUMED = Counter(
 
 
 # -- events -------------------------------------------------------------------------------------
-async def count_batch(uow: UnitOfWork[MetricsStore], batch: list[handlers.Counted]) -> None:
-    await handlers.count_batch(uow, batch, uow.now, svc.policy)
-
-
-count_in_batch = svc.batched_sets(count_batch)
+count_in_batch = svc.batched(handlers.count_batch)
 
 
 @svc.consume(METRICS_EVENTS)

@@ -309,6 +309,7 @@ def test_status_change_falls_back_to_timestamp_then_to_a_hash():
     [b] = run(copy.deepcopy(body))
     assert a.source_ref == b.source_ref  # the same delivery twice: the same ref
     assert a.source_ref.startswith("conversation:45:resolved:") and len(a.source_ref.split(":")[-1]) == 16
+    assert a.received_at is None  # no time of its own: dated when it reaches intake
     [c] = run({**body, "status": "open"})
     assert c.source_ref.startswith("conversation:45:open:")
 

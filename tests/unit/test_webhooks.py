@@ -6,8 +6,8 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,10 +23,12 @@ from services.intake.webhooks import (
     verify_wechat,
     wechat_signature,
 )
+from shared.clock import FixedClock
 
 TOKEN = "meetdesk-wechat-token"
 SECRET = "cw-3b1f0c9e8d7a6b5c"
 OPENID = "oXYZ6t9dKx0Qm3bJ8wT2pL5vR1aE"
+NOW = 1764570060  # the service's clock in these tests (a year before this code was written: not the machine's)
 
 WECHAT_TEXT = (
     "<xml><ToUserName><![CDATA[gh_3f2a9c81d7e4]]></ToUserName>\n"
@@ -72,11 +74,12 @@ class Harness:
     def __init__(self) -> None:
         self.settings = FakeSettings()
         self.calls: list[Published] = []
+        self.clock = FixedClock(datetime.fromtimestamp(NOW, UTC))
 
         async def publish(channel: str, body: bytes, message_id: str | None, content_type: str) -> None:
             self.calls.append(Published(channel, body, message_id, content_type))
 
-        self.client = TestClient(Starlette(routes=make_routes(publish, lambda: self.settings)))
+        self.client = TestClient(Starlette(routes=make_routes(publish, lambda: self.settings, self.clock)))
 
 
 @pytest.fixture
@@ -87,7 +90,7 @@ def h() -> Harness:
 def signed(
     token: str = TOKEN, *, timestamp: int | None = None, nonce: str = "1408234567", **extra: str
 ) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
+    ts = str(NOW if timestamp is None else timestamp)
     return {"signature": wechat_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
 
@@ -157,7 +160,7 @@ def test_wechat_echo_handshake(h: Harness) -> None:
     [
         signed("wrong-token", echostr="1"),
         {**signed(echostr="1"), "nonce": "tampered"},
-        signed(timestamp=int(time.time()) - 3600, echostr="1"),  # stale: a replay
+        signed(timestamp=NOW - 3600, echostr="1"),  # stale: a replay
         {"echostr": "1"},
     ],
     ids=["wrong-token", "tampered", "stale", "unsigned"],
@@ -185,13 +188,21 @@ def test_wechat_event_gets_a_stable_message_id(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [signed("wrong-token"), signed(timestamp=int(time.time()) + 3600), {}],
+    [signed("wrong-token"), signed(timestamp=NOW + 3600), {}],
     ids=["wrong-token", "stale", "unsigned"],
 )
 def test_wechat_push_with_bad_signature(h: Harness, params: dict[str, str]) -> None:
     r = h.client.post("/webhooks/wechat", params=params, content=WECHAT_TEXT)
     assert r.status_code == 403
     assert h.calls == []
+
+
+def test_signed_timestamps_are_judged_by_the_service_clock(h: Harness) -> None:
+    params = signed()  # signed at the clock's time, a year from the machine's
+    assert h.client.post("/webhooks/wechat", params=params, content=WECHAT_TEXT).status_code == 200
+    h.clock.advance(timedelta(minutes=10))  # the same signature ten minutes later: a replay
+    assert h.client.post("/webhooks/wechat", params=params, content=WECHAT_TEXT).status_code == 403
+    assert len(h.calls) == 1
 
 
 def test_wechat_push_too_large(h: Harness) -> None:
@@ -259,11 +270,11 @@ def test_chatwoot_hmac_prefix_form(h: Harness) -> None:
 
 def test_chatwoot_timestamped_signature(h: Harness) -> None:
     body = chatwoot_body()
-    ts = str(int(time.time()))
+    ts = str(NOW)
     sig = "sha256=" + hmac.new(SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
     headers = {"X-Chatwoot-Signature": sig, "X-Chatwoot-Timestamp": ts}
     assert h.client.post("/webhooks/chatwoot", content=body, headers=headers).status_code == 202
-    stale = str(int(time.time()) - 900)
+    stale = str(NOW - 900)
     sig = "sha256=" + hmac.new(SECRET.encode(), f"{stale}.".encode() + body, hashlib.sha256).hexdigest()
     headers = {"X-Chatwoot-Signature": sig, "X-Chatwoot-Timestamp": stale}
     assert h.client.post("/webhooks/chatwoot", content=body, headers=headers).status_code == 401
@@ -343,7 +354,7 @@ def test_missing_settings_attribute_means_disabled() -> None:
     class Bare:
         max_message_bytes = 4096
 
-    client = TestClient(Starlette(routes=make_routes(publish, Bare)))
+    client = TestClient(Starlette(routes=make_routes(publish, Bare, FixedClock(datetime.fromtimestamp(NOW, UTC)))))
     assert client.post("/webhooks/chatwoot", params={"token": ""}, content=b"{}").status_code == 503
     assert client.post("/webhooks/wechat", params=signed(""), content=WECHAT_TEXT).status_code == 503
 

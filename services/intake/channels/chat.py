@@ -227,7 +227,7 @@ def _status_change(s: StatusChanged, raw: bytes) -> Normalised:
     return Normalised(
         channel=CHANNEL,
         source_ref=f"conversation:{s.id}:{status}:{stamp}",
-        received_at=when or datetime.now(UTC),
+        received_at=when,  # None: dated when it reaches intake
         contact=_contact(customer),
         kind="status_change",
         conversation_key=f"chatwoot:{s.id}",

@@ -91,8 +91,7 @@ def adapt(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
 
     subject = _header_text(headers.get("subject"), flags)[:_MAX_SUBJECT] or None
     received_at = _date(headers.get("date"))
-    if received_at is None:
-        received_at = datetime.now(UTC)
+    if received_at is None:  # dated when it reaches intake
         flags.append("date_missing")
 
     message_id = _message_id(headers.get("message-id"))
