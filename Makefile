@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler chaos soak dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -24,6 +24,8 @@ help:
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
 	@echo "make docs | demo | bench | bench-intake | bench-scheduler"
+	@echo "make chaos [ARGS=--short]   the fault suite: a table of sent / once / lost / doubled / recovery"
+	@echo "make soak [ARGS=--minutes 10]   the mixed stream at half its maximum: latency, memory, queues, errors"
 	@echo "make dlq ARGS=...   dead letters: ARGS=\"list\", \"show QUEUE\", \"replay QUEUE --reason TEXT\" (docs/runbook.md)"
 	@echo "make clean          remove caches and build artefacts (distclean: also $(VENV))"
 
@@ -84,6 +86,12 @@ bench-intake: install
 
 bench-scheduler: install
 	$(PY) bench/scheduler.py
+
+chaos: install
+	$(PY) tools/chaos.py $(ARGS)
+
+soak: install
+	$(PY) tools/soak.py $(ARGS)
 
 dlq: install
 	$(PY) -m tools.dlq $(ARGS)

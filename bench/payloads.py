@@ -156,8 +156,10 @@ def survey(rng: random.Random, i: int) -> tuple[str, bytes, str]:
 MIX = [(email, 25), (chat, 20), (wechat, 20), (phone, 15), (webform, 12), (onsite, 4), (survey, 4)]
 
 
-def stream(n: int, seed: int = 7) -> list[tuple[str, bytes, str]]:
-    """n messages (routing key, body, channel-native id), channels and languages mixed."""
+def stream(n: int, seed: int = 7, start: int = 0) -> list[tuple[str, bytes, str]]:
+    """n messages (routing key, body, channel-native id), channels and languages mixed; ``start``:
+    the index of the first (channel-native ids follow the index, so streams with disjoint index
+    ranges never repeat one another's messages)."""
     rng = random.Random(seed)
     makers = [m for m, w in MIX for _ in range(w)]
-    return [rng.choice(makers)(rng, i) for i in range(n)]
+    return [rng.choice(makers)(rng, i) for i in range(start, start + n)]

@@ -86,6 +86,15 @@ class Policy:
         (its day in venue time, and the buffers) to ``search_days`` after it, with a day's margin."""
         return req.start - timedelta(days=1), req.end + timedelta(days=self.search_days + 2)
 
+    def booking_window(self, req: Request) -> tuple[datetime, datetime]:
+        """The bookings a request must see to choose its room and offer alternatives: the search
+        window, and every occurrence of a series with its buffers."""
+        start, end = self.search_window(req)
+        occ = occurrences(req)
+        if not occ:
+            return start, end
+        return min(start, occ[0][0] - self.setup), max(end, occ[-1][1] + self.cleanup)
+
     def reminder_at(self, start: datetime, now: datetime) -> datetime | None:
         """When the customer is reminded of a meeting starting at ``start``: ``reminder_lead``
         before it; None when that moment has already passed at ``now`` (a meeting booked or moved
@@ -322,6 +331,7 @@ class Attempt:
     series_id: uuid.UUID | None
     policy: Policy = field(repr=False)
     bookings: tuple[Booking, ...] = ()
+    busy: Mapping[str, Sequence[tuple[datetime, datetime]]] = field(default_factory=dict, repr=False)
 
     @property
     def room(self) -> Room:
@@ -329,22 +339,43 @@ class Attempt:
 
     def next(self) -> Attempt | Rejection:
         """The room was taken: try the next suitable room, or reject when none is left."""
-        if self.index + 1 < len(self.plan.candidates):
-            return _attempt(self.ask, self.plan, self.index + 1, self.series_id, self.policy)
+        return self._from(self.index + 1)
+
+    def knowing(self, busy: Mapping[str, Sequence[tuple[datetime, datetime]]]) -> Attempt | Rejection:
+        """The first room to try given the bookings already made (``busy``: each room's blocked
+        intervals over :meth:`Policy.booking_window`), or the rejection when every suitable room is
+        taken. Skipping the rooms already taken keeps a request for a popular slot from trying, and
+        waiting on, every room in turn."""
+        return replace(self, busy=busy)._from(self.index)
+
+    def _from(self, index: int) -> Attempt | Rejection:
+        """The first candidate from ``index`` on that the bookings known so far leave free (the
+        database still has the last word: another request may take it first)."""
+        for i in range(index, len(self.plan.candidates)):
+            room_busy = self.busy.get(self.plan.candidates[i].room_id, ())
+            if all(is_free(room_busy, start, end, self.policy) for start, end in self.plan.occurrences):
+                return _attempt(self.ask, self.plan, i, self.series_id, self.policy, self.busy)
         return room_taken(self.ask.request.room_id)
 
 
 def request_booking(ask: Ask, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Attempt | Rejection:
     """The first room to try (the room asked for, or the best fit), or why the request fails
-    whatever the bookings (invalid, unsuitable room, no room fits)."""
+    whatever the bookings (invalid, unsuitable room, no room fits); see :meth:`Attempt.knowing`."""
     result = plan(ask.request, rooms, now)
     if isinstance(result, Rejection):
         return result
     series_id = uuid.uuid4() if len(result.occurrences) > 1 else None
-    return _attempt(ask, result, 0, series_id, policy)
+    return _attempt(ask, result, 0, series_id, policy, {})
 
 
-def _attempt(ask: Ask, p: Plan, index: int, series_id: uuid.UUID | None, policy: Policy) -> Attempt:
+def _attempt(
+    ask: Ask,
+    p: Plan,
+    index: int,
+    series_id: uuid.UUID | None,
+    policy: Policy,
+    busy: Mapping[str, Sequence[tuple[datetime, datetime]]],
+) -> Attempt:
     room = p.candidates[index]
     req = ask.request
     bookings = tuple(
@@ -366,7 +397,7 @@ def _attempt(ask: Ask, p: Plan, index: int, series_id: uuid.UUID | None, policy:
         )
         for i, (start, end) in enumerate(p.occurrences)
     )
-    return Attempt(ask, p, index, series_id, policy, bookings)
+    return Attempt(ask, p, index, series_id, policy, bookings, busy)
 
 
 def room_taken(room_id: str | None) -> Rejection:

@@ -44,6 +44,10 @@ async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datet
     )
     rooms = await store.rooms()
     step = domain.request_booking(ask, rooms, now, policy)
+    busy = None
+    if isinstance(step, domain.Attempt):  # which rooms are taken already: try only the others
+        busy = await store.busy_intervals(*policy.booking_window(ask.request))
+        step = step.knowing(busy)
     while isinstance(step, domain.Attempt):
         if await store.try_insert_bookings(step.bookings):
             confirmation = domain.confirmed(step, now)
@@ -57,7 +61,8 @@ async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datet
 
     offers: list[domain.Slot] = []
     if step.offers_alternatives:
-        busy = await store.busy_intervals(*policy.search_window(ask.request))
+        if busy is None:
+            busy = await store.busy_intervals(*policy.booking_window(ask.request))
         offers = domain.alternatives(ask.request, rooms, busy, policy, now)
     declined = domain.rejected(ask, step, offers)
     await store.record_request(declined.outcome)

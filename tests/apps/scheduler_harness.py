@@ -20,8 +20,19 @@ from tests.system import ROOT
 
 
 class Replica:
-    def __init__(self, servers: Servers, database_url: str, port: int, log_dir: Path, *, poll: float = 0.25):
+    def __init__(
+        self,
+        servers: Servers,
+        database_url: str,
+        port: int,
+        log_dir: Path,
+        *,
+        poll: float = 0.25,
+        clock_offset_file: Path | None = None,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEETDESK_")}
+        if clock_offset_file is not None:
+            env["MEETDESK_CLOCK_OFFSET_FILE"] = str(clock_offset_file)
         env.update(
             MEETDESK_AMQP_URL=servers.amqp_url,
             MEETDESK_DATABASE_URL=database_url,

@@ -80,3 +80,24 @@ async def test_killing_a_replica_mid_run_loses_nothing_and_doubles_nothing(
     result = await outcome(dsn)
     assert result["keys"] == ITEMS and result["twice"] == [], result
     assert result["early"] == 0 and result["left"] == 0, result
+
+
+async def test_a_running_service_s_clock_can_be_moved_forward_and_its_items_fire_then(
+    servers: Servers, database: str, tmp_path: Path
+) -> None:
+    """The clock is injectable in a real process too (MEETDESK_CLOCK_OFFSET_FILE): an item due in
+    a day fires as soon as the test moves the service's time a day ahead, and not before."""
+    offset = tmp_path / "clock-offset"
+    replica = Replica(servers, database, PORTS[0], tmp_path, clock_offset_file=offset)
+    try:
+        await replica.wait_ready()
+        dsn = database.replace("+asyncpg", "")
+        await schedule(dsn, 3, datetime.now(UTC) + timedelta(days=1), timedelta(seconds=3))
+        await asyncio.sleep(2.0)
+        assert await fired_count(dsn) == 0, "not a day early"
+        offset.write_text(str(24 * 3600 + 60))
+        await wait_all_fired(dsn, 3, timeout=20)
+        result = await outcome(dsn)
+        assert result["early"] == 0 and result["twice"] == [], result
+    finally:
+        replica.stop()

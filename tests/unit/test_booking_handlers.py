@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -230,6 +231,50 @@ async def test_when_every_suitable_room_is_taken_no_suitable_room_is_free() -> N
     assert rejected["alternatives"], "other times are offered"
     for alt in rejected["alternatives"]:
         assert datetime.fromisoformat(alt["start"]) != hk(3, 14)
+
+
+class CountingStore(FakeBookingStore):
+    """Counts insert attempts; ``taken_meanwhile``: rooms another transaction books between this
+    request's look at the bookings and its insert (the race the database's constraint decides)."""
+
+    def __init__(self, *bookings: domain.Booking, taken_meanwhile: tuple[str, ...] = ()):
+        super().__init__([SMALL, MEDIUM, LARGE], bookings)
+        self.tried: list[str] = []
+        self.taken_meanwhile = set(taken_meanwhile)
+
+    async def try_insert_bookings(self, new: Sequence[domain.Booking]) -> bool:
+        self.tried.append(new[0].room_id)
+        if new[0].room_id in self.taken_meanwhile:
+            return False
+        return await super().try_insert_bookings(new)
+
+
+async def test_rooms_already_taken_at_that_time_are_not_tried() -> None:
+    start, end = hk(3, 14), hk(3, 16)
+    s = CountingStore(held("R-S", start, end), held("R-M", start, end))
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, requested(start, end, room_id=None, attendees=5), NOW, POLICY)
+    assert s.tried == ["R-L"], "straight to the one room still free, no insert into a taken room"
+    assert uow.events("booking.confirmed")[0]["room_id"] == "R-L"
+
+
+async def test_a_popular_slot_with_every_room_taken_is_rejected_without_trying_any() -> None:
+    start, end = hk(3, 14), hk(3, 16)
+    s = CountingStore(*(held(r, start, end) for r in ("R-S", "R-M", "R-L")))
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, requested(start, end, room_id=None, attendees=5), NOW, POLICY)
+    assert s.tried == []
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["reason"] == "no suitable room is free at that time" and rejected["alternatives"]
+
+
+async def test_a_room_taken_by_a_concurrent_request_meanwhile_falls_through_to_the_next() -> None:
+    start, end = hk(3, 14), hk(3, 16)
+    s = CountingStore(taken_meanwhile=("R-S",))
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, requested(start, end, room_id=None, attendees=5), NOW, POLICY)
+    assert s.tried == ["R-S", "R-M"], "the database said no to the best fit; the next free one is booked"
+    assert uow.events("booking.confirmed")[0]["room_id"] == "R-M"
 
 
 async def test_a_cancelled_booking_does_not_hold_its_room() -> None:
