@@ -14,6 +14,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.availability import is_outage
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.runtime import Rejected
@@ -193,3 +194,26 @@ async def test_the_backlog_says_how_much_is_overdue_and_how_late(engine: AsyncEn
     backlog = await h.scheduler.measure()
     assert (backlog.overdue, backlog.pending, backlog.parked) == (2, 3, 0)
     assert backlog.oldest_overdue_seconds == 600
+
+
+async def test_items_due_during_a_database_outage_fire_on_recovery_in_due_order(engine: AsyncEngine) -> None:
+    from ..faults import TcpProxy
+
+    url = engine.url
+    proxy = await TcpProxy.open(url.host or "127.0.0.1", url.port or 5432)
+    proxied = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    try:
+        h = Harness(proxied)
+        await h.schedule(("tick", "second", T0 + timedelta(minutes=2)), ("tick", "first", T0 + timedelta(minutes=1)))
+        proxy.cut()  # the database goes away; meanwhile both fall due
+        h.clock.advance(timedelta(minutes=10))
+        with pytest.raises(Exception) as outage:
+            await h.scheduler.fire_due()
+        assert is_outage(outage.value), "nobody's fault: no attempt is counted"
+        proxy.restore()
+        assert await h.scheduler.fire_due() == 2
+        assert [k for k, _ in h.fired] == ["first", "second"]
+        assert await h.rows(engine) == [], "fired once each, none parked"
+    finally:
+        await proxied.dispose()
+        await proxy.close()
