@@ -112,6 +112,32 @@ async def cancel_due(session: AsyncConnection, kind: str, key: str) -> bool:
     return bool(result.rowcount)
 
 
+async def parked_items(session: AsyncConnection, *, kind: str | None = None, key: str | None = None) -> list[Any]:
+    """The parked items (kind, key, due_at, attempts, last_error, parked_at), oldest first."""
+    stmt = sa.select(DUE).where(DUE.c.parked_at.is_not(None)).order_by(DUE.c.parked_at, DUE.c.id)
+    if kind:
+        stmt = stmt.where(DUE.c.kind == kind)
+    if key:
+        stmt = stmt.where(DUE.c.key == key)
+    return list((await session.execute(stmt)).all())
+
+
+async def retry_parked(
+    session: AsyncConnection, now: datetime, *, kind: str | None = None, key: str | None = None
+) -> int:
+    """Give parked items (all, of one kind, or one) a fresh set of attempts, due at ``now``; how many."""
+    stmt = (
+        sa.update(DUE)
+        .where(DUE.c.parked_at.is_not(None))
+        .values(parked_at=None, attempts=0, not_before=now, last_error=None)
+    )
+    if kind:
+        stmt = stmt.where(DUE.c.kind == kind)
+    if key:
+        stmt = stmt.where(DUE.c.key == key)
+    return (await session.execute(stmt)).rowcount or 0
+
+
 def backoff(attempts: int) -> timedelta:
     """Pause before the next try after ``attempts`` failures: 5 s, 10 s, 20 s, … at most 10 min."""
     return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)

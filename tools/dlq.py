@@ -43,7 +43,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,8 +53,11 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 
 from shared.contract.events import Envelope, MessageReplayed, make_event
+from shared.db import make_engine
 from shared.logs import mask_pii
+from shared.migrate import SERVICES
 from shared.runtime import as_uuid, derive_uuid
+from shared.scheduler import parked_items, retry_parked
 from shared.topology import ERROR_HEADER, EVENTS, ORIGIN_QUEUE_HEADER, QUEUES, QueueSpec
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -673,7 +676,47 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--limit", type=_positive, help="replay at most N")
     rp.add_argument("--dry-run", action="store_true", help="say what would be replayed, change nothing")
     rp.add_argument("--actor", help="who replays, recorded in message.replayed (default: your login)")
+
+    def due(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("service", choices=SERVICES, help="whose due items")
+        sp.add_argument("--database-url", help="its database (default: $MEETDESK_DATABASE_URL, else the local default)")
+        sp.add_argument("--kind", help="only items of this kind (e.g. booking.reminder)")
+        sp.add_argument("--key", help="only the item with this key (e.g. a booking id)")
+
+    pk = sub.add_parser("parked", help="due items a service parked after they kept failing, with their reasons")
+    due(pk)
+    rt = sub.add_parser("retry-parked", help="give parked due items a fresh set of attempts, due now")
+    due(rt)
+    rt.add_argument("--all", action="store_true", help="every parked item of the service")
     return p
+
+
+async def parked(args: argparse.Namespace, out: Out = print) -> int:
+    """List or re-arm parked due items (the scheduler's dead letters), in the service's database."""
+    url = args.database_url or os.environ.get("MEETDESK_DATABASE_URL")
+    url = url or f"postgresql+asyncpg://postgres@127.0.0.1:5432/meetdesk_{args.service}"
+    if args.command == "retry-parked" and not (args.all or args.kind or args.key):
+        raise DlqError("refusing to retry without a selector: give --all, --kind KIND or --key KEY")
+    engine = make_engine(url)
+    try:
+        try:
+            async with engine.connect() as probe:
+                await probe.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            raise DlqError(f"cannot reach {args.service}'s database: {type(exc).__name__}: {exc}"[:300]) from None
+        async with engine.begin() as conn:
+            if args.command == "parked":
+                rows = await parked_items(conn, kind=args.kind, key=args.key)
+                out(f"{args.service}: {len(rows)} parked due item(s)")
+                for r in rows:
+                    out(f"  {r.kind} {r.key}  due {r.due_at.isoformat()}  parked {r.parked_at.isoformat()}")
+                    out(f"    after {r.attempts} attempt(s): {mask_pii(r.last_error or '')[:300]}")
+                return 0
+            n = await retry_parked(conn, datetime.now(UTC), kind=args.kind, key=args.key)
+            out(f"{args.service}: {n} parked due item(s) due again now, with a fresh set of attempts")
+            return 0
+    finally:
+        await engine.dispose()
 
 
 def _default_actor() -> str:
@@ -684,6 +727,8 @@ def _default_actor() -> str:
 
 
 async def run(args: argparse.Namespace, out: Out = print) -> int:
+    if args.command in ("parked", "retry-parked"):
+        return await parked(args, out)
     url = getattr(args, "amqp_url", None) or os.environ.get("MEETDESK_AMQP_URL") or DEFAULT_AMQP_URL
     if args.command == "list":
         await list_dead_letters(url, out, scan=args.scan)

@@ -217,3 +217,26 @@ async def test_items_due_during_a_database_outage_fire_on_recovery_in_due_order(
     finally:
         await proxied.dispose()
         await proxy.close()
+
+
+async def test_ops_list_parked_items_with_their_reasons_and_give_them_another_chance(engine: AsyncEngine) -> None:
+    from tools.dlq import parser, run
+
+    h = Harness(engine, attempts=1)
+    h.failing["stuck"] = 99
+    await h.schedule(("tick", "stuck", T0), ("tick", "fine", T0 + timedelta(days=9)))
+    await h.scheduler.fire_due()
+    url = engine.url.render_as_string(hide_password=False)
+    said: list[str] = []
+    assert await run(parser().parse_args(["parked", "booking", "--database-url", url]), said.append) == 0
+    assert said[0] == "booking: 1 parked due item(s)"
+    assert "tick stuck" in said[1] and "the room system said no to stuck" in said[2]
+
+    with pytest.raises(Exception, match="refusing to retry without a selector"):
+        await run(parser().parse_args(["retry-parked", "booking", "--database-url", url]), said.append)
+    h.failing["stuck"] = 0  # the cause is fixed
+    assert await run(parser().parse_args(["retry-parked", "booking", "--database-url", url, "--key", "stuck"])) == 0
+    h.clock.at = datetime.now(UTC)  # retried items are due at the wall-clock now of the retry
+    assert await h.scheduler.fire_due() == 1
+    assert [k for k, _ in h.fired] == ["stuck"], "fired on its second chance; the other item untouched"
+    assert [r.key for r in await h.rows(engine)] == ["fine"]
