@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -32,9 +32,13 @@ class RoomsUpsert(Command, name="rooms.upsert"):
     active: bool = True
 
 
+Scope = Literal["occurrence", "series"]
+
+
 class BookingCancel(Command, name="booking.cancel"):
     booking_id: Ident
     reason: ShortText | None = None
+    scope: Scope = Field("occurrence", description="extension: this occurrence, or its whole series")
 
 
 class BookingReschedule(Command, name="booking.reschedule"):
@@ -42,12 +46,59 @@ class BookingReschedule(Command, name="booking.reschedule"):
     start: AwareDatetime
     end: AwareDatetime
     room_id: Ident | None = None
+    scope: Scope = Field(
+        "occurrence", description="extension: this occurrence, or the whole series (each occurrence moves alike)"
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> BookingReschedule:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
+
+
+class BookingChange(Command, name="booking.change"):
+    """Extension: change attendees and/or equipment of a booking (re-checked against its room)."""
+
+    booking_id: Ident
+    attendees: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    equipment: list[Equipment] | None = None
+    scope: Scope = "occurrence"
+
+
+class BookingAcceptAlternative(Command, name="booking.accept_alternative"):
+    """Extension: the customer (or an agent for them) takes one of the alternatives a rejection offered."""
+
+    inquiry_id: Ident
+    room_id: Ident
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class BookingPreparationDone(Command, name="booking.preparation_done"):
+    """Extension: a department reports its preparation of a booking done."""
+
+    booking_id: Ident
+    department: Literal["equipment", "catering", "setup"]
+    note: ShortText | None = None
+
+
+class BookingConfirmAttendance(Command, name="booking.confirm_attendance"):
+    """Extension: the customer confirms, after the day-before reminder, that the meeting goes ahead."""
+
+    booking_id: Ident
+
+
+class BookingCheckIn(Command, name="booking.check_in"):
+    """Extension: the customer has arrived (no check-in N minutes after the start releases the room)."""
+
+    booking_id: Ident
+
+
+class BookingWaitlistAccept(Command, name="booking.waitlist_accept"):
+    """Extension: the first waiter takes the slot a waitlist offer named, before its deadline."""
+
+    inquiry_id: Ident
 
 
 class _ComplaintCommand(Command):

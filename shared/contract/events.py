@@ -100,12 +100,24 @@ class InquiryReceived(EventData, type_="inquiry.received"):
     missing: list[str] = Field(default_factory=list, description="what an agent still has to ask")
 
 
+class ReplyRoute(Model):
+    """Where and how a customer is answered: the channel they wrote on when it can carry a reply
+    (an email address, a phone number for SMS, a chat or WeChat conversation id), in their language."""
+
+    channel: Channel
+    address: str | None = None
+    language: Language
+
+
 class BookingRequested(EventData, type_="booking.requested"):
     inquiry_id: str
     customer_id: str
     channel: Channel
     language: Language
     meeting: BookingDetails
+    # extensions
+    reply_to: ReplyRoute | None = Field(None, description="how the customer hears back (kept with the booking)")
+    wait_if_taken: bool = Field(False, description="if the slot is taken, wait for it (the waitlist)")
 
 
 class Slot(Model):
@@ -223,6 +235,7 @@ class FeedbackReceived(EventData, type_="feedback.received"):
     customer_id: str | None = None
     channel: Channel
     agent_id: str | None = None
+    room_id: str | None = Field(None, description="extension: the booking's room, when the survey names it")
 
 
 class CallMissed(EventData, type_="call.missed"):
@@ -308,3 +321,94 @@ class MessageReplayed(EventData, type_="message.replayed"):
     message_id: str | None = None
     reason: str | None = None
     actor: str
+
+
+# -- a booking's life around the decision (extensions) ------------------------------------------------
+Department = Literal["equipment", "catering", "setup"]
+
+
+class BookingUpdated(EventData, type_="booking.updated"):
+    """Attendees or equipment of a booking changed (re-checked against its room)."""
+
+    booking_id: str
+    customer_id: str
+    room_id: str
+    attendees: int
+    equipment: list[Equipment] = Field(default_factory=list)
+    actor: str
+
+
+class BookingPreparationRequested(EventData, type_="booking.preparation_requested"):
+    """A department is asked to prepare a confirmed meeting (equipment test, catering, setup)."""
+
+    booking_id: str
+    room_id: str
+    department: Department
+    task: str
+    due_by: AwareDatetime
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class BookingPrepared(EventData, type_="booking.prepared"):
+    """A department reported its preparation done (``booking.preparation_done``)."""
+
+    booking_id: str
+    department: Department
+    actor: str
+    note: str | None = None
+
+
+class BookingPreparationOverdue(EventData, type_="booking.preparation_overdue"):
+    booking_id: str
+    room_id: str
+    department: Department
+    task: str
+    due_by: AwareDatetime
+
+
+class BookingAttendanceConfirmed(EventData, type_="booking.attendance_confirmed"):
+    """The customer confirmed the day before that the meeting goes ahead."""
+
+    booking_id: str
+    customer_id: str
+    actor: str
+
+
+class BookingCheckedIn(EventData, type_="booking.checked_in"):
+    booking_id: str
+    room_id: str
+    actor: str
+    at: AwareDatetime
+
+
+class BookingReleased(EventData, type_="booking.released"):
+    """Nobody checked in: the room is given back (the booking is no longer held)."""
+
+    booking_id: str
+    customer_id: str
+    room_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: Literal["no_show"]
+
+
+class BookingWaitlistOffered(EventData, type_="booking.waitlist_offered"):
+    """A slot a waiting request asked for is free again: offered to the first waiter until ``accept_by``."""
+
+    inquiry_id: str
+    customer_id: str
+    room_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    accept_by: AwareDatetime
+
+
+class BookingCompleted(EventData, type_="booking.completed"):
+    """The meeting has ended (a satisfaction survey is requested from the customer)."""
+
+    booking_id: str
+    customer_id: str
+    room_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    checked_in: bool

@@ -69,6 +69,9 @@ class OnsiteEntry(Model):
 class SurveySubject(Model):
     type: Literal["booking", "complaint"]
     id: Ident
+    # extensions: what the survey request named (booking.completed's survey), echoed back
+    room_id: Ident | None = None
+    agent_id: Ident | None = None
 
 
 class SurveyAnswer(Model):

@@ -166,6 +166,40 @@ SAMPLES: dict[str, EventData] = {
             attempts=5,
             reason="processing failed 5 times: KeyError: 'room'",
         ),
+        ev.BookingUpdated(
+            booking_id="b-1", customer_id="c-1", room_id="R-301", attendees=12, equipment=["projector"], actor="agent-7"
+        ),
+        ev.BookingPreparationRequested(
+            booking_id="b-1",
+            room_id="R-301",
+            department="equipment",
+            task="test the projector and microphones",
+            due_by=T0,
+            details={"equipment": ["projector", "microphone"]},
+        ),
+        ev.BookingPrepared(booking_id="b-1", department="catering", actor="catering-1", note="tea at 10:30"),
+        ev.BookingPreparationOverdue(booking_id="b-1", room_id="R-301", department="setup", task="set up", due_by=T0),
+        ev.BookingAttendanceConfirmed(booking_id="b-1", customer_id="c-1", actor="customer"),
+        ev.BookingCheckedIn(booking_id="b-1", room_id="R-301", actor="reception", at=T0),
+        ev.BookingReleased(
+            booking_id="b-1",
+            customer_id="c-1",
+            room_id="R-301",
+            start=T0,
+            end=T0 + timedelta(hours=2),
+            reason="no_show",
+        ),
+        ev.BookingWaitlistOffered(
+            inquiry_id="inq-2",
+            customer_id="c-2",
+            room_id="R-301",
+            start=T0,
+            end=T0 + timedelta(hours=2),
+            accept_by=T0 - timedelta(hours=1),
+        ),
+        ev.BookingCompleted(
+            booking_id="b-1", customer_id="c-1", room_id="R-301", start=T0, end=T0 + timedelta(hours=2), checked_in=True
+        ),
         ev.MessageReplayed(
             dead_letter_queue="booking.events.dlq",
             exchange="meetdesk.events",
