@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -30,6 +31,11 @@ class RoomsUpsert(Command, name="rooms.upsert"):
     capacity: Annotated[int, Field(ge=1, le=100_000)]
     equipment: list[Equipment] = Field(default_factory=list)
     active: bool = True
+    # extensions: this room's own rules (unset: the venue's settings)
+    setup_buffer_minutes: Annotated[int, Field(ge=0, le=240)] | None = None
+    cleanup_buffer_minutes: Annotated[int, Field(ge=0, le=240)] | None = None
+    opens_at: time | None = Field(None, description="venue time; with closes_at, when meetings may take place")
+    closes_at: time | None = Field(None, description="venue time; 00:00 means midnight")
 
 
 Scope = Literal["occurrence", "series"]

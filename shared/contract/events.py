@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
@@ -184,6 +184,10 @@ class RoomUpdated(EventData, type_="room.updated"):
     capacity: int
     equipment: list[Equipment]
     active: bool
+    setup_buffer_minutes: int | None = None
+    cleanup_buffer_minutes: int | None = None
+    opens_at: time | None = None
+    closes_at: time | None = None
 
 
 class ComplaintRegistered(EventData, type_="complaint.registered"):
