@@ -350,6 +350,10 @@ async def test_upserting_a_room_stores_it_and_announces_it() -> None:
             "capacity": 12,
             "equipment": ["projector", "whiteboard"],
             "active": True,
+            "setup_buffer_minutes": None,  # the venue's defaults
+            "cleanup_buffer_minutes": None,
+            "opens_at": None,
+            "closes_at": None,
         }
     ]
 
