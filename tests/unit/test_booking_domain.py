@@ -840,4 +840,8 @@ def test_a_room_update_announces_the_room_with_its_equipment_sorted():
         "capacity": 6,
         "equipment": ["audio", "whiteboard"],
         "active": False,
+        "setup_buffer_minutes": None,
+        "cleanup_buffer_minutes": None,
+        "opens_at": None,
+        "closes_at": None,
     }
