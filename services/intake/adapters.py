@@ -122,6 +122,9 @@ def survey(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
             feedback_subject=(answer.subject.type, answer.subject.id),
             kind="feedback",
             booking_id=answer.subject.id if answer.subject.type == "booking" else None,
+            # what the survey request named (the booking's room, the agent who handled it), echoed back
+            agent_id=answer.subject.agent_id,
+            extra={"room_id": answer.subject.room_id} if answer.subject.room_id else {},
         )
     ]
 

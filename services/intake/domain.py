@@ -31,6 +31,7 @@ from shared.contract.events import (
     FeedbackReceived,
     InquiryReceived,
     NotificationRequested,
+    ReplyRoute,
 )
 from shared.notifications import reply_route
 from shared.runtime import Rejected, derive_uuid
@@ -315,6 +316,8 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
             missing=u.missing,
         )
     )
+    # Where the customer hears back: the channel they used when it can carry a reply, in their language
+    channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
     if u.intent == "booking_request" and u.meeting is not None:
         events.append(
             BookingRequested(
@@ -323,6 +326,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
                 channel=n.channel,  # type: ignore[arg-type]
                 language=u.language,  # type: ignore[arg-type]
                 meeting=BookingDetails.model_validate(u.meeting.model_dump()),
+                reply_to=ReplyRoute(channel=channel, address=address, language=u.language),  # type: ignore[arg-type]
             )
         )
     if n.score is not None:
@@ -330,7 +334,6 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
     # Every new inquiry is acknowledged once, in the customer's language and on the channel they used
     # when it can carry a reply; a complaint's acknowledgement (with its reference and response
     # deadline) comes from the complaints service when it registers the complaint.
-    channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
     if u.intent != "complaint" and address:
         events.append(
             NotificationRequested(
@@ -357,4 +360,5 @@ def _feedback(n: Normalised, customer_id: str) -> FeedbackReceived:
         customer_id=customer_id,
         channel=n.channel,  # type: ignore[arg-type]
         agent_id=n.agent_id,
+        room_id=n.extra.get("room_id"),
     )

@@ -51,7 +51,7 @@ from shared.contract.events import (
 # -- enumerations (from the contract where it has them) -------------------------------------------
 ALL = "all"
 DimKind = Literal["channel", "agent", "category", "intent", "room"]
-GroupBy = Literal["day", "channel", "agent", "category"]
+GroupBy = Literal["day", "channel", "agent", "category", "room"]
 GROUP_BYS: tuple[str, ...] = get_args(GroupBy)
 CHANNELS = frozenset(get_args(Channel))
 SLA_DEADLINES: tuple[str, ...] = get_args(ComplaintSlaBreached.model_fields["which"].annotation)
@@ -145,7 +145,7 @@ COMPLAINTS_CLOSED = Metric("complaints_closed", ("category",))
 COMPLAINTS_ESCALATED = Metric("complaints_escalated")
 SLA_BREACHES = Metric("sla_breaches")
 SLA_BREACHES_BY_DEADLINE = {which: Metric(f"sla_breaches_{which}") for which in SLA_DEADLINES}
-SATISFACTION = Metric("satisfaction", ("channel", "agent"))
+SATISFACTION = Metric("satisfaction", ("channel", "agent", "room"))
 REJECTED_MESSAGES = Metric("rejected_messages", ("channel",))
 REPLAYED_MESSAGES = Metric("replayed_messages")
 DUE_ITEMS_PARKED = Metric("due_items_parked")
@@ -229,7 +229,9 @@ def _escalated(d: ComplaintEscalated, at: datetime, tz: ZoneInfo) -> list[Fact]:
 
 
 def _feedback(d: FeedbackReceived, at: datetime, tz: ZoneInfo) -> list[Fact]:
-    return SATISFACTION.facts(local_day(at, tz), total=float(d.score_100), channel=d.channel, agent=d.agent_id)
+    return SATISFACTION.facts(
+        local_day(at, tz), total=float(d.score_100), channel=d.channel, agent=d.agent_id, room=d.room_id
+    )
 
 
 def _rejected(d: IntakeRejected | MessageRejected | CommandRejected, at: datetime, tz: ZoneInfo) -> list[Fact]:

@@ -272,7 +272,7 @@ async def test_http_kpis_and_prometheus(db: AsyncEngine, monkeypatch: pytest.Mon
         assert [(g["key"], g["inquiries"]) for g in body["groups"]] == [("phone", 2)]
         assert (await client.get("/kpis?period=week", headers=auth)).status_code == 200
         assert (await client.get("/kpis?period=year", headers=auth)).status_code == 400
-        assert (await client.get("/kpis?group_by=room", headers=auth)).status_code == 400
+        assert (await client.get("/kpis?group_by=building", headers=auth)).status_code == 400
         assert (await client.get("/kpis?from=yesterday", headers=auth)).status_code == 400
         prom = await client.get("/metrics")
         assert prom.status_code == 200

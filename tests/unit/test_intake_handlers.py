@@ -298,6 +298,18 @@ async def test_a_complete_booking_request_from_chat_emits_booking_requested_and_
     assert (ack["channel"], ack["address"]) == ("chat", "chatwoot:45")
     assert (ack["template"], ack["language"]) == ("booking_request.acknowledged", "zh-Hant")
     assert store.identities.keys() == {("chatwoot_contact", "87")}
+    assert booking["reply_to"] == {"channel": "chat", "address": "chatwoot:45", "language": "zh-Hant"}, (
+        "booking answers on the same chat conversation"
+    )
+
+
+async def test_a_booking_request_by_email_is_answered_by_email_in_its_language() -> None:
+    uow = await apply(
+        FakeIntakeStore(),
+        email("m9@example.hk", "I would like to book a room on 10 December 2-4pm for 20 people with a projector."),
+    )
+    booking = only(uow, "booking.requested")
+    assert booking["reply_to"] == {"channel": "email", "address": "chan.taiman@example.hk", "language": "en"}
 
 
 async def test_an_incomplete_booking_request_says_what_is_missing_and_books_nothing() -> None:
@@ -353,6 +365,19 @@ async def test_a_survey_answer_is_feedback_only() -> None:
     assert feedback["customer_id"] == str(store.identities[("email", "chan@example.hk")])
     assert store.inquiries == {}
     assert store.deliveries[("survey", "s-1")].received_at == T0, "no submitted_at: dated when it arrived"
+    assert (feedback["room_id"], feedback["agent_id"]) == (None, None)
+
+
+async def test_a_survey_that_names_the_room_and_the_agent_passes_them_on_for_the_kpis() -> None:
+    answer = {
+        "response_id": "s-2",
+        "subject": {"type": "booking", "id": "b-7", "room_id": "harbour", "agent_id": "agent-3"},
+        "score": 5,
+    }
+    (survey,) = handlers.read(incoming(answer, "survey"), T0, POLICY)
+    uow = await apply(FakeIntakeStore(), survey)
+    feedback = only(uow, "feedback.received")
+    assert (feedback["subject_id"], feedback["room_id"], feedback["agent_id"]) == ("b-7", "harbour", "agent-3")
 
 
 async def test_a_status_change_is_recorded_on_the_conversation_and_says_nothing() -> None:

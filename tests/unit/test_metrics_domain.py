@@ -374,15 +374,15 @@ def test_a_complaint_resolved_again_is_not_resolved_twice():
 
 # -- metrics -------------------------------------------------------------------------------------
 def test_a_metric_counts_all_and_each_known_dimension_it_is_declared_with():
-    got = domain.SATISFACTION.facts(D1, total=80.0, channel="chat", agent=None)
+    got = domain.SATISFACTION.facts(D1, total=80.0, channel="chat", agent=None, room=None)
     assert keys(got) == {(D1, "satisfaction", "all", "all", 1, 80.0), (D1, "satisfaction", "channel", "chat", 1, 80.0)}
 
 
 def test_a_metric_refuses_a_dimension_it_is_not_declared_with():
     with pytest.raises(TypeError):
-        domain.SATISFACTION.facts(D1, channel="chat", agent="a", room="R1")
+        domain.SATISFACTION.facts(D1, channel="chat", agent="a", room="R1", category="catering")
     with pytest.raises(TypeError):
-        domain.SATISFACTION.facts(D1, channel="chat")  # agent not given: an oversight, not "unknown"
+        domain.SATISFACTION.facts(D1, channel="chat", room=None)  # agent not given: an oversight, not "unknown"
 
 
 def test_a_metric_name_is_declared_once():
@@ -512,7 +512,17 @@ def test_group_by_dimension():
 
 def test_unknown_group_by_is_refused():
     with pytest.raises(ValueError):
-        domain.kpis([], "room")  # type: ignore[arg-type]
+        domain.kpis([], "building")  # type: ignore[arg-type]
+
+
+def test_satisfaction_is_reported_per_room_when_the_survey_names_it():
+    data = FeedbackReceived(
+        subject_type="booking", subject_id="b-1", score=5, score_100=100, channel="survey", room_id="harbour"
+    )
+    got = domain.facts(event(data), HK)
+    assert ("room", "harbour") in {(f.dim_kind, f.dim_value) for f in got if f.metric == "satisfaction"}
+    out = domain.kpis(got, "room")
+    assert [(g["key"], g["satisfaction"]["average"]) for g in out["groups"]] == [("harbour", 100.0)]
 
 
 # -- periods -------------------------------------------------------------------------------------
@@ -589,7 +599,7 @@ def samples() -> list[EventData]:
         ComplaintSlaBreached(complaint_id="k", which="resolve", due_at=now),
         ComplaintSlaBreached(complaint_id="k", which="acknowledge", due_at=now),
         ComplaintEscalated(complaint_id="k", reason="r"),
-        FeedbackReceived(subject_type="service", score=3, score_100=60, channel="onsite", agent_id="a"),
+        FeedbackReceived(subject_type="service", score=3, score_100=60, channel="onsite", agent_id="a", room_id="R1"),
         IntakeRejected(channel="chat", reason="r", dead_letter_queue="d"),
         MessageRejected(queue="q", routing_key="k", reason="r", dead_letter_queue="d"),
         CommandRejected(command="c", reason="r"),
