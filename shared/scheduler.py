@@ -147,8 +147,10 @@ class FiringTransaction(Protocol):
     """What the scheduler needs of a unit of work (see :class:`shared.uow.Transaction`)."""
 
     session: AsyncConnection
-    emitted: list[Any]
-    due_times: list[datetime]
+
+    def mark(self) -> Any: ...
+
+    def undo(self, mark: Any) -> None: ...
 
     async def claim(self, key: str) -> bool: ...
 
@@ -285,7 +287,7 @@ class Scheduler:
     async def _fire_all(self, tx: FiringTransaction, items: list[DueItem]) -> list[DueItem] | None:
         """The common case, cheaply: the whole batch in one savepoint. None if anything failed
         (everything the batch did is then undone, and the items are fired one by one)."""
-        marks = len(tx.emitted), len(tx.due_times)
+        mark = tx.mark()
         try:
             async with tx.session.begin_nested():
                 for item in items:
@@ -297,14 +299,13 @@ class Scheduler:
                 await tx.session.execute(sa.delete(DUE).where(DUE.c.id.in_([item.id for item in items])))
             return items
         except Exception as exc:
-            del tx.emitted[marks[0] :]
-            del tx.due_times[marks[1] :]
+            tx.undo(mark)
             if self._is_outage(exc):
                 raise
             return None
 
     async def _fire_one(self, tx: FiringTransaction, item: DueItem, now: datetime) -> bool:
-        marks = len(tx.emitted), len(tx.due_times)
+        mark = tx.mark()
         handler = self._handlers.get(item.kind)
         try:
             if handler is None:
@@ -315,8 +316,7 @@ class Scheduler:
                 await tx.session.execute(sa.delete(DUE).where(DUE.c.id == item.id))
             return True
         except Exception as exc:
-            del tx.emitted[marks[0] :]
-            del tx.due_times[marks[1] :]
+            tx.undo(mark)
             if self._is_outage(exc):
                 raise  # the database or broker is away: the whole batch waits, no attempt is spent
             await self._failed(tx, item, exc, now, park=isinstance(exc, Rejected))

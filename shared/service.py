@@ -291,14 +291,14 @@ class Service(Generic[S, P]):
                     async with self.transaction() as tx:
                         if not await tx.claim(f"command:{cmd.command_id}"):
                             return
-                        marks = len(tx.emitted), len(tx.due_times)
+                        mark = tx.mark()
                         async with tx.session.begin_nested() as attempt_tx:
                             refusal = await handler(
                                 tx, CommandIn(msg.routing_key, cmd, msg.correlation_id), tx.now, self.policy
                             )
                             if refusal:  # whatever the handler did before refusing is undone
                                 await attempt_tx.rollback()
-                                del tx.emitted[marks[0] :], tx.due_times[marks[1] :]
+                                tx.undo(mark)
                         if refusal:
                             log.info("command refused", command=msg.routing_key, reason=refusal)
                             tx.emit(

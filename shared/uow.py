@@ -23,11 +23,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .clock import Clock
+from .contract.commands import Command
 from .contract.events import Envelope, EventData, make_event
 from .db import driver_connection
 from .outbox import INBOX, Pending, outbox_rows
 from .scheduler import cancel_due, schedule_due
-from .topology import EVENTS
+from .topology import COMMANDS, EVENTS
 
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
@@ -66,6 +67,10 @@ class UnitOfWork(Protocol[S_co]):
         """Cancel the due item ``kind``/``key``; False if there was none."""
         ...
 
+    def send(self, command: Command, *, correlation_id: uuid.UUID) -> None:
+        """Send a command to another service (``meetdesk.commands``, committed with the transaction)."""
+        ...
+
 
 @dataclass
 class Transaction(Generic[S]):
@@ -76,6 +81,7 @@ class Transaction(Generic[S]):
     producer: str
     now: datetime
     emitted: list[tuple[Envelope, str]] = field(default_factory=list)
+    sent: list[Pending] = field(default_factory=list)  # commands to other services
     written: list[Pending] = field(default_factory=list)
     due_times: list[datetime] = field(default_factory=list)
 
@@ -110,10 +116,27 @@ class Transaction(Generic[S]):
     async def cancel(self, kind: str, key: str) -> bool:
         return await cancel_due(self.session, kind, key)
 
+    def send(self, command: Command, *, correlation_id: uuid.UUID) -> None:
+        try:  # the AMQP message id is the command id when it is a UUID (it is when we make one)
+            message_id = uuid.UUID(command.command_id)
+        except ValueError:
+            message_id = uuid.uuid5(uuid.NAMESPACE_URL, f"meetdesk:command:{command.command_id}")
+        name = command.command_name
+        body = command.model_dump_json().encode()
+        self.sent.append(Pending(message_id, COMMANDS, name, name, str(correlation_id), body))
+
+    def mark(self) -> tuple[int, int, int]:
+        """Where the transaction's events, commands and due times stand (see :meth:`undo`)."""
+        return len(self.emitted), len(self.sent), len(self.due_times)
+
+    def undo(self, mark: tuple[int, int, int]) -> None:
+        """Forget the events, commands and due times added since ``mark`` (their savepoint rolled back)."""
+        del self.emitted[mark[0] :], self.sent[mark[1] :], self.due_times[mark[2] :]
+
     async def flush_events(self) -> None:
-        if not self.emitted:
+        if not self.emitted and not self.sent:
             return
-        self.written = outbox_rows(self.emitted)
+        self.written = outbox_rows(self.emitted) + self.sent
         pg = await driver_connection(self.session)
         await pg.execute(
             """INSERT INTO outbox (event_id, exchange, routing_key, message_type, correlation_id, body)

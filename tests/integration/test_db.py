@@ -136,3 +136,52 @@ async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind
         await publisher.close()
         await conn.close()
         await engine.dispose()
+
+
+async def test_a_command_sent_in_a_unit_of_work_is_published_to_the_commands_exchange_with_its_id(
+    servers: Servers,
+) -> None:
+    import json
+    import uuid
+
+    import aio_pika
+
+    from shared.contract.commands import BookingConfirmAttendance
+    from shared.topology import COMMANDS
+
+    engine = make_engine(await fresh_database(servers, "meetdesk_test_outbox_commands", "intake"))
+    conn = await aio_pika.connect(servers.amqp_url)
+    ch = await conn.channel()
+    await ch.declare_exchange(COMMANDS, aio_pika.ExchangeType.TOPIC, durable=True)
+    watch = await ch.declare_queue("", exclusive=True)
+    await watch.bind(COMMANDS, "booking.confirm_attendance")
+    publisher = Publisher(servers.amqp_url)
+    outbox = Outbox(make_sessionmaker(engine), publisher, batch=50, poll=0.2)
+    transactions = Transactions(
+        make_sessionmaker(engine),
+        lambda c: c,
+        producer="intake",
+        clock=SystemClock(),
+        on_commit=lambda tx: outbox.committed(tx.written),
+    )
+    command_id = str(uuid.uuid4())
+    try:
+        async with transactions.begin() as tx:
+            tx.send(
+                BookingConfirmAttendance(command_id=command_id, actor="customer", booking_id="b-1"),
+                correlation_id=uuid.uuid4(),
+            )
+        assert await outbox.relay_fresh() == 1
+        message = None
+        for _ in range(50):
+            if (message := await watch.get(fail=False, no_ack=True)) is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert message is not None, "the command reached the commands exchange"
+        assert message.message_id == command_id and message.routing_key == "booking.confirm_attendance"
+        assert json.loads(message.body)["booking_id"] == "b-1"
+    finally:
+        await outbox.stop()
+        await publisher.close()
+        await conn.close()
+        await engine.dispose()

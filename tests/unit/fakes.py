@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from shared.contract.commands import Command
 from shared.contract.events import Envelope, EventData, make_event
 from shared.messages import CommandIn, EventIn
 from shared.scheduler import DueItem
@@ -42,6 +43,7 @@ class FakeUnitOfWork(Generic[S]):
     emitted: list[Envelope] = field(default_factory=list)
     due: dict[tuple[str, str], Scheduled] = field(default_factory=dict)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
+    sent: list[Command] = field(default_factory=list)  # commands to other services
 
     async def claim(self, key: str) -> bool:
         if key in self.claimed:
@@ -72,6 +74,9 @@ class FakeUnitOfWork(Generic[S]):
     async def cancel(self, kind: str, key: str) -> bool:
         self.cancelled.append((kind, key))
         return self.due.pop((kind, key), None) is not None
+
+    def send(self, command: Command, *, correlation_id: uuid.UUID) -> None:
+        self.sent.append(command)
 
     # -- what tests read ----------------------------------------------------------------------------
     def types(self) -> list[str]:
