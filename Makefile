@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler chaos soak dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking chaos soak dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
-	@echo "make docs | demo | bench | bench-intake | bench-scheduler"
+	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking"
 	@echo "make chaos [ARGS=--short]   the fault suite: a table of sent / once / lost / doubled / recovery"
 	@echo "make soak [ARGS=--minutes 10]   the mixed stream at half its maximum: latency, memory, queues, errors"
 	@echo "make dlq ARGS=...   dead letters: ARGS=\"list\", \"show QUEUE\", \"replay QUEUE --reason TEXT\" (docs/runbook.md)"
@@ -86,6 +86,9 @@ bench-intake: install
 
 bench-scheduler: install
 	$(PY) bench/scheduler.py
+
+bench-booking: install
+	$(PY) bench/booking.py
 
 chaos: install
 	$(PY) tools/chaos.py $(ARGS)
