@@ -9,7 +9,7 @@ cancelled in that transaction can never go out.
 Every replica runs a :class:`Scheduler` loop. It takes due rows with ``FOR UPDATE SKIP LOCKED`` (so
 replicas never take the same row), hands each to the handler registered for its kind, in a savepoint
 of one transaction per batch, and deletes the row in that transaction. Handler effects, the events
-they emit, the inbox entry ``due:<id>`` and the deletion commit together: an item fires once, and a
+they emit, the inbox entry ``due:<id>:<due_at>`` and the deletion commit together: an item fires once, and a
 process killed mid-batch leaves its rows to the next replica (late, never lost, never twice). A row
 is fired only when the injected clock says ``not_before <= now`` — never early; rows due during an
 outage fire on recovery, oldest first.
@@ -82,6 +82,13 @@ class DueItem:
     payload: Mapping[str, Any]
     attempts: int  # failed firings so far
     correlation_id: uuid.UUID
+    not_before: datetime | None = None  # when it was taken: due_at, or later after a failed attempt
+
+    @property
+    def inbox_key(self) -> str:
+        """Its id in the inbox: this row at this due time (a row moved by its own handler is a new
+        instance and fires again at its new time)."""
+        return f"due:{self.id}:{self.due_at.isoformat()}"
 
 
 async def schedule_due(
@@ -294,9 +301,9 @@ class Scheduler:
                     handler = self._handlers.get(item.kind)
                     if handler is None:
                         raise Rejected(f"no handler for due items of kind {item.kind!r}")
-                    if await tx.claim(f"due:{item.id}"):
+                    if await tx.claim(item.inbox_key):
                         await handler(tx, item)
-                await tx.session.execute(sa.delete(DUE).where(DUE.c.id.in_([item.id for item in items])))
+                await tx.session.execute(sa.delete(DUE).where(_as_taken(items)))
             return items
         except Exception as exc:
             tx.undo(mark)
@@ -311,9 +318,9 @@ class Scheduler:
             if handler is None:
                 raise Rejected(f"no handler for due items of kind {item.kind!r}; known: {', '.join(self.kinds)}")
             async with tx.session.begin_nested():
-                if await tx.claim(f"due:{item.id}"):
+                if await tx.claim(item.inbox_key):
                     await handler(tx, item)
-                await tx.session.execute(sa.delete(DUE).where(DUE.c.id == item.id))
+                await tx.session.execute(sa.delete(DUE).where(_as_taken([item])))
             return True
         except Exception as exc:
             tx.undo(mark)
@@ -371,6 +378,12 @@ class Scheduler:
         return Backlog(int(row[0]), oldest, int(row[2]), int(row[3]))
 
 
+def _as_taken(items: list[DueItem]) -> Any:
+    """The rows of ``items`` as they were taken: a row its handler scheduled again (the same kind and
+    key, e.g. the next escalation step) has moved on, and stays."""
+    return sa.tuple_(DUE.c.id, DUE.c.not_before).in_([(item.id, item.not_before) for item in items])
+
+
 def _item(row: Any) -> DueItem:
     correlation = row.correlation_id
     try:
@@ -385,4 +398,5 @@ def _item(row: Any) -> DueItem:
         payload=row.payload or {},
         attempts=row.attempts,
         correlation_id=correlation_id or uuid.uuid5(CORRELATION_NAMESPACE, f"{row.kind}\x1f{row.key}"),
+        not_before=row.not_before,
     )

@@ -240,3 +240,27 @@ async def test_ops_list_parked_items_with_their_reasons_and_give_them_another_ch
     assert await h.scheduler.fire_due() == 1
     assert [k for k, _ in h.fired] == ["stuck"], "fired on its second chance; the other item untouched"
     assert [r.key for r in await h.rows(engine)] == ["fine"]
+
+
+async def test_a_handler_that_schedules_its_own_item_again_keeps_it_for_its_next_time(engine: AsyncEngine) -> None:
+    """E.g. an escalation step that plans the next level under the same kind and key: the firing
+    must not delete what its own handler has just scheduled, and the item fires again then."""
+    h = Harness(engine)
+    steps: list[datetime] = []
+
+    async def step(tx: Transaction[AsyncConnection], item: DueItem) -> None:
+        steps.append(tx.now)
+        if len(steps) < 3:
+            await tx.schedule("step", item.key, item.due_at + timedelta(minutes=30))
+
+    h.scheduler._handlers["step"] = step
+    await h.schedule(("step", "complaint-1", T0))
+    assert await h.scheduler.fire_due() == 1
+    (row,) = await h.rows(engine)
+    assert row.due_at == T0 + timedelta(minutes=30), "the next step stays scheduled"
+    h.clock.advance(timedelta(minutes=30))
+    assert await h.scheduler.fire_due() == 1
+    h.clock.advance(timedelta(minutes=30))
+    assert await h.scheduler.fire_due() == 1
+    assert steps == [T0, T0 + timedelta(minutes=30), T0 + timedelta(hours=1)]
+    assert await h.rows(engine) == [], "the last step scheduled nothing more"
