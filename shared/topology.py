@@ -49,19 +49,33 @@ class QueueSpec:
 
 
 INTAKE_INBOUND = QueueSpec("intake.inbound", "intake", ((INBOUND, "#"),))
+# what other services ask the customer (the day-before reminder awaits "confirm / cancel / change"), so
+# that intake can read the customer's reply as the answer to it
+INTAKE_EVENTS = QueueSpec("intake.events", "intake", ((EVENTS, "booking.reminder_due"),))
 BOOKING_EVENTS = QueueSpec("booking.events", "booking", ((EVENTS, "booking.requested"),))
 BOOKING_COMMANDS = QueueSpec("booking.commands", "booking", ((COMMANDS, "booking.*"), (COMMANDS, "rooms.*")))
-COMPLAINTS_EVENTS = QueueSpec("complaints.events", "complaints", ((EVENTS, "inquiry.received"),))
-COMPLAINTS_COMMANDS = QueueSpec("complaints.commands", "complaints", ((COMMANDS, "complaint.*"),))
+COMPLAINTS_EVENTS = QueueSpec(
+    "complaints.events", "complaints", ((EVENTS, "inquiry.received"), (EVENTS, "feedback.received"))
+)
+COMPLAINTS_COMMANDS = QueueSpec("complaints.commands", "complaints", ((COMMANDS, "complaint.*"), (COMMANDS, "staff.*")))
 METRICS_EVENTS = QueueSpec("metrics.events", "metrics", ((EVENTS, "#"),))
 
 QUEUES: tuple[QueueSpec, ...] = (
     INTAKE_INBOUND,
+    INTAKE_EVENTS,
     BOOKING_EVENTS,
     BOOKING_COMMANDS,
     COMPLAINTS_EVENTS,
     COMPLAINTS_COMMANDS,
     METRICS_EVENTS,
+)
+
+
+# Bindings a queue once had and must lose (a binding is never removed by declaring a queue again):
+# (queue, exchange, routing key). Unbinding one that is not there is harmless.
+RETIRED_BINDINGS: tuple[tuple[str, str, str], ...] = (
+    # intake.events first listened to every notification.requested; only the reminder asks a question
+    ("intake.events", EVENTS, "notification.requested"),
 )
 
 
@@ -84,6 +98,9 @@ async def declare_on(channel: AbstractChannel, delivery_limit: int) -> None:
             await queue.bind(exchanges[exchange], routing_key=key)
         dlq = await channel.declare_queue(spec.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
         await dlq.bind(exchanges[DLX], routing_key=spec.name)
+    for queue_name, exchange_name, key in RETIRED_BINDINGS:
+        queue = await channel.get_queue(queue_name, ensure=False)
+        await queue.unbind(exchanges[exchange_name], routing_key=key)
 
 
 async def declare_topology(amqp_url: str, delivery_limit: int) -> None:

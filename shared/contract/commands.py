@@ -136,11 +136,70 @@ class ComplaintStartExecution(_ComplaintCommand, name="complaint.start_execution
 
 class ComplaintResolve(_ComplaintCommand, name="complaint.resolve"):
     resolution: LongText | None = None
+    first_contact: bool = Field(
+        False, description="extension: resolved in the contact that registered it (from registered or acknowledged)"
+    )
 
 
 class ComplaintClose(_ComplaintCommand, name="complaint.close"):
-    pass
+    override_reason: ShortText | None = Field(
+        None,
+        description="extension: a supervisor or manager closes without the customer's satisfaction, saying why "
+        "(e.g. the customer could not be reached after the follow-ups)",
+    )
 
 
 class ComplaintReopen(_ComplaintCommand, name="complaint.reopen"):
     reason: ShortText | None = None
+
+
+# -- complaints: the process on the clock (extensions) -------------------------------------------------
+class ComplaintAwaitCustomer(_ComplaintCommand, name="complaint.await_customer"):
+    """Extension: the complaint waits for the customer (its SLA clocks pause until the customer writes
+    again on the same conversation or under the same customer id)."""
+
+    question: ShortText | None = Field(None, description="what the customer is asked for (it is sent to them)")
+
+
+class ComplaintNote(_ComplaintCommand, name="complaint.note"):
+    """Extension: a note or a call record in the complaint's history; the complaint's state does not change."""
+
+    kind: Literal["note", "call"] = "note"
+    direction: Literal["inbound", "outbound"] | None = Field(None, description="a call: who called whom")
+    reached: bool | None = Field(None, description="a call: whether the customer was reached")
+    duration_seconds: Annotated[int, Field(ge=0, le=86_400)] | None = None
+
+
+class ComplaintWithdraw(_ComplaintCommand, name="complaint.withdraw"):
+    """Extension: the customer withdraws the complaint (an agent records it); its clocks stop."""
+
+    reason: ShortText | None = None
+
+
+class ComplaintConfirmSatisfaction(_ComplaintCommand, name="complaint.confirm_satisfaction"):
+    """Extension: an agent records what the customer said about the resolution (a call, a visit); a
+    score of 1-2 reopens the complaint, a higher score or none (the customer confirmed) lets it close."""
+
+    score: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class ComplaintHandover(Command, name="complaint.handover"):
+    """Extension: every open complaint of one agent goes to another."""
+
+    from_agent: Ident
+    to_agent: Ident
+    reason: ShortText | None = None
+
+
+StaffRole = Literal["agent", "supervisor", "manager"]
+
+
+class StaffUpsert(Command, name="staff.upsert"):
+    """Extension: a member of the staff directory complaints escalates along (agent → supervisor → manager)."""
+
+    staff_id: Ident
+    name: ShortText
+    role: StaffRole
+    department: ShortText | None = None
+    supervisor_id: Ident | None = Field(None, description="the staff member this one reports to")
+    active: bool = True

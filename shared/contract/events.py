@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
+from .commands import StaffRole
 from .common import (
     Category,
     Channel,
@@ -175,6 +176,9 @@ class BookingReminderDue(EventData, type_="booking.reminder_due"):
     room_id: str
     start: AwareDatetime
     end: AwareDatetime
+    reply_to: ReplyRoute | None = Field(
+        None, description="extension: where the customer was reminded, and may answer confirm / cancel / change"
+    )
 
 
 class RoomUpdated(EventData, type_="room.updated"):
@@ -210,6 +214,9 @@ class ComplaintStatusChanged(EventData, type_="complaint.status_changed"):
     actor: str
     category: Category | None = None
     agent_id: str | None = None
+    first_contact: bool | None = Field(
+        None, description="extension: on a resolution, whether it came in the contact that registered the complaint"
+    )
 
 
 class ComplaintSlaBreached(EventData, type_="complaint.sla_breached"):
@@ -222,12 +229,20 @@ class ComplaintEscalated(EventData, type_="complaint.escalated"):
     complaint_id: str
     reason: str
     level: int = 1
+    # extensions: the chain is the handling agent (1) → the agent's supervisor (2) → the service manager (3)
+    which: Literal["acknowledge", "resolve"] | None = Field(None, description="the target that was breached")
+    role: StaffRole | None = Field(None, description="who must act: the level's role")
+    who: str | None = Field(None, description="who must act: a staff id (None: nobody in the directory holds it)")
+    due_at: AwareDatetime | None = Field(None, description="when the target fell due")
 
 
 class ComplaintClosed(EventData, type_="complaint.closed"):
     complaint_id: str
     actor: str
     category: Category | None = None
+    override_reason: str | None = Field(
+        None, description="extension: closed by a supervisor without the customer's satisfaction, and why"
+    )
 
 
 class FeedbackReceived(EventData, type_="feedback.received"):
@@ -416,3 +431,70 @@ class BookingCompleted(EventData, type_="booking.completed"):
     start: AwareDatetime
     end: AwareDatetime
     checked_in: bool
+
+
+# -- complaints: the process on the clock (extensions) -------------------------------------------------
+SlaTarget = Literal["acknowledge", "resolve"]
+ClockTransition = Literal["started", "paused", "resumed", "warning", "met", "breached", "stopped"]
+
+
+class ComplaintClock(EventData, type_="complaint.clock"):
+    """A complaint's SLA clock moved: one event per transition of one target's clock (the formal reply,
+    ``acknowledge``; the resolution, ``resolve``). A clock is started at registration (the resolution
+    clock again at each reopening: a new ``cycle``), paused while the complaint waits for the customer,
+    resumed when the customer writes again, warned at a share of its target, met when the target is
+    reached (acknowledged; resolved), breached when the target passed while it ran, stopped when the
+    complaint is withdrawn. The events of one complaint, in ``seq`` order, are its whole SLA record:
+    compliance can be recomputed from them (a cycle met with ``elapsed_seconds <= target_seconds`` was
+    met in time)."""
+
+    complaint_id: str
+    which: SlaTarget
+    transition: ClockTransition
+    at: AwareDatetime = Field(description="when it happened; a warning or a breach: the instant the share was reached")
+    cycle: int = Field(1, ge=1, description="1 from registration; the resolution clock counts its reopenings")
+    seq: int = Field(ge=1, description="position in the complaint's SLA log (gaps are escalation steps)")
+    target_seconds: float = Field(description="the target, in counted time (the severity's, as the event was made)")
+    elapsed_seconds: float = Field(description="the counted running time at `at` (paused time never counts)")
+    due_at: AwareDatetime | None = Field(
+        None, description="when the target falls due if the clock keeps running (None: paused, ended or past)"
+    )
+    business_hours: bool = Field(False, description="time counts only within the business-hours calendar")
+    severity: Severity
+    category: Category | None = None
+    agent_id: str | None = None
+    reason: str | None = None
+
+
+class ComplaintSatisfactionRequested(EventData, type_="complaint.satisfaction_requested"):
+    """The customer is asked whether the resolution satisfies them (``attempt`` 1 at the resolution, then
+    each follow-up); the survey's subject is the complaint."""
+
+    complaint_id: str
+    attempt: int = Field(ge=1)
+    channel: Channel
+    customer_id: str | None = None
+    agent_id: str | None = None
+
+
+class ComplaintSatisfactionRecorded(EventData, type_="complaint.satisfaction_recorded"):
+    """The customer's satisfaction with a resolution: a survey answer, or what an agent recorded. A score
+    of 1-2 reopens the complaint at once; 3-5 (or a confirmation without a score) lets it close."""
+
+    complaint_id: str
+    satisfied: bool
+    score: int | None = Field(None, ge=1, le=5)
+    source: Literal["survey", "agent"]
+    actor: str
+    agent_id: str | None = None
+    category: Category | None = None
+
+
+class ComplaintSatisfactionUnanswered(EventData, type_="complaint.satisfaction_unanswered"):
+    """The customer did not answer the satisfaction request and its follow-ups: an agent must record the
+    customer's answer, or a supervisor close the complaint with an override."""
+
+    complaint_id: str
+    requests: int
+    resolved_at: AwareDatetime
+    agent_id: str | None = None

@@ -119,8 +119,52 @@ SAMPLES: dict[str, EventData] = {
             complaint_id="cp-1", from_="registered", to="acknowledged", actor="agent-7", agent_id="agent-7"
         ),
         ev.ComplaintSlaBreached(complaint_id="cp-1", which="acknowledge", due_at=T0 + timedelta(hours=2)),
-        ev.ComplaintEscalated(complaint_id="cp-1", reason="acknowledge overdue", level=2),
-        ev.ComplaintClosed(complaint_id="cp-1", actor="supervisor-1", category="equipment_failure"),
+        ev.ComplaintEscalated(
+            complaint_id="cp-1",
+            reason="acknowledge overdue since 2026-12-02T08:00:00+00:00",
+            level=2,
+            which="acknowledge",
+            role="supervisor",
+            who="sup-1",
+            due_at=T0 + timedelta(hours=2),
+        ),
+        ev.ComplaintClock(
+            complaint_id="cp-1",
+            which="resolve",
+            transition="paused",
+            at=T0 + timedelta(hours=5),
+            cycle=1,
+            seq=4,
+            target_seconds=259_200.0,
+            elapsed_seconds=18_000.0,
+            due_at=None,
+            business_hours=False,
+            severity="normal",
+            category="equipment_failure",
+            agent_id="agent-7",
+            reason="awaiting the customer",
+        ),
+        ev.ComplaintSatisfactionRequested(
+            complaint_id="cp-1", attempt=1, channel="email", customer_id="c-1", agent_id="agent-7"
+        ),
+        ev.ComplaintSatisfactionRecorded(
+            complaint_id="cp-1",
+            satisfied=False,
+            score=2,
+            source="survey",
+            actor="customer",
+            agent_id="agent-7",
+            category="equipment_failure",
+        ),
+        ev.ComplaintSatisfactionUnanswered(
+            complaint_id="cp-1", requests=3, resolved_at=T0 + timedelta(days=1), agent_id="agent-7"
+        ),
+        ev.ComplaintClosed(
+            complaint_id="cp-1",
+            actor="supervisor-1",
+            category="equipment_failure",
+            override_reason="customer unreachable after two follow-ups",
+        ),
         ev.FeedbackReceived(
             subject_type="booking", subject_id="b-1", score=4, score_100=80, comment="很好", channel="survey"
         ),
@@ -599,3 +643,22 @@ def test_rooms_upsert_validates_capacity_and_equipment():
     for bad in ({"capacity": 0}, {"equipment": ["laser"]}):
         with pytest.raises(ValidationError):
             RoomsUpsert.model_validate({**body, **bad})
+
+
+def test_the_complaint_process_commands_validate_their_fields():
+    base = {"command_id": "cmd-9", "actor": "agent-7", "complaint_id": "cp-1"}
+    assert COMMANDS["complaint.confirm_satisfaction"].model_validate({**base, "score": 4}).score == 4
+    with pytest.raises(ValidationError):
+        COMMANDS["complaint.confirm_satisfaction"].model_validate({**base, "score": 6})
+    assert COMMANDS["complaint.resolve"].model_validate(base).first_contact is False
+    assert COMMANDS["complaint.close"].model_validate(base).override_reason is None
+    note = COMMANDS["complaint.note"].model_validate({**base, "kind": "call", "direction": "inbound"})
+    assert (note.kind, note.direction, note.reached) == ("call", "inbound", None)
+    with pytest.raises(ValidationError):
+        COMMANDS["complaint.note"].model_validate({**base, "kind": "letter"})
+    handover = {"command_id": "cmd-10", "actor": "sup-1", "from_agent": "agent-7", "to_agent": "agent-3"}
+    assert COMMANDS["complaint.handover"].model_validate(handover).reason is None
+    staff = {"command_id": "cmd-11", "actor": "ops", "staff_id": "sup-1", "name": "Lee", "role": "supervisor"}
+    assert COMMANDS["staff.upsert"].model_validate(staff).active is True
+    with pytest.raises(ValidationError):
+        COMMANDS["staff.upsert"].model_validate({**staff, "role": "director"})
