@@ -2,7 +2,9 @@
 
 Consumes ``booking.requested`` events and ``booking.*`` / ``rooms.*`` commands; emits
 ``booking.confirmed`` / ``booking.rejected`` / ``booking.cancelled`` / ``booking.rescheduled`` /
-``booking.reminder_due`` / ``room.updated``. HTTP on port 8002: rooms, availability, bookings.
+``booking.updated`` / ``booking.reminder_due`` / ``room.updated``, and ``notification.requested`` to the
+customer's reply route (confirmation, rejection with alternatives, reminder). HTTP on port 8002:
+rooms, availability, bookings.
 
 Wiring only: the rules are in :mod:`.domain`, the handlers in :mod:`.handlers`, the SQL in
 :mod:`.store`.
@@ -17,7 +19,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from shared.contract.commands import BookingCancel, BookingReschedule, RoomsUpsert
+from shared.contract.commands import (
+    BookingAcceptAlternative,
+    BookingCancel,
+    BookingChange,
+    BookingReschedule,
+    RoomsUpsert,
+)
 from shared.contract.events import (
     BookingCancelled,
     BookingConfirmed,
@@ -25,8 +33,10 @@ from shared.contract.events import (
     BookingReminderDue,
     BookingRequested,
     BookingRescheduled,
+    BookingUpdated,
     CommandRejected,
     MessageRejected,
+    NotificationRequested,
     RoomUpdated,
 )
 from shared.http import error
@@ -46,6 +56,8 @@ def make_policy(s: BookingSettings) -> domain.Policy:
         opening=time(s.opening_hour),
         closing=time(0) if s.closing_hour == 24 else time(s.closing_hour),
         reminder_lead=timedelta(hours=s.reminder_hours_before),
+        search_days=s.alternatives_days,
+        max_alternatives=s.max_alternatives,
     )
 
 
@@ -62,7 +74,9 @@ svc.produces(
     BookingRejected,
     BookingCancelled,
     BookingRescheduled,
+    BookingUpdated,
     BookingReminderDue,
+    NotificationRequested,
     RoomUpdated,
     CommandRejected,
     MessageRejected,
@@ -74,6 +88,8 @@ svc.on_commands(
         RoomsUpsert: handlers.rooms_upsert,
         BookingCancel: handlers.booking_cancel,
         BookingReschedule: handlers.booking_reschedule,
+        BookingChange: handlers.booking_change,
+        BookingAcceptAlternative: handlers.booking_accept_alternative,
     },
 )
 svc.on_due({domain.REMINDER: handlers.reminder_due})
@@ -107,6 +123,26 @@ def _booking_json(b: domain.Booking) -> dict[str, Any]:
         "equipment": list(b.equipment),
         "status": b.status,
         "details": b.details,
+        "reply_to": b.reply_to.model_dump(mode="json") if b.reply_to else None,
+    }
+
+
+def _rules(room: domain.Room) -> dict[str, Any]:
+    """The room's own buffers and hours (null: the venue's), and the rules that apply to it."""
+    setup, cleanup = svc.policy.buffers(room)
+    opens, closes = domain.hours_text(room, svc.policy)
+    own = domain.room_updated(room)
+    return {
+        "setup_buffer_minutes": own.setup_buffer_minutes,
+        "cleanup_buffer_minutes": own.cleanup_buffer_minutes,
+        "opens_at": own.opens_at.isoformat() if own.opens_at else None,
+        "closes_at": own.closes_at.isoformat() if own.closes_at else None,
+        "applies": {
+            "setup_buffer_minutes": int(setup.total_seconds() // 60),
+            "cleanup_buffer_minutes": int(cleanup.total_seconds() // 60),
+            "opens_at": opens,
+            "closes_at": closes,
+        },
     }
 
 
@@ -122,6 +158,7 @@ async def list_rooms(request: Request) -> JSONResponse:
                 "capacity": r.capacity,
                 "equipment": sorted(r.equipment),
                 "active": r.active,
+                **_rules(r),
             }
             for r in sorted(rooms.values(), key=lambda r: r.room_id)
         ]

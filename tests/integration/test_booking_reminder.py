@@ -18,8 +18,17 @@ REMINDER_LEAD = timedelta(hours=24)  # booking's default (MEETDESK_REMINDER_HOUR
 
 
 async def _room(system: System) -> str:
+    """A room open round the clock: the meetings here start a day from now, whatever the hour."""
     room = unique_room()
-    await system.publisher.command("rooms.upsert", room_id=room, name=room, capacity=20, equipment=["projector"])
+    await system.publisher.command(
+        "rooms.upsert",
+        room_id=room,
+        name=room,
+        capacity=20,
+        equipment=["projector"],
+        opens_at="00:00",
+        closes_at="00:00",
+    )
     await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
     return room
 

@@ -2,7 +2,8 @@
 
 Same methods, same answers: in particular it plays the database's exclusion constraint — a room is
 taken when a booking that is not cancelled holds it for an overlapping blocked interval (half-open),
-so ``try_insert_bookings`` / ``try_move_booking`` answer False and change nothing.
+so ``try_insert_bookings`` / ``try_move_booking(s)`` answer False and change nothing (a series moves
+all at once or not at all, whatever order its occurrences pass one another in).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class FakeBookingStore:
         self.requests: dict[str, domain.RequestOutcome] = {}
         self.locked: set[uuid.UUID] = set()
         self.busy_queries: list[tuple[datetime, datetime]] = []
+        self.accepted_at: dict[str, datetime] = {}
 
     # -- rooms ----------------------------------------------------------------------------------
     async def rooms(self) -> dict[str, domain.Room]:
@@ -32,10 +34,14 @@ class FakeBookingStore:
         self.rooms_by_id[room.room_id] = room
 
     # -- bookings -------------------------------------------------------------------------------
-    async def busy_intervals(self, start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+    async def busy_intervals(
+        self, start: datetime, end: datetime, exclude: Sequence[uuid.UUID] = ()
+    ) -> dict[str, list[tuple[datetime, datetime]]]:
         self.busy_queries.append((start, end))
         out: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
         for b in self.bookings.values():
+            if b.booking_id in exclude:
+                continue
             if b.status != domain.CANCELLED and b.blocked[0] < end and start < b.blocked[1]:
                 out[b.room_id].append(b.blocked)
         return out
@@ -49,14 +55,24 @@ class FakeBookingStore:
         return True
 
     async def try_move_booking(self, booking: domain.Booking) -> bool:
-        others = (b for b in self.bookings.values() if b.booking_id != booking.booking_id)
-        if any(b.status != domain.CANCELLED and _clash(booking, b) for b in others):
-            return False
-        old = self.bookings[booking.booking_id]
-        self.bookings[booking.booking_id] = replace(
-            old, room_id=booking.room_id, start=booking.start, end=booking.end, blocked=booking.blocked
-        )
+        return await self.try_move_bookings([booking])
+
+    async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
+        ids = {b.booking_id for b in moved}
+        others = [b for b in self.bookings.values() if b.booking_id not in ids and b.status != domain.CANCELLED]
+        for i, b in enumerate(moved):
+            if any(_clash(b, other) for other in [*others, *moved[:i]]):
+                return False
+        for b in moved:
+            old = self.bookings[b.booking_id]
+            self.bookings[b.booking_id] = replace(old, room_id=b.room_id, start=b.start, end=b.end, blocked=b.blocked)
         return True
+
+    async def update_bookings(self, changed: Sequence[domain.Booking]) -> None:
+        for b in changed:
+            self.bookings[b.booking_id] = replace(
+                self.bookings[b.booking_id], attendees=b.attendees, equipment=b.equipment
+            )
 
     async def cancel_booking(self, booking_id: uuid.UUID) -> None:
         self.bookings[booking_id] = replace(self.bookings[booking_id], status=domain.CANCELLED)
@@ -65,6 +81,12 @@ class FakeBookingStore:
         if lock:
             self.locked.add(booking_id)
         return self.bookings.get(booking_id)
+
+    async def series(self, series_id: uuid.UUID, *, lock: bool = False) -> list[domain.Booking]:
+        found = sorted((b for b in self.bookings.values() if b.series_id == series_id), key=lambda b: b.occurrence)
+        if lock:
+            self.locked.update(b.booking_id for b in found)
+        return found
 
     async def bookings_between(
         self, start: datetime, end: datetime, room_id: str | None = None, limit: int = 500
@@ -82,6 +104,13 @@ class FakeBookingStore:
 
     async def record_request(self, outcome: domain.RequestOutcome) -> None:
         self.requests.setdefault(outcome.inquiry_id, outcome)
+
+    async def request(self, inquiry_id: str, *, lock: bool = False) -> domain.RequestOutcome | None:
+        return self.requests.get(inquiry_id)
+
+    async def record_acceptance(self, inquiry_id: str, slot: domain.Slot, at: datetime) -> None:
+        self.requests[inquiry_id] = replace(self.requests[inquiry_id], outcome=domain.CONFIRMED, accepted=slot)
+        self.accepted_at[inquiry_id] = at
 
     # -- what tests read ------------------------------------------------------------------------
     def of_inquiry(self, inquiry_id: str) -> list[domain.Booking]:

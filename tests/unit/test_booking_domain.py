@@ -147,33 +147,37 @@ def test_blocked_interval_adds_setup_before_and_cleanup_after():
 
 
 def test_plan_tries_the_smallest_suitable_room_first():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=8), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=8), ROOMS, NOW, POLICY)
     assert isinstance(result, Plan)
     assert [r.room_id for r in result.candidates] == ["R-S", "R-M", "R-L"]
     assert result.occurrences == ((hk(2, 14), hk(2, 15)),)
 
 
 def test_plan_leaves_out_rooms_that_are_too_small():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=15), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=15), ROOMS, NOW, POLICY)
     assert isinstance(result, Plan)
     assert [r.room_id for r in result.candidates] == ["R-M", "R-L"]
 
 
 def test_a_room_exactly_the_size_of_the_meeting_is_suitable():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=10), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=10), ROOMS, NOW, POLICY)
     assert isinstance(result, Plan)
     assert result.candidates[0].room_id == "R-S"
 
 
 def test_plan_leaves_out_rooms_without_the_equipment():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=5, equipment=frozenset({"audio", "microphone"})), ROOMS, NOW)
+    result = plan(
+        req(hk(2, 14), hk(2, 15), attendees=5, equipment=frozenset({"audio", "microphone"})), ROOMS, NOW, POLICY
+    )
     assert isinstance(result, Plan)
     assert [r.room_id for r in result.candidates] == ["R-M", "R-L"]
 
 
 def test_plan_never_offers_an_inactive_room():
     # only the closed room holds 100 with video conferencing
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=100, equipment=frozenset({"video_conference"})), ROOMS, NOW)
+    result = plan(
+        req(hk(2, 14), hk(2, 15), attendees=100, equipment=frozenset({"video_conference"})), ROOMS, NOW, POLICY
+    )
     assert isinstance(result, Rejection)
     assert result.code == "no_room_fits"
     assert "100" in result.reason
@@ -181,19 +185,19 @@ def test_plan_never_offers_an_inactive_room():
 
 def test_plan_ties_on_capacity_are_ordered_by_room_id():
     twins = {r.room_id: r for r in (Room("B", "B", 10), Room("A", "A", 10), Room("C", "C", 8))}
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=8, equipment=frozenset()), twins, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=8, equipment=frozenset()), twins, NOW, POLICY)
     assert isinstance(result, Plan)
     assert [r.room_id for r in result.candidates] == ["C", "A", "B"]
 
 
 def test_plan_for_the_room_asked_for():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=12, room_id="R-L"), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=12, room_id="R-L"), ROOMS, NOW, POLICY)
     assert isinstance(result, Plan)
     assert result.candidates == (LARGE,)
 
 
 def test_plan_refuses_a_room_too_small():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=12, room_id="R-S"), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=12, room_id="R-S"), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "room_too_small"
     assert "10" in result.reason and "12" in result.reason
@@ -201,7 +205,7 @@ def test_plan_refuses_a_room_too_small():
 
 def test_plan_refuses_a_room_missing_equipment():
     request = req(hk(2, 14), hk(2, 15), equipment=frozenset({"projector", "video_conference"}), room_id="R-S")
-    result = plan(request, ROOMS, NOW)
+    result = plan(request, ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "equipment_missing"
     assert "video_conference" in result.reason
@@ -210,56 +214,60 @@ def test_plan_refuses_a_room_missing_equipment():
 
 @pytest.mark.parametrize("room_id", ["R-NOPE", "R-X"])
 def test_plan_refuses_unknown_or_inactive_rooms(room_id):
-    result = plan(req(hk(2, 14), hk(2, 15), room_id=room_id), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), room_id=room_id), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "room_unknown"
     assert room_id in result.reason
 
 
 def test_plan_refuses_when_no_room_fits():
-    result = plan(req(hk(2, 14), hk(2, 15), attendees=60), ROOMS, NOW)
+    result = plan(req(hk(2, 14), hk(2, 15), attendees=60), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "no_room_fits"
 
 
 def test_plan_refuses_a_meeting_in_the_past():
-    result = plan(req(hk(1, 8, 59), hk(1, 10)), ROOMS, NOW)
+    result = plan(req(hk(1, 8, 59), hk(1, 10)), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "invalid"
     assert "past" in result.reason
 
 
 def test_plan_accepts_a_meeting_starting_now():
-    assert isinstance(plan(req(NOW, NOW + timedelta(hours=1)), ROOMS, NOW), Plan)
+    assert isinstance(plan(req(NOW, NOW + timedelta(hours=1)), ROOMS, NOW, POLICY), Plan)
 
 
 def test_plan_compares_with_now_across_time_zones():
     now_utc = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # 14:00 in Hong Kong
-    assert isinstance(plan(req(hk(2, 13, 30), hk(2, 15)), ROOMS, now_utc), Rejection)
-    assert isinstance(plan(req(hk(2, 14, 30), hk(2, 15)), ROOMS, now_utc), Plan)
+    assert isinstance(plan(req(hk(2, 13, 30), hk(2, 15)), ROOMS, now_utc, POLICY), Rejection)
+    assert isinstance(plan(req(hk(2, 14, 30), hk(2, 15)), ROOMS, now_utc, POLICY), Plan)
 
 
 @pytest.mark.parametrize("end", [hk(2, 14), hk(2, 13)])
 def test_plan_refuses_end_not_after_start(end):
-    result = plan(req(hk(2, 14), end), ROOMS, NOW)
+    result = plan(req(hk(2, 14), end), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "invalid"
 
 
 def test_plan_refuses_more_than_24_hours():
-    result = plan(req(hk(2, 8), hk(3, 8, 1)), ROOMS, NOW)
+    result = plan(req(hk(2, 8), hk(3, 8, 1)), ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "invalid"
     assert "24" in result.reason
 
 
-def test_plan_accepts_exactly_24_hours():
-    assert isinstance(plan(req(hk(2, 8), hk(3, 8)), ROOMS, NOW), Plan)
+def test_plan_accepts_exactly_24_hours_where_the_rooms_never_close():
+    always_open = Policy(opening=time(0), closing=time(0))
+    assert isinstance(plan(req(hk(2, 8), hk(3, 8)), ROOMS, NOW, always_open), Plan)
+    # with the venue's usual hours, a meeting that long cannot start and end within them
+    closed = plan(req(hk(2, 8), hk(3, 8)), ROOMS, NOW, POLICY)
+    assert isinstance(closed, Rejection) and closed.why == "none_open"
 
 
 def test_plan_carries_every_occurrence_of_a_series():
     request = req(hk(2, 14), hk(2, 16), room_id="R-M", recurrence_freq="weekly", recurrence_count=3)
-    result = plan(request, ROOMS, NOW)
+    result = plan(request, ROOMS, NOW, POLICY)
     assert isinstance(result, Plan)
     assert result.occurrences == (
         (hk(2, 14), hk(2, 16)),
@@ -270,7 +278,7 @@ def test_plan_carries_every_occurrence_of_a_series():
 
 def test_plan_refuses_a_series_that_ends_before_it_starts():
     request = req(hk(2, 14), hk(2, 15), recurrence_freq="daily", recurrence_until=date(2026, 12, 1))
-    result = plan(request, ROOMS, NOW)
+    result = plan(request, ROOMS, NOW, POLICY)
     assert isinstance(result, Rejection)
     assert result.code == "invalid"
 
@@ -325,17 +333,39 @@ def test_count_and_until_together_stop_at_whichever_comes_first():
 
 
 @pytest.mark.parametrize(
-    "kw",
+    ("kw", "n"),
     [
-        {"recurrence_freq": "weekly", "recurrence_count": 100},
-        {"recurrence_freq": "weekly"},  # open-ended
-        {"recurrence_freq": "daily", "recurrence_until": date(2028, 1, 1)},
+        ({"recurrence_freq": "weekly", "recurrence_count": 100}, 100),
+        ({"recurrence_freq": "daily", "recurrence_count": 366}, 366),
+        ({"recurrence_freq": "weekly", "recurrence_count": 366}, 366),  # seven years of board meetings
+        ({"recurrence_freq": "daily", "recurrence_until": date(2027, 12, 2)}, 366),  # the until day counts
     ],
 )
-def test_series_are_capped_at_52(kw):
-    series = occurrences(req(hk(2, 9), hk(2, 10), **kw))
-    assert len(series) == MAX_OCCURRENCES == 52
+def test_series_of_up_to_366_occurrences_are_booked_whole(kw, n):
+    request = req(hk(2, 9), hk(2, 10), **kw)
+    series = occurrences(request)
+    assert len(series) == n and MAX_OCCURRENCES == 366
     assert series[0] == (hk(2, 9), hk(2, 10))
+    result = plan(request, ROOMS, NOW, POLICY)
+    assert isinstance(result, Plan) and len(result.occurrences) == n
+
+
+@pytest.mark.parametrize(
+    ("kw", "why", "words"),
+    [
+        ({"recurrence_freq": "daily", "recurrence_until": date(2027, 12, 3)}, "series_too_long", "at most 366"),
+        ({"recurrence_freq": "weekly", "recurrence_until": date(2040, 1, 1)}, "series_too_long", "until 2040-01-01"),
+        ({"recurrence_freq": "weekly"}, "series_unbounded", "needs a count or an until date"),
+        ({"recurrence_freq": "daily", "recurrence_count": 367}, "series_too_long", "at most 366"),
+    ],
+)
+def test_a_longer_or_unbounded_series_is_refused_never_capped(kw, why, words):
+    request = req(hk(2, 9), hk(2, 10), **kw)
+    result = plan(request, ROOMS, NOW, POLICY)
+    assert isinstance(result, Rejection)
+    assert (result.code, result.why) == ("invalid", why)
+    assert words in result.reason
+    assert not result.offers_alternatives
 
 
 def test_weekly_series_keeps_the_local_time_for_a_year():
@@ -526,15 +556,17 @@ def test_a_room_asked_for_that_is_too_small_still_gets_other_rooms():
     assert "R-T" not in {s.room_id for s in slots}
 
 
-def test_the_customers_own_time_in_another_room_is_offered_even_after_closing():
-    # Opening hours bound the times *we* propose; a late meeting the customer asked for may still be
-    # held (the venue decides), so another free room at the customer's own time is a fair offer.
+def test_the_customers_own_time_after_closing_is_offered_in_no_room():
+    # Opening hours are enforced on requests: a time outside them would be refused when accepted, so
+    # no room is offered at it; the nearest times within the hours are.
     request = req(hk(2, 21), hk(2, 22, 30), room_id="R-S")  # runs past the 22:00 closing
     busy = {"R-S": [blocked(hk(2, 21), hk(2, 22, 30))]}
     slots = alternatives(request, ROOMS, busy, POLICY, NOW)
-    same_time = [s for s in slots if (s.start, s.end) == (hk(2, 21), hk(2, 22, 30))]
-    assert same_time and all(s.room_id != "R-S" for s in same_time)
-    assert_within_opening_hours([s for s in slots if s not in same_time])
+    assert slots
+    assert all((s.start, s.end) != (hk(2, 21), hk(2, 22, 30)) for s in slots)
+    assert_within_opening_hours(slots)
+    assert slots[0] == Slot("R-S", hk(2, 19), hk(2, 20, 30)), "the nearest time clear of the buffers"
+    assert Slot("R-M", hk(2, 20, 30), hk(2, 22)) in slots, "elsewhere, the nearest time that ends by closing"
 
 
 # -- the search window ------------------------------------------------------------------------------
@@ -695,7 +727,9 @@ def test_a_confirmation_announces_each_occurrence_and_reminds_of_those_a_day_ahe
 
 def test_a_rejection_records_why_and_offers_the_alternatives():
     offers = [Slot("R-M", hk(2, 14), hk(2, 15)), Slot("R-S", hk(2, 16), hk(2, 17))]
-    declined = domain.rejected(ask(req(hk(2, 14), hk(2, 15))), domain.room_taken("R-S"), offers)
+    declined = domain.rejected(
+        ask(req(hk(2, 14), hk(2, 15))), domain.room_taken("R-S"), offers, rooms=ROOMS, policy=POLICY
+    )
     assert declined.outcome == domain.RequestOutcome(
         "inq-1",
         "cust-1",
@@ -703,6 +737,7 @@ def test_a_rejection_records_why_and_offers_the_alternatives():
         {"name": "Board meeting"},
         reason_code="room_unavailable",
         reason="room R-S is taken at that time",
+        alternatives=tuple(offers),  # kept with the request: the customer may accept one
     )
     assert declined.event.reason == "room R-S is taken at that time"
     assert [(a.room_id, a.start, a.end) for a in declined.event.alternatives] == [

@@ -10,7 +10,7 @@ import inspect
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,15 @@ import pytest
 
 from services.booking import domain, handlers
 from services.booking.store import BookingStore
-from shared.contract.commands import BookingCancel, BookingReschedule, RoomsUpsert
+from shared.contract.commands import (
+    BookingAcceptAlternative,
+    BookingCancel,
+    BookingChange,
+    BookingReschedule,
+    RoomsUpsert,
+)
 from shared.contract.common import Recurrence
-from shared.contract.events import BookingDetails, BookingRequested
+from shared.contract.events import BookingDetails, BookingRequested, ReplyRoute
 
 from .booking_fakes import FakeBookingStore
 from .fakes import FakeUnitOfWork, command_in, event_in
@@ -39,6 +45,7 @@ SMALL = domain.Room("R-S", "Small room", 10, frozenset({"projector", "whiteboard
 MEDIUM = domain.Room("R-M", "Medium room", 20, frozenset({"projector", "audio", "microphone"}))
 LARGE = domain.Room("R-L", "Hall", 50, frozenset({"projector", "audio", "microphone"}))
 REMINDER = domain.REMINDER
+EMAIL = ReplyRoute(channel="email", address="chan@example.com", language="zh-Hant")
 
 
 def store(*bookings: domain.Booking) -> FakeBookingStore:
@@ -63,6 +70,9 @@ def requested(
     equipment: tuple[str, ...] = ("projector",),
     inquiry_id: str | None = None,
     recurrence: Recurrence | None = None,
+    reply_to: ReplyRoute | None = None,
+    agenda: str | None = None,
+    materials: str | None = None,
 ) -> Any:
     data = BookingRequested(
         inquiry_id=inquiry_id or f"inq-{uuid.uuid4().hex[:8]}",
@@ -77,16 +87,21 @@ def requested(
             room_id=room_id,
             equipment=list(equipment),
             recurrence=recurrence,
+            agenda=agenda,
+            materials=materials,
         ),
+        reply_to=reply_to,
     )
     return event_in(data)
 
 
 async def book(s: FakeBookingStore, start: datetime, now: datetime = NOW, **kw: Any) -> tuple[FakeUnitOfWork, dict]:
-    """Book through the handler; the unit of work and the booking.confirmed data."""
+    """Book through the handler; the unit of work and the booking.confirmed data (with a reply route,
+    the customer is told too)."""
     uow = uow_for(s, now)
     await handlers.booking_requested(uow, requested(start, **kw), now, POLICY)
-    assert uow.types() == ["booking.confirmed"], uow.emitted
+    told = ["notification.requested"] if kw.get("reply_to") else []
+    assert uow.types() == ["booking.confirmed", *told], uow.emitted
     return uow, uow.events("booking.confirmed")[0]
 
 
@@ -590,25 +605,26 @@ async def fire(booked: FakeUnitOfWork, s: FakeBookingStore, booking_id: str, at:
 
 async def test_a_due_reminder_tells_the_customer_about_the_meeting(log: Log) -> None:
     s = store()
-    msg = requested(hk(3, 14))
+    msg = requested(hk(3, 14), reply_to=EMAIL)
     booked = uow_for(s)
     await handlers.booking_requested(booked, msg, NOW, POLICY)
     booking_id = booked.events("booking.confirmed")[0]["booking_id"]
 
     fired = await fire(booked, s, booking_id, hk(2, 14, 0))
-    assert fired.types() == ["booking.reminder_due"]
-    (event,) = fired.emitted
+    assert fired.types() == ["booking.reminder_due", "notification.requested"]
+    event = fired.emitted[0]
     assert event.correlation_id == msg.correlation_id, "the booking's correlation id"
     assert event.data["booking_id"] == booking_id
     assert (event.data["customer_id"], event.data["room_id"]) == ("cust-1", "R-M")
     assert datetime.fromisoformat(event.data["start"]) == hk(3, 14)
     assert datetime.fromisoformat(event.data["end"]) == hk(3, 16)
+    assert event.data["reply_to"] == EMAIL.model_dump(), "where the customer may answer (intake reads it there)"
     assert log.lines == []
 
 
 async def test_a_reminder_for_a_booking_that_was_cancelled_meanwhile_emits_nothing(log: Log) -> None:
     s = store()
-    booked, confirmed = await book(s, hk(3, 14))
+    booked, confirmed = await book(s, hk(3, 14), reply_to=EMAIL)
     item = booked.due_item(REMINDER, confirmed["booking_id"])  # taken by the scheduler before the cancel
     await s.cancel_booking(uuid.UUID(confirmed["booking_id"]))
     uow = uow_for(s, hk(2, 14))
@@ -621,7 +637,7 @@ async def test_a_reminder_for_a_booking_that_was_cancelled_meanwhile_emits_nothi
 
 async def test_a_reminder_for_a_meeting_that_has_started_emits_nothing(log: Log) -> None:
     s = store()
-    booked, confirmed = await book(s, hk(3, 14))
+    booked, confirmed = await book(s, hk(3, 14), reply_to=EMAIL)
     fired = await fire(booked, s, confirmed["booking_id"], hk(3, 14, 5))  # the scheduler was down for a day
     assert fired.emitted == []
     assert log.lines[0][1]["reason"] == "the meeting has already started"
@@ -629,7 +645,7 @@ async def test_a_reminder_for_a_meeting_that_has_started_emits_nothing(log: Log)
 
 async def test_a_reminder_for_a_booking_that_does_not_exist_emits_nothing(log: Log) -> None:
     s = store()
-    booked, confirmed = await book(s, hk(3, 14))
+    booked, confirmed = await book(s, hk(3, 14), reply_to=EMAIL)
     item = booked.due_item(REMINDER, confirmed["booking_id"])
     uow = uow_for(FakeBookingStore(), hk(2, 14))
     await handlers.reminder_due(uow, replace(item, key="not-a-uuid"), hk(2, 14), POLICY)
@@ -648,6 +664,481 @@ async def test_a_moved_meeting_is_reminded_of_at_its_new_time(log: Log) -> None:
     fired = await fire(booked, s, confirmed["booking_id"], hk(4, 10))
     (reminder,) = fired.events("booking.reminder_due")
     assert datetime.fromisoformat(reminder["start"]) == hk(5, 10)
+
+
+# -- the customer hears back on their reply route ----------------------------------------------------
+async def test_a_confirmation_is_sent_to_the_customer_on_their_reply_route() -> None:
+    s = store()
+    msg = requested(hk(3, 14), reply_to=EMAIL, agenda="預算")
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+
+    assert uow.types() == ["booking.confirmed", "notification.requested"]
+    confirmed, notice = uow.emitted
+    assert (notice.correlation_id, notice.causation_id) == (msg.correlation_id, msg.event_id)
+    n = notice.data
+    assert (n["channel"], n["address"], n["language"], n["template"], n["customer_id"]) == (
+        "email",
+        "chan@example.com",
+        "zh-Hant",
+        "booking.confirmed",
+        "cust-1",
+    )
+    p = n["parameters"]
+    assert p["booking_ids"] == [confirmed.data["booking_id"]]
+    assert p["room"] == {"room_id": "R-M", "name": "Medium room", "location": None}
+    assert (p["start"], p["end"]) == ("2026-12-03T14:00:00+08:00", "2026-12-03T16:00:00+08:00")
+    assert p["when"] == "2026年12月3日（星期四）14:00–16:00"
+    assert "您的會議預訂已確認" in p["text"]
+    (stored,) = s.of_inquiry(msg.data.inquiry_id)
+    assert stored.reply_to == EMAIL, "the booking keeps the route: its reminder goes there"
+    assert s.requests[msg.data.inquiry_id].reply_to == EMAIL
+
+
+async def test_a_series_is_confirmed_to_the_customer_once_with_its_occurrences() -> None:
+    s = store()
+    uow = uow_for(s)
+    msg = requested(hk(3, 10), reply_to=EMAIL, recurrence=Recurrence(freq="weekly", count=3))
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    assert uow.types() == ["booking.confirmed"] * 3 + ["notification.requested"]
+    (n,) = uow.events("notification.requested")
+    ids = [c["booking_id"] for c in uow.events("booking.confirmed")]
+    assert [o["booking_id"] for o in n["parameters"]["occurrences"]] == ids
+    assert [o["start"][:10] for o in n["parameters"]["occurrences"]] == ["2026-12-03", "2026-12-10", "2026-12-17"]
+
+
+@pytest.mark.parametrize("route", [None, ReplyRoute(channel="webform", address=None, language="en")])
+async def test_without_a_reply_route_nothing_is_sent_and_an_agent_is_told_to_reach_the_customer(
+    route: ReplyRoute | None, log: Log
+) -> None:
+    s = store(held("R-M", hk(4, 13), hk(4, 15)))
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, requested(hk(3, 14), reply_to=route, inquiry_id="inq-a"), NOW, POLICY)
+    rejected = uow_for(s)
+    await handlers.booking_requested(rejected, requested(hk(4, 14), reply_to=route, inquiry_id="inq-b"), NOW, POLICY)
+    assert uow.types() == ["booking.confirmed"] and rejected.types() == ["booking.rejected"]
+    assert log.lines == [
+        (
+            "no reply route: an agent must reach the customer",
+            {
+                "template": "booking.confirmed",
+                "customer_id": "cust-1",
+                "channel": route and "webform",
+                "inquiry_id": "inq-a",
+            },
+        ),
+        (
+            "no reply route: an agent must reach the customer",
+            {
+                "template": "booking.rejected",
+                "customer_id": "cust-1",
+                "channel": route and "webform",
+                "inquiry_id": "inq-b",
+            },
+        ),
+    ]
+
+
+async def test_a_rejection_tells_the_customer_the_alternatives_and_keeps_them_with_the_request() -> None:
+    s = store(held("R-M", hk(3, 13), hk(3, 15)))
+    msg = requested(hk(3, 14), room_id="R-M", reply_to=EMAIL)
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    assert uow.types() == ["booking.rejected", "notification.requested"]
+    (rejected,) = uow.events("booking.rejected")
+    (n,) = uow.events("notification.requested")
+    assert n["template"] == "booking.rejected"
+    p = n["parameters"]
+    assert (p["reason_code"], p["reason"]) == ("room_unavailable", "該時段的會議室已被預訂。")
+    offered = [(a["room_id"], datetime.fromisoformat(a["start"])) for a in rejected["alternatives"]]
+    told = [(a["accept"]["room_id"], datetime.fromisoformat(a["accept"]["start"])) for a in p["alternatives"]]
+    assert told == offered and len(offered) == POLICY.max_alternatives
+    assert all(a["accept"]["inquiry_id"] == msg.data.inquiry_id for a in p["alternatives"])
+    kept = s.requests[msg.data.inquiry_id]
+    assert [(a.room_id, a.start) for a in kept.alternatives] == offered
+    assert kept.reply_to == EMAIL
+
+
+# -- opening hours, a room's own rules --------------------------------------------------------------
+async def test_a_request_outside_the_rooms_opening_hours_is_rejected_with_times_within_them() -> None:
+    s = FakeBookingStore([SMALL, replace(MEDIUM, opens_at=time(9), closes_at=time(17)), LARGE])
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, requested(hk(3, 16), room_id="R-M"), NOW, POLICY)
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["reason_code"] == "invalid"
+    assert rejected["reason"] == "room R-M is open 09:00–17:00 (venue time); the meeting runs 2026-12-03 16:00–18:00"
+    alternatives = [(a["room_id"], datetime.fromisoformat(a["start"])) for a in rejected["alternatives"]]
+    assert ("R-L", hk(3, 16)) in alternatives, "another room open at that time"
+    assert ("R-M", hk(3, 15)) in alternatives, "the room asked for, ending by its closing"
+    assert all(datetime.fromisoformat(a["end"]) <= hk(3, 17) for a in rejected["alternatives"] if a["room_id"] == "R-M")
+    assert s.bookings == {}
+
+
+async def test_a_room_with_its_own_rules_is_stored_announced_and_booked_by_them() -> None:
+    s = FakeBookingStore()
+    cmd = RoomsUpsert(
+        command_id="c1",
+        actor="ops",
+        room_id="hall",
+        name="Hall",
+        capacity=100,
+        equipment=["projector"],
+        setup_buffer_minutes=60,
+        cleanup_buffer_minutes=0,
+        opens_at=time(7),
+        closes_at=time(23, 30),
+    )
+    uow = uow_for(s)
+    assert await handlers.rooms_upsert(uow, command_in(cmd), NOW, POLICY) is None
+    assert s.rooms_by_id["hall"].setup == timedelta(minutes=60) and s.rooms_by_id["hall"].cleanup == timedelta(0)
+    (event,) = uow.events("room.updated")
+    assert (event["setup_buffer_minutes"], event["cleanup_buffer_minutes"], event["opens_at"], event["closes_at"]) == (
+        60,
+        0,
+        "07:00:00",
+        "23:30:00",
+    )
+    _, confirmed = await book(s, hk(3, 21, 30), room_id="hall")  # past the venue's 22:00, within the hall's hours
+    stored = s.bookings[uuid.UUID(confirmed["booking_id"])]
+    assert stored.blocked == (hk(3, 20, 30), hk(3, 23, 30)), "an hour to set up, no cleanup"
+
+
+async def test_opening_hours_with_an_offset_are_refused() -> None:
+    cmd = RoomsUpsert(command_id="c1", actor="ops", room_id="x", name="X", capacity=2, opens_at="09:00+08:00")
+    uow = uow_for(FakeBookingStore())
+    refusal = await handlers.rooms_upsert(uow, command_in(cmd), NOW, POLICY)
+    assert refusal == "opening hours are venue time: give opens_at and closes_at without a UTC offset"
+
+
+# -- series: 366 occurrences, conflicts named -------------------------------------------------------
+async def test_a_series_of_366_is_booked_announced_and_reminded_of_whole() -> None:
+    s = store()
+    uow = uow_for(s)
+    msg = requested(hk(2, 8), hours_end(hk(2, 8), 1), reply_to=EMAIL, recurrence=Recurrence(freq="daily", count=366))
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    assert uow.types() == ["booking.confirmed"] * 366 + ["notification.requested"]
+    assert len(s.of_inquiry(msg.data.inquiry_id)) == 366
+    assert len(uow.due) == 365, "every occurrence but the first, which is less than a day ahead"
+    (n,) = uow.events("notification.requested")
+    assert len(n["parameters"]["occurrences"]) == 366
+
+
+async def test_a_series_longer_than_366_is_refused_not_capped() -> None:
+    s = store()
+    uow = uow_for(s)
+    msg = requested(hk(3, 9), recurrence=Recurrence(freq="daily", until=date(2028, 1, 1)))
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["reason_code"] == "invalid"
+    assert "at most 366 occurrences" in rejected["reason"]
+    assert rejected["alternatives"] == [] and s.bookings == {}
+
+
+async def test_a_series_clashing_somewhere_in_every_room_says_which_occurrences() -> None:
+    s = store(
+        held("R-M", hk(10, 10), hk(10, 12)),
+        held("R-L", hk(10, 10), hk(10, 12)),
+        held("R-L", hk(17, 10), hk(17, 12)),
+    )
+    uow = uow_for(s)
+    msg = requested(
+        hk(3, 10), room_id=None, attendees=15, reply_to=EMAIL, recurrence=Recurrence(freq="weekly", count=3)
+    )
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["reason"] == (
+        "no suitable room is free for every occurrence; the closest, room R-M, is taken for 1 of 3 occurrences: "
+        "2026-12-10 10:00–12:00"
+    )
+    (n,) = uow.events("notification.requested")
+    assert [c["occurrence"] for c in n["parameters"]["conflicts"]] == [1]
+    assert "已被預訂的場次：\n- 2026年12月10日（星期四）10:00–12:00" in n["parameters"]["text"]
+    for alt in rejected["alternatives"]:  # each alternative holds the whole series
+        assert datetime.fromisoformat(alt["start"]) != hk(3, 10) or alt["room_id"] not in {"R-M", "R-L"}
+
+
+def hours_end(start: datetime, hours: int) -> datetime:
+    return start + timedelta(hours=hours)
+
+
+# -- booking.accept_alternative ---------------------------------------------------------------------
+def accept_cmd(inquiry_id: str, alt: dict, command_id: str | None = None) -> Any:
+    return command_in(
+        BookingAcceptAlternative(
+            command_id=command_id or str(uuid.uuid4()),
+            actor="cust-1",
+            inquiry_id=inquiry_id,
+            room_id=alt["room_id"],
+            start=alt["start"],
+            end=alt["end"],
+        )
+    )
+
+
+async def rejected_with_alternatives(s: FakeBookingStore, **kw: Any) -> tuple[FakeUnitOfWork, Any, dict]:
+    msg = requested(hk(3, 14), room_id="R-M", reply_to=EMAIL, **kw)
+    uow = uow_for(s)
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["alternatives"]
+    return uow, msg, rejected
+
+
+async def test_accepting_an_offered_alternative_books_and_confirms_it_like_a_request() -> None:
+    s = store(held("R-M", hk(3, 13), hk(3, 15)))
+    first, msg, rejected = await rejected_with_alternatives(s)
+    alt = next(a for a in rejected["alternatives"] if a["room_id"] == "R-M")  # another time in the room asked for
+    uow = uow_for(s, after=first)
+    cmd = accept_cmd(msg.data.inquiry_id, alt)
+    assert await handlers.booking_accept_alternative(uow, cmd, NOW, POLICY) is None
+
+    assert uow.types() == ["booking.confirmed", "notification.requested"]
+    (confirmed,) = uow.events("booking.confirmed")
+    assert (confirmed["inquiry_id"], confirmed["room_id"]) == (msg.data.inquiry_id, "R-M")
+    assert datetime.fromisoformat(confirmed["start"]) == datetime.fromisoformat(alt["start"])
+    assert all(e.correlation_id == cmd.correlation_id for e in uow.emitted)
+    (n,) = uow.events("notification.requested")
+    assert (n["address"], n["template"], n["language"]) == ("chan@example.com", "booking.confirmed", "zh-Hant")
+    (stored,) = s.of_inquiry(msg.data.inquiry_id)
+    assert stored.reply_to == EMAIL and stored.attendees == 8
+    assert list(uow.due) == [(REMINDER, confirmed["booking_id"])]
+    record = s.requests[msg.data.inquiry_id]
+    assert (record.outcome, record.accepted) == (
+        "confirmed",
+        domain.Slot("R-M", datetime.fromisoformat(alt["start"]), datetime.fromisoformat(alt["end"])),
+    )
+    assert s.accepted_at[msg.data.inquiry_id] == NOW
+
+
+async def test_an_alternative_accepted_once_is_not_accepted_again() -> None:
+    s = store(held("R-M", hk(3, 13), hk(3, 15)))
+    first, msg, rejected = await rejected_with_alternatives(s)
+    one, other = rejected["alternatives"][:2]
+    await handlers.booking_accept_alternative(
+        uow_for(s, after=first), accept_cmd(msg.data.inquiry_id, one), NOW, POLICY
+    )
+    uow = uow_for(s, after=first)
+    refusal = await handlers.booking_accept_alternative(uow, accept_cmd(msg.data.inquiry_id, other), NOW, POLICY)
+    assert refusal == "an alternative was already accepted for this request"
+    assert uow.emitted == [] and len(s.of_inquiry(msg.data.inquiry_id)) == 1
+
+
+async def test_accepting_what_was_not_offered_or_for_a_request_not_rejected_is_refused() -> None:
+    s = store(held("R-M", hk(3, 13), hk(3, 15)))
+    first, msg, rejected = await rejected_with_alternatives(s)
+    alt = rejected["alternatives"][0]
+    elsewhere = alt | {"start": hk(5, 9).isoformat(), "end": hk(5, 11).isoformat()}
+    uow = uow_for(s, after=first)
+    assert (
+        await handlers.booking_accept_alternative(uow, accept_cmd(msg.data.inquiry_id, elsewhere), NOW, POLICY)
+        == f"room {alt['room_id']} at 2026-12-05 09:00–11:00 was not among the alternatives offered"
+    )
+    await book(s, hk(6, 10), inquiry_id="inq-booked")
+    refusal = await handlers.booking_accept_alternative(uow, accept_cmd("inq-booked", alt), NOW, POLICY)
+    assert refusal == "the request was not rejected: it is booked as asked"
+    assert await handlers.booking_accept_alternative(uow, accept_cmd("inq-nope", alt), NOW, POLICY) == (
+        "no booking request 'inq-nope'"
+    )
+    assert uow.emitted == []
+
+
+async def test_an_alternative_taken_meanwhile_is_refused_as_no_longer_free() -> None:
+    s = store(held("R-M", hk(3, 13), hk(3, 15)))
+    first, msg, rejected = await rejected_with_alternatives(s)
+    alt = rejected["alternatives"][0]
+    start, end = datetime.fromisoformat(alt["start"]), datetime.fromisoformat(alt["end"])
+    faster = held(alt["room_id"], start, end)  # someone else took it meanwhile
+    s.bookings[faster.booking_id] = faster
+    uow = uow_for(s, after=first)
+    refusal = await handlers.booking_accept_alternative(uow, accept_cmd(msg.data.inquiry_id, alt), NOW, POLICY)
+    assert refusal == f"the alternative is no longer free: room {alt['room_id']} is taken at that time"
+    assert uow.emitted == [] and s.of_inquiry(msg.data.inquiry_id) == []
+    assert s.requests[msg.data.inquiry_id].outcome == "rejected", "the customer may still take another one"
+
+
+async def test_accepting_an_alternative_for_a_series_books_every_occurrence_there() -> None:
+    s = store(held("R-M", hk(10, 13), hk(10, 15)))
+    first, msg, rejected = await rejected_with_alternatives(s, recurrence=Recurrence(freq="weekly", count=3))
+    alt = rejected["alternatives"][0]
+    uow = uow_for(s, after=first)
+    assert await handlers.booking_accept_alternative(uow, accept_cmd(msg.data.inquiry_id, alt), NOW, POLICY) is None
+    confirmed = uow.events("booking.confirmed")
+    start = datetime.fromisoformat(alt["start"])
+    assert [datetime.fromisoformat(c["start"]) for c in confirmed] == [start + timedelta(weeks=i) for i in range(3)]
+    assert {c["room_id"] for c in confirmed} == {alt["room_id"]}
+    assert len({c["series_id"] for c in confirmed}) == 1
+
+
+# -- series cancelled, moved and changed as a whole -------------------------------------------------
+def series_cmd(model: Any, booking_id: str, **kw: Any) -> Any:
+    return command_in(model(command_id=str(uuid.uuid4()), actor="agent-7", booking_id=booking_id, **kw))
+
+
+async def booked_series(s: FakeBookingStore, count: int = 4, **kw: Any) -> tuple[FakeUnitOfWork, list[dict]]:
+    uow = uow_for(s)
+    msg = requested(hk(3, 10), recurrence=Recurrence(freq="weekly", count=count), **kw)
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    confirmed = uow.events("booking.confirmed")
+    assert len(confirmed) == count
+    return uow, confirmed
+
+
+async def test_cancelling_a_series_cancels_each_occurrence_not_yet_started_with_its_reminder() -> None:
+    s = store()
+    booked, confirmed = await booked_series(s)
+    ids = [c["booking_id"] for c in confirmed]
+    now = hk(3, 10, 30)  # the first meeting is under way
+    uow = uow_for(s, now, after=booked)
+    cmd = series_cmd(BookingCancel, ids[2], scope="series", reason="the board dissolved")
+    assert await handlers.booking_cancel(uow, cmd, now, POLICY) is None
+
+    assert [e["booking_id"] for e in uow.events("booking.cancelled")] == ids[1:]
+    assert [s.bookings[uuid.UUID(i)].status for i in ids] == ["confirmed"] + ["cancelled"] * 3
+    assert uow.cancelled == [(REMINDER, i) for i in ids[1:]]
+    assert all((REMINDER, i) not in uow.due for i in ids[1:])
+    assert {uuid.UUID(i) for i in ids} <= s.locked
+
+
+async def test_cancelling_one_occurrence_leaves_the_rest_of_the_series() -> None:
+    s = store()
+    booked, confirmed = await booked_series(s)
+    ids = [c["booking_id"] for c in confirmed]
+    uow = uow_for(s, after=booked)
+    assert await handlers.booking_cancel(uow, series_cmd(BookingCancel, ids[1]), NOW, POLICY) is None
+    assert [s.bookings[uuid.UUID(i)].status for i in ids] == ["confirmed", "cancelled", "confirmed", "confirmed"]
+    again = uow_for(s, after=booked)
+    assert await handlers.booking_cancel(again, series_cmd(BookingCancel, ids[1], scope="series"), NOW, POLICY) is None
+    assert [e["booking_id"] for e in again.events("booking.cancelled")] == [ids[0], ids[2], ids[3]], (
+        "the rest of the series, named by its cancelled occurrence"
+    )
+
+
+async def test_scope_series_on_a_single_booking_acts_on_it_alone() -> None:
+    s = store()
+    booked, confirmed = await book(s, hk(3, 14))
+    uow = uow_for(s, after=booked)
+    cmd = series_cmd(BookingCancel, confirmed["booking_id"], scope="series")
+    assert await handlers.booking_cancel(uow, cmd, NOW, POLICY) is None
+    assert uow.types() == ["booking.cancelled"]
+
+
+async def test_rescheduling_a_series_moves_every_upcoming_occurrence_and_their_reminders() -> None:
+    s = store()
+    booked, confirmed = await booked_series(s)
+    ids = [c["booking_id"] for c in confirmed]
+    uow = uow_for(s, after=booked)
+    # a day later each week: the occurrences move past where the next one was not
+    cmd = series_cmd(BookingReschedule, ids[0], scope="series", start=hk(4, 15), end=hk(4, 16, 30))
+    assert await handlers.booking_reschedule(uow, cmd, NOW, POLICY) is None
+    moved = [s.bookings[uuid.UUID(i)] for i in ids]
+    assert [(b.start, b.end) for b in moved] == [
+        (hk(4, 15) + timedelta(weeks=w), hk(4, 16, 30) + timedelta(weeks=w)) for w in range(4)
+    ]
+    assert [e["booking_id"] for e in uow.events("booking.rescheduled")] == ids
+    assert [uow.due[(REMINDER, i)].due_at for i in ids] == [hk(3, 15) + timedelta(weeks=w) for w in range(4)]
+
+
+async def test_a_series_move_that_clashes_once_moves_nothing_and_says_where() -> None:
+    s = store(held("R-M", hk(18, 15), hk(18, 16)))
+    booked, confirmed = await booked_series(s)
+    ids = [c["booking_id"] for c in confirmed]
+    before = {i: s.bookings[uuid.UUID(i)] for i in ids}
+    uow = uow_for(s, after=booked)
+    cmd = series_cmd(BookingReschedule, ids[0], scope="series", start=hk(4, 15), end=hk(4, 17))
+    refusal = await handlers.booking_reschedule(uow, cmd, NOW, POLICY)
+    assert refusal == "room R-M is taken for 1 of 4 occurrences: 2026-12-18 15:00–17:00"
+    assert {i: s.bookings[uuid.UUID(i)] for i in ids} == before
+    assert uow.emitted == []
+
+
+async def test_a_daily_series_shifted_by_a_day_passes_itself() -> None:
+    """Each occurrence moves onto where the next one was: all or nothing, it is not a clash."""
+    s = store()
+    uow0 = uow_for(s)
+    await handlers.booking_requested(
+        uow0, requested(hk(3, 10), recurrence=Recurrence(freq="daily", count=5)), NOW, POLICY
+    )
+    ids = [c["booking_id"] for c in uow0.events("booking.confirmed")]
+    uow = uow_for(s, after=uow0)
+    cmd = series_cmd(BookingReschedule, ids[0], scope="series", start=hk(4, 10), end=hk(4, 12))
+    assert await handlers.booking_reschedule(uow, cmd, NOW, POLICY) is None
+    assert [s.bookings[uuid.UUID(i)].start for i in ids] == [hk(4 + d, 10) for d in range(5)]
+
+
+async def test_changing_a_booking_rechecks_the_room_and_announces_it() -> None:
+    s = store()
+    booked, confirmed = await book(s, hk(3, 14))
+    uow = uow_for(s, after=booked)
+    cmd = series_cmd(BookingChange, confirmed["booking_id"], attendees=18, equipment=["projector", "microphone"])
+    assert await handlers.booking_change(uow, cmd, NOW, POLICY) is None
+    assert uow.events("booking.updated") == [
+        {
+            "booking_id": confirmed["booking_id"],
+            "customer_id": "cust-1",
+            "room_id": "R-M",
+            "attendees": 18,
+            "equipment": ["microphone", "projector"],
+            "actor": "agent-7",
+        }
+    ]
+    stored = s.bookings[uuid.UUID(confirmed["booking_id"])]
+    assert (stored.attendees, stored.equipment) == (18, ("microphone", "projector"))
+    assert uow.due == booked.due, "time and reminder stay"
+
+    too_many = series_cmd(BookingChange, confirmed["booking_id"], attendees=25)
+    nope = uow_for(s, after=booked)
+    assert await handlers.booking_change(nope, too_many, NOW, POLICY) == "room R-M holds 20, the meeting needs 25"
+    assert nope.emitted == [] and s.bookings[uuid.UUID(confirmed["booking_id"])].attendees == 18
+
+
+async def test_changing_a_series_changes_every_upcoming_occurrence() -> None:
+    s = store()
+    booked, confirmed = await booked_series(s)
+    ids = [c["booking_id"] for c in confirmed]
+    now = hk(3, 11)
+    uow = uow_for(s, now, after=booked)
+    cmd = series_cmd(BookingChange, ids[1], scope="series", attendees=12)
+    assert await handlers.booking_change(uow, cmd, now, POLICY) is None
+    assert [e["booking_id"] for e in uow.events("booking.updated")] == ids[1:]
+    assert [s.bookings[uuid.UUID(i)].attendees for i in ids] == [8, 12, 12, 12]
+
+
+async def test_the_reminder_without_a_reply_route_asks_an_agent(log: Log) -> None:
+    s = store()
+    booked, confirmed = await book(s, hk(3, 14))
+    log.lines.clear()
+    fired = await fire(booked, s, confirmed["booking_id"], hk(2, 14))
+    assert fired.types() == ["booking.reminder_due"]
+    assert fired.events("booking.reminder_due")[0]["reply_to"] is None
+    assert log.lines == [
+        (
+            "no reply route: an agent must reach the customer",
+            {
+                "template": "booking.reminder",
+                "customer_id": "cust-1",
+                "channel": None,
+                "booking_id": confirmed["booking_id"],
+            },
+        )
+    ]
+
+
+async def test_the_reminder_tells_the_customer_what_to_bring_and_asks_confirm_cancel_change(log: Log) -> None:
+    s = store()
+    booked, confirmed = await book(s, hk(3, 14), reply_to=EMAIL, agenda="年度預算", materials="財務報告")
+    fired = await fire(booked, s, confirmed["booking_id"], hk(2, 14))
+    (n,) = fired.events("notification.requested")
+    assert (n["template"], n["address"]) == ("booking.reminder", "chan@example.com")
+    p = n["parameters"]
+    assert (p["booking_id"], p["agenda"], p["materials"], p["equipment"]) == (
+        confirmed["booking_id"],
+        "年度預算",
+        "財務報告",
+        ["projector"],
+    )
+    assert p["reply_options"] == ["confirm", "cancel", "change"]
+    assert "請攜帶：財務報告" in p["text"] and "「確認」" in p["text"]
+    assert fired.emitted[1].correlation_id == fired.emitted[0].correlation_id
 
 
 # -- the fake is faithful -----------------------------------------------------------------------------
