@@ -8,6 +8,11 @@ conversation, :func:`first_deliveries` keeps what was not seen before, the direc
 (``directory.py``) resolves each customer, and :func:`decide` says what one item does to its
 conversation and which inquiry and events it implies. No broker, no database, no clock: the time is
 given (``now``), the events are returned, never emitted here.
+
+Booking's day-before reminder asks the customer a question (confirm, cancel or change?):
+:func:`question_of` says about which booking, and on which reply route the answer may come
+(``booking.reminder_due.reply_to``); :func:`answers` then reads a batch's messages from those routes as
+answers (``answers.py``), and :func:`decide` turns an answer into the command for booking.
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
+from shared.contract.commands import BookingCancel, BookingConfirmAttendance, Command
 from shared.contract.common import Channel
 from shared.contract.events import (
     AgentReplied,
     BookingDetails,
+    BookingReminderDue,
     BookingRequested,
     CallMissed,
     CustomerLinked,
@@ -37,6 +44,7 @@ from shared.notifications import reply_route
 from shared.runtime import Rejected, derive_uuid
 
 from .adapters import FORMS
+from .answers import Reply, read_answer
 from .directory import Conversation, Identity, Resolution
 from .normalise import InvalidIdentity, normalise_email, normalise_phone
 from .normalised import ChannelContext, Normalised
@@ -65,11 +73,12 @@ class Policy:
     context: ChannelContext  # what the adapters need: phone region, agent email domains, time zone
     limits: Mapping[str, int]  # the largest message accepted, per channel
     tz: ZoneInfo  # the venue's: relative dates in free text (明天, next Tuesday) are read in it
+    answer_within: timedelta = timedelta(hours=48)  # a later message is no answer to a question asked
 
     @classmethod
-    def of(cls, context: ChannelContext, max_message_bytes: int) -> Policy:
+    def of(cls, context: ChannelContext, max_message_bytes: int, *, answer_within_hours: float = 48) -> Policy:
         limits = {c: min(CHANNEL_LIMITS[c] or max_message_bytes, max_message_bytes) for c in CHANNELS}
-        return cls(context, limits, ZoneInfo(context.venue_timezone))
+        return cls(context, limits, ZoneInfo(context.venue_timezone), timedelta(hours=answer_within_hours))
 
 
 # -- one delivery ---------------------------------------------------------------------------------
@@ -85,6 +94,7 @@ class Item:
     correlation_id: uuid.UUID
     understood: Understanding | None  # inquiries only
     conversation_id: str = ""  # placed in the batch (:func:`place`)
+    reply: Reply | None = None  # what it answers if a question awaits it (:func:`answers`)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -118,7 +128,10 @@ def prepare(n: Normalised, correlation_id: uuid.UUID, now: datetime, policy: Pol
         n.flags.append("contact_invalid")
     received_at = n.received_at or now
     understood = understand(n, received_at, policy.tz) if n.kind == "inquiry" else None
-    return Item(n, received_at, email, phone, correlation_id, understood)
+    item = Item(n, received_at, email, phone, correlation_id, understood)
+    if answer_route(item) is not None:  # read here, outside the batch's transaction
+        item.reply = read_answer(n.text)
+    return item
 
 
 # -- a batch of deliveries ------------------------------------------------------------------------
@@ -214,18 +227,124 @@ class Inquiry(NamedTuple):
     correlation_id: str
 
 
+# -- questions asked, answers read ----------------------------------------------------------------
+Route = tuple[str, str]  # (channel, address): where a notification went, where a customer's reply comes from
+
+# The question the day-before reminder asks (booking.reminder_due; booking's due item and the template
+# of its notification bear the same name): the value of ``awaiting_answers.question``
+REMINDER = "booking.reminder"
+# The channels where the customer's own words come back to intake on the route the question went to
+# (a phone call's wrap-up is the agent's summary, and the agent acts on it; forms have no reply path)
+ANSWER_CHANNELS = frozenset({"email", "chat", "wechat"})
+# A message's own time may be a little before the question's (other clocks; WeChat's are whole seconds)
+ANSWER_CLOCK_SKEW = timedelta(minutes=5)
+CANCEL_REASON = "cancelled by the customer in reply to the reminder"
+
+
+class Question(NamedTuple):
+    """A question awaiting the customer's answer on a route: the latest asked there wins."""
+
+    channel: str
+    address: str
+    booking_id: str
+    question: str  # what was asked: :data:`REMINDER`
+    asked_at: datetime
+    correlation_id: str  # the asking event's
+
+    @property
+    def route(self) -> Route:
+        return self.channel, self.address
+
+
+class Answer(NamedTuple):
+    question: Question
+    reply: Reply
+
+
+def question_of(data: BookingReminderDue, *, asked_at: datetime, correlation_id: uuid.UUID) -> Question | None:
+    """The question the day-before reminder asks about its booking, on the route the customer was
+    reminded on (``reply_to``); None when intake cannot read the answer: no reply route (or one without
+    an address), a channel whose answers do not come back to intake as the customer's own words (SMS),
+    an address intake would not read a sender as, a booking id no command may carry."""
+    route = data.reply_to
+    if route is None or route.channel not in ANSWER_CHANNELS or not route.address:
+        return None
+    booking_id = data.booking_id.strip()
+    if not 0 < len(booking_id) <= 200:  # a command's Ident
+        return None
+    address = route.address.strip()
+    if route.channel == "email":  # as intake reads a sender's address (the route it computes)
+        try:
+            address = normalise_email(address) or ""
+        except InvalidIdentity:
+            return None
+    if not address:
+        return None
+    return Question(route.channel, address, booking_id, REMINDER, asked_at, str(correlation_id))
+
+
+def answer_route(w: Item) -> Route | None:
+    """The route a customer's free-text message came from, if an answer may come that way: the one
+    intake would answer it on (the sender's address, the chat or WeChat conversation)."""
+    n = w.n
+    if n.kind != "inquiry" or n.channel not in ANSWER_CHANNELS or n.intent is not None or not n.text:
+        return None  # a structured payload says its intent; a WeChat image or voice message is no text
+    channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
+    return (channel, address) if channel == n.channel and address else None
+
+
+def answer_routes(fresh: Iterable[Item]) -> list[Route]:
+    """The routes whose awaiting questions a batch must load: those of the messages that would answer
+    one (most batches have none, and load nothing)."""
+    return sorted({r for w in fresh if w.reply is not None and (r := answer_route(w)) is not None})
+
+
+def answers(fresh: Iterable[Item], questions: Mapping[Route, Question], within: timedelta) -> dict[Item, Answer]:
+    """The fresh items that answer a question awaiting on their route, in delivery order: a message
+    written after the question (give or take :data:`ANSWER_CLOCK_SKEW`) and within ``within`` of it
+    that clearly says confirm, cancel or change (``Item.reply``, read by :func:`prepare`). A question
+    is answered once; a message that says something else leaves it open."""
+    open_questions = dict(questions)
+    found: dict[Item, Answer] = {}
+    for w in fresh:
+        route = answer_route(w) if w.reply is not None else None
+        question = open_questions.get(route) if route else None
+        if question is None or w.reply is None:
+            continue
+        if question.asked_at - ANSWER_CLOCK_SKEW <= w.received_at <= question.asked_at + within:
+            found[w] = Answer(question, w.reply)
+            del open_questions[question.route]
+    return found
+
+
+def command_for(w: Item, answer: Answer) -> Command | None:
+    """The command an answer sends to the service that asked (a change needs an agent: none). Its id
+    comes from the delivery, so a redelivered answer repeats the same command."""
+    command_id = str(derive_uuid("answer", w.n.channel, w.n.source_ref))
+    booking_id = answer.question.booking_id
+    if answer.reply == "confirm":
+        return BookingConfirmAttendance(command_id=command_id, actor="customer", booking_id=booking_id)
+    if answer.reply == "cancel":
+        return BookingCancel(command_id=command_id, actor="customer", booking_id=booking_id, reason=CANCEL_REASON)
+    return None
+
+
 @dataclass(slots=True)
 class Decision:
-    """What one fresh item implies: its events, in order, and the inquiry to record (if it is one)."""
+    """What one fresh item implies: its events, in order, the inquiry to record (if it is one) and
+    the command to send (if it answers a question)."""
 
     events: list[EventData] = field(default_factory=list)
     inquiry: Inquiry | None = None
+    command: Command | None = None
 
 
-def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decision:
+def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: Answer | None = None) -> Decision:
     """One fresh item: its effect on ``conversation`` (changed in place, as its methods record) and
     what it implies. ``who`` is the item's customer, as the directory resolved it (None for a
-    conversation's status change, which is about no one)."""
+    conversation's status change, which is about no one). ``answer``: the item answers a question
+    (:func:`answers`): its inquiry names the booking, the service that asked answers the customer (no
+    acknowledgement from intake, no booking request), and a confirmation or cancellation is sent on."""
     n = w.n
     if n.kind == "status_change":
         conversation.status_changed(n.extra.get("status", "?"), w.received_at)
@@ -281,6 +400,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
     u = w.understood
     assert u is not None, "an inquiry is understood before the batch"
     inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
+    missing = [] if answer else u.missing  # an answer is about a booking that exists: nothing to ask
     decision.inquiry = Inquiry(
         inquiry_id,
         n.channel,
@@ -309,13 +429,16 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
             text=n.text,
             received_at=w.received_at,
             agent_id=n.agent_id,
-            booking_id=n.booking_id,
+            booking_id=answer.question.booking_id if answer else n.booking_id,
             category=u.category if u.intent == "complaint" else None,  # type: ignore[arg-type]
             severity=n.severity,  # type: ignore[arg-type]
             score=n.score,
-            missing=u.missing,
+            missing=missing,
         )
     )
+    if answer is not None:
+        decision.command = command_for(w, answer)
+        return decision
     # Where the customer hears back: the channel they used when it can carry a reply, in their language
     channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
     if u.intent == "booking_request" and u.meeting is not None:
@@ -342,7 +465,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None) -> Decis
                 customer_id=customer_id,
                 template=f"{u.intent}.acknowledged",
                 language=u.language,  # type: ignore[arg-type]
-                parameters={"inquiry_id": str(inquiry_id), "name": name, "missing": u.missing},
+                parameters={"inquiry_id": str(inquiry_id), "name": name, "missing": missing},
             )
         )
     return decision

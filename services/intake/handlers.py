@@ -7,6 +7,10 @@ applies a batch of items in one unit of work: it loads what the batch needs thro
 a few set-based statements, decides item by item in delivery order (``domain.py``,
 ``directory.py``), writes the outcome back and emits the events. ``main.py`` wires them:
 :func:`receive` per delivery, :func:`apply` through ``svc.batched``.
+
+Intake also learns what booking asks the customer: :func:`reminder_due` takes ``booking.reminder_due``
+from ``intake.events`` (through ``svc.on_events``) and records the question awaiting the customer's
+answer on the route they were reminded on, which :func:`apply` then reads the customer's messages against.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from datetime import datetime
 
 import structlog
 
+from shared.contract.events import BookingReminderDue
 from shared.logs import get_logger
+from shared.messages import EventIn
 from shared.runtime import Incoming, Rejected, derive_uuid
 from shared.uow import UnitOfWork
 
@@ -64,8 +70,9 @@ async def apply(uow: UnitOfWork[IntakeStore], batch: list[Item], now: datetime, 
     """Apply the deliveries in flight in one transaction: load what the batch needs, decide item by
     item in delivery order (an item sees what the ones before it did: a customer created, a message
     answered), write the outcome, emit the events. A delivery seen before — in an earlier batch or
-    earlier in this one — changes nothing and emits nothing. ``now`` and ``policy`` complete the
-    handler shape; the items carry their own times and were read with the policy (:func:`read`)."""
+    earlier in this one — changes nothing and emits nothing. A message that answers a question
+    awaiting on its route (the reminder's confirm / cancel / change) sends the command it implies,
+    and the question is closed. ``now`` completes the handler shape: the items carry their own times."""
     store = uow.store
     domain.place(batch, await store.conversations_of_refs(domain.thread_refs(batch)))
     first_seen = await store.record_deliveries([domain.delivery(w) for w in batch])
@@ -82,12 +89,49 @@ async def apply(uow: UnitOfWork[IntakeStore], batch: list[Item], now: datetime, 
     await store.add_customers(directory.new_customers, directory.new_identities)
 
     conversations = await store.lock_conversations(domain.opened(fresh))
+    # last of the locks a batch takes (conversations before them, both in key order): no deadlock
+    questions = await store.lock_questions(domain.answer_routes(fresh))
+    answered = domain.answers(fresh, questions, policy.answer_within)
     inquiries: list[domain.Inquiry] = []
     for w in fresh:
-        decision = domain.decide(w, conversations[w.conversation_id], who.get(w))
+        answer = answered.get(w)
+        decision = domain.decide(w, conversations[w.conversation_id], who.get(w), answer)
         for event in decision.events:
             uow.emit(event, correlation_id=w.correlation_id)
+        if decision.command is not None:
+            uow.send(decision.command, correlation_id=w.correlation_id)
         if decision.inquiry is not None:
             inquiries.append(decision.inquiry)
+        if answer is not None:
+            log.info(
+                "answer to a question",
+                reply=answer.reply,
+                question=answer.question.question,
+                booking_id=answer.question.booking_id,
+                asked_correlation_id=answer.question.correlation_id,
+                correlation_id=str(w.correlation_id),
+            )
     await store.save_conversations(conversations.values())
     await store.record_inquiries(inquiries)
+    await store.clear_questions([a.question for a in answered.values()])
+
+
+# -- what booking asks the customer ------------------------------------------------------------------
+async def reminder_due(
+    uow: UnitOfWork[IntakeStore], msg: EventIn[BookingReminderDue], now: datetime, policy: Policy
+) -> None:
+    """The day-before reminder awaits the customer's answer (confirm / cancel / change) on its reply route.
+
+    The route the customer was reminded on (``reply_to``) awaits the answer about the booking from the
+    time the reminder was made (the event's ``occurred_at``); the latest question on a route wins. A
+    reminder without a reply route, or on a channel intake reads no answers from, asks nothing."""
+    question = domain.question_of(msg.data, asked_at=msg.envelope.occurred_at, correlation_id=msg.correlation_id)
+    if question is None:
+        route = msg.data.reply_to
+        log.info(
+            "a reminder asks nothing intake can read the answer to",
+            booking_id=msg.data.booking_id,
+            channel=route.channel if route else None,
+        )
+        return
+    await uow.store.ask(question)

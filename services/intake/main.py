@@ -3,8 +3,10 @@
 Wiring only: the settings, the policy they give, the service, which handler takes which queue, and
 the HTTP ingress. Consumes ``meetdesk.inbound`` (routing key = channel); emits ``inquiry.received``
 and, as the payload asks, ``booking.requested``, ``feedback.received``, ``customer.linked``,
-``agent.replied``, ``call.missed`` and an acknowledgement ``notification.requested``. HTTP on port
-8001: health, the web ingress and the channels' webhooks.
+``agent.replied``, ``call.missed`` and an acknowledgement ``notification.requested``. Consumes
+``intake.events`` (``booking.reminder_due``: the day-before reminder awaits the customer's answer on
+its reply route) and sends ``booking.confirm_attendance`` / ``booking.cancel`` when a customer answers
+it. HTTP on port 8001: health, the web ingress and the channels' webhooks.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from shared.contract.commands import BookingCancel, BookingConfirmAttendance
 from shared.contract.events import (
     AgentReplied,
+    BookingReminderDue,
     BookingRequested,
     CallMissed,
     CustomerLinked,
@@ -25,7 +29,7 @@ from shared.contract.events import (
 from shared.http import error
 from shared.runtime import Incoming
 from shared.service import Service
-from shared.topology import INBOUND, INTAKE_INBOUND
+from shared.topology import COMMANDS, INBOUND, INTAKE_EVENTS, INTAKE_INBOUND, exchange
 
 from . import handlers, webhooks
 from .adapters import FORMS
@@ -42,6 +46,7 @@ policy = Policy.of(
         venue_timezone=settings.venue_timezone,
     ),
     settings.max_message_bytes,
+    answer_within_hours=settings.answer_within_hours,
 )
 svc = Service(
     "intake",
@@ -60,6 +65,18 @@ svc.produces(
     NotificationRequested,
     IntakeRejected,
 )
+# commands sent through the outbox (uow.send) when a customer answers the day-before reminder: documented here
+for command, what in (
+    (BookingConfirmAttendance, "The customer confirmed, answering the day-before reminder, that the meeting goes on."),
+    (BookingCancel, "The customer cancelled the meeting in reply to the day-before reminder."),
+):
+    svc.broker.publisher(
+        exchange=exchange(COMMANDS),
+        routing_key=command.command_name,
+        title=f"{command.command_name}:publish",
+        schema=command,
+        description=what,
+    )
 app = svc.app
 
 
@@ -70,6 +87,9 @@ submit = svc.batched(handlers.apply)
 async def on_inbound(msg: Incoming) -> None:
     """A channel's native payload (routing key = channel) → inquiry.received and what follows."""
     await handlers.receive(msg, svc.clock.now(), svc.policy, submit)
+
+
+svc.on_events(INTAKE_EVENTS, {BookingReminderDue: handlers.reminder_due})
 
 
 # -- HTTP ingress -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Intake's own tables (database ``meetdesk_intake``): the customer directory and the inquiries."""
+"""Intake's own tables (database ``meetdesk_intake``): the customer directory, the inquiries, the
+conversations and the questions awaiting a customer's answer."""
 
 from __future__ import annotations
 
@@ -88,4 +89,17 @@ message_refs = sa.Table(
     sa.Column("channel", sa.Text, primary_key=True),
     sa.Column("ref", sa.Text, primary_key=True),
     sa.Column("conversation_id", sa.Text, nullable=False),
+)
+
+# A question booking asked the customer on a reply route (the day-before reminder, booking.reminder_due:
+# confirm, cancel or change?), awaiting the customer's answer on that route; the latest asked there wins.
+awaiting_answers = sa.Table(
+    "awaiting_answers",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("address", sa.Text, primary_key=True),  # the email address, chat or WeChat conversation
+    sa.Column("booking_id", sa.Text, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # what was asked: booking.reminder (domain.REMINDER)
+    sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("correlation_id", sa.Text, nullable=False),  # the asking event's
 )

@@ -15,3 +15,6 @@ class IntakeSettings(ServiceSettings):
     )
     wechat_token: SecretStr = Field(SecretStr(""), description="WeChat Official Account token; empty: webhook off")
     chatwoot_secret: SecretStr = Field(SecretStr(""), description="Chatwoot webhook secret; empty: webhook off")
+    answer_within_hours: float = Field(
+        48, gt=0, description="a customer's message this long after a question (the reminder) is no answer to it"
+    )

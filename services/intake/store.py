@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.db import RetryTransaction, driver_connection
 
 from .directory import Conversation
-from .domain import Delivery, Inquiry
+from .domain import Delivery, Inquiry, Question, Route
 
 DeliveryKey = tuple[str, str]  # (channel, source_ref)
 
@@ -158,6 +158,43 @@ class IntakeStore:
     async def record_inquiries(self, rows: list[Inquiry]) -> None:
         if rows:
             await (await self._driver()).execute(_INSERT_INQUIRIES, *_columns(rows, len(Inquiry._fields)))
+
+    # -- questions awaiting the customer's answer ---------------------------------------------------
+    async def lock_questions(self, routes: Iterable[Route]) -> dict[Route, Question]:
+        """The questions awaiting an answer on these routes, locked until the batch commits (a
+        concurrent batch with another answer on the same route waits, then finds it answered)."""
+        wanted = sorted(set(routes))
+        if not wanted:
+            return {}
+        rows = await (await self._driver()).fetch(
+            """SELECT a.channel, a.address, a.booking_id, a.question, a.asked_at, a.correlation_id
+                 FROM awaiting_answers a
+                 JOIN unnest($1::text[], $2::text[]) AS w(channel, address) USING (channel, address)
+                ORDER BY a.channel, a.address FOR UPDATE OF a""",
+            *_columns(wanted, 2),
+        )
+        return {(r["channel"], r["address"]): Question(*r.values()) for r in rows}
+
+    async def clear_questions(self, questions: list[Question]) -> None:
+        """The questions answered (their rows are locked by :meth:`lock_questions`)."""
+        if questions:
+            await (await self._driver()).execute(
+                """DELETE FROM awaiting_answers a USING unnest($1::text[], $2::text[]) AS w(channel, address)
+                    WHERE a.channel = w.channel AND a.address = w.address""",
+                *_columns(sorted(q.route for q in questions), 2),
+            )
+
+    async def ask(self, question: Question) -> None:
+        """A question awaits an answer on its route; it replaces an earlier one there, not a later one."""
+        await (await self._driver()).execute(
+            """INSERT INTO awaiting_answers (channel, address, booking_id, question, asked_at, correlation_id)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (channel, address) DO UPDATE
+                  SET booking_id = excluded.booking_id, question = excluded.question,
+                      asked_at = excluded.asked_at, correlation_id = excluded.correlation_id
+                WHERE awaiting_answers.asked_at <= excluded.asked_at""",
+            *question,
+        )
 
 
 _INSERT_INQUIRIES = f"""INSERT INTO inquiries ({", ".join(Inquiry._fields)})

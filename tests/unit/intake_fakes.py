@@ -4,8 +4,10 @@ Like the real store (``services/intake/store.py``) it keeps a delivery log whose
 (channel, source_ref) is the only one reported (a second row with the same key, in the same call
 or later, is not), the message ids that place replies in conversations, customers oldest first with
 their identities (an identity registered twice is a lost race: ``RetryTransaction``), conversations
-(loaded as copies, so only what is saved is kept) and inquiries (one per delivery). ``calls`` counts
-the statements each method would run, so a test can hold a batch to a fixed number of them.
+(loaded as copies, so only what is saved is kept), inquiries (one per delivery) and the questions
+awaiting a customer's answer, one per route (a later question replaces an earlier one, never the
+reverse). ``calls`` counts the statements each method would run, so a test can hold a batch to a fixed
+number of them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from services.intake.directory import Conversation
-from services.intake.domain import Delivery, Inquiry
+from services.intake.domain import Delivery, Inquiry, Question, Route
 from shared.db import RetryTransaction
 
 Key = tuple[str, str]
@@ -31,6 +33,7 @@ class FakeIntakeStore:
         self.identities: dict[Key, uuid.UUID] = {}
         self.conversations: dict[str, Conversation] = {}
         self.inquiries: dict[Key, Inquiry] = {}
+        self.questions: dict[Route, Question] = {}
         self.calls: Counter[str] = Counter()
 
     # -- the store's methods ------------------------------------------------------------------------
@@ -111,6 +114,25 @@ class FakeIntakeStore:
             self.calls["record_inquiries"] += 1
             for row in rows:
                 self.inquiries.setdefault((row.channel, row.source_ref), row)
+
+    async def lock_questions(self, routes: Iterable[Route]) -> dict[Route, Question]:
+        wanted = set(routes)
+        if not wanted:
+            return {}
+        self.calls["lock_questions"] += 1
+        return {route: self.questions[route] for route in sorted(wanted) if route in self.questions}
+
+    async def clear_questions(self, questions: list[Question]) -> None:
+        if questions:
+            self.calls["clear_questions"] += 1
+            for question in questions:
+                self.questions.pop(question.route, None)
+
+    async def ask(self, question: Question) -> None:
+        self.calls["ask"] += 1
+        earlier = self.questions.get(question.route)
+        if earlier is None or earlier.asked_at <= question.asked_at:
+            self.questions[question.route] = question
 
     # -- for tests ------------------------------------------------------------------------------------
     def known_customer(self, name: str | None, *identities: Key) -> uuid.UUID:

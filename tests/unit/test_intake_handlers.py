@@ -17,13 +17,16 @@ import pytest
 import structlog
 
 from services.intake import domain, handlers
-from services.intake.domain import Item, Policy
+from services.intake.domain import Item, Policy, Question
 from services.intake.normalised import ChannelContext, Normalised
+from shared.contract.commands import BookingCancel, BookingConfirmAttendance
+from shared.contract.events import BookingReminderDue, ReplyRoute
 from shared.contract.inbound import CustomerContact
+from shared.messages import EventIn
 from shared.runtime import Incoming, Rejected, derive_uuid
 from shared.topology import INTAKE_INBOUND
 
-from .fakes import FakeUnitOfWork
+from .fakes import FakeUnitOfWork, event_in
 from .intake_fakes import FakeIntakeStore
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 14:00 in Hong Kong
@@ -490,3 +493,192 @@ async def test_a_payload_that_says_nothing_submits_nothing() -> None:
 
     await handlers.receive(incoming(note, "chat"), T0, POLICY, submit)
     assert submitted == []
+
+
+# -- answers to the day-before reminder ----------------------------------------------------------------
+OPENID = "oWx7Kd0a9Zq-customer"
+ASKED = T0 - timedelta(hours=4)  # booking's reminder went out this morning
+
+
+def reminder(
+    channel: str = "wechat", address: str = f"wechat:{OPENID}", *, booking_id: str = "b-42", at: datetime = ASKED
+) -> EventIn[BookingReminderDue]:
+    """booking.reminder_due as booking emits it, naming the customer's reply route it reminded them on."""
+    data = BookingReminderDue(
+        booking_id=booking_id,
+        customer_id="c-1",
+        room_id="harbour",
+        start=T0 + timedelta(days=1),
+        end=T0 + timedelta(days=1, hours=1),
+        reply_to=ReplyRoute(channel=channel, address=address, language="zh-Hant"),  # type: ignore[arg-type]
+    )
+    return event_in(data, producer="booking", at=at)
+
+
+async def ask(store: FakeIntakeStore, event: EventIn[BookingReminderDue]) -> None:
+    await handlers.reminder_due(FakeUnitOfWork(store, producer="intake", now=T0), event, T0, POLICY)
+
+
+def wechat_push(msg_id: str, text: str, *, at: datetime = T0, openid: str = OPENID) -> Item:
+    """A WeChat text push, read by the real adapter."""
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_desk]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(at.timestamp())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+    (read,) = handlers.read(incoming(xml.encode(), "wechat", content_type="application/xml"), T0, POLICY)
+    return read
+
+
+async def test_a_reminder_makes_its_route_await_the_answer_about_its_booking() -> None:
+    store = FakeIntakeStore()
+    event = reminder()
+    await ask(store, event)
+    assert store.questions == {
+        ("wechat", f"wechat:{OPENID}"): Question(
+            "wechat", f"wechat:{OPENID}", "b-42", "booking.reminder", ASKED, str(event.correlation_id)
+        )
+    }
+
+
+async def test_the_latest_reminder_on_a_route_wins_even_when_an_older_one_comes_late() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder(booking_id="b-1", at=ASKED))
+    await ask(store, reminder(booking_id="b-2", at=ASKED + timedelta(minutes=5)))
+    await ask(store, reminder(booking_id="b-0", at=ASKED - timedelta(days=1)))  # redelivered from yesterday
+    assert [q.booking_id for q in store.questions.values()] == ["b-2"]
+
+
+async def test_a_reminder_without_a_reply_route_asks_nothing() -> None:
+    """As booking emits it until it sets reply_to; and one reminded by SMS, whose answer intake never reads."""
+    store = FakeIntakeStore()
+    event = reminder()
+    await ask(store, EventIn(event.envelope, event.data.model_copy(update={"reply_to": None})))
+    await ask(store, reminder("phone", "+85291234567"))
+    assert store.questions == {} and store.calls["ask"] == 0
+
+
+async def test_a_confirm_on_the_wechat_conversation_the_reminder_went_to_sends_confirm_attendance() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+
+    uow = await apply(store, wechat_push("24700000000000001", "確認"))
+
+    assert uow.sent == [
+        BookingConfirmAttendance(
+            command_id=str(derive_uuid("answer", "wechat", "24700000000000001")), actor="customer", booking_id="b-42"
+        )
+    ]
+    assert uow.types() == ["inquiry.received"], "no acknowledgement from intake: booking answers"
+    inquiry = only(uow, "inquiry.received")
+    assert (inquiry["booking_id"], inquiry["text"], inquiry["conversation_id"]) == ("b-42", "確認", f"wechat:{OPENID}")
+    assert store.inquiries[("wechat", "24700000000000001")].text == "確認", "recorded as usual"
+    assert store.questions == {}, "answered"
+
+
+async def test_a_cancel_by_email_sends_booking_cancel() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder("email", "chan.taiman@example.hk", booking_id="b-7"))
+
+    uow = await apply(store, email("m2@example.hk", "Cancel please, thank you."))
+
+    (command,) = uow.sent
+    assert isinstance(command, BookingCancel)
+    assert (command.booking_id, command.actor, command.reason) == (
+        "b-7",
+        "customer",
+        "cancelled by the customer in reply to the reminder",
+    )
+    assert command.command_id == str(derive_uuid("answer", "email", "m2@example.hk"))
+    inquiry = only(uow, "inquiry.received")
+    assert (inquiry["booking_id"], inquiry["intent"]) == ("b-7", "cancellation")
+    assert "notification.requested" not in uow.types()
+    assert store.questions == {}
+
+
+async def test_a_change_on_chat_sends_nothing_and_shows_an_agent_the_booking() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder("chat", "chatwoot:45"))
+
+    uow = await apply(store, chat("message:1301", "我想改期，唔該"))
+
+    assert uow.sent == []
+    assert uow.types() == ["inquiry.received"], "no booking request, no acknowledgement"
+    inquiry = only(uow, "inquiry.received")
+    assert (inquiry["booking_id"], inquiry["intent"], inquiry["missing"]) == ("b-42", "booking_request", [])
+    assert store.questions == {}, "answered: an agent takes it from here"
+
+
+async def test_an_unrelated_question_on_that_conversation_is_a_normal_inquiry_and_leaves_the_question_open() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+
+    uow = await apply(store, wechat_push("24700000000000002", "請問停車場在哪裡？"))
+
+    assert uow.sent == []
+    assert uow.types() == ["inquiry.received", "notification.requested"]
+    assert only(uow, "inquiry.received")["booking_id"] is None
+    assert list(store.questions) == [("wechat", f"wechat:{OPENID}")], "still awaiting the answer"
+
+    later = await apply(store, wechat_push("24700000000000003", "好的", at=T0 + timedelta(minutes=5)))
+    assert [type(c) for c in later.sent] == [BookingConfirmAttendance]
+
+
+async def test_an_answer_two_days_late_is_a_normal_inquiry() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+    late = ASKED + timedelta(days=2, minutes=1)
+
+    uow = await apply(store, wechat_push("24700000000000004", "確認", at=late), now=late)
+
+    assert uow.sent == []
+    assert uow.types() == ["inquiry.received", "notification.requested"]
+    assert only(uow, "inquiry.received")["booking_id"] is None
+
+
+async def test_a_reply_from_another_conversation_does_nothing() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+
+    uow = await apply(store, wechat_push("24700000000000005", "確認", openid="oSomeoneElse"))
+
+    assert uow.sent == []
+    assert only(uow, "inquiry.received")["booking_id"] is None
+    assert list(store.questions) == [("wechat", f"wechat:{OPENID}")]
+
+
+async def test_a_redelivered_answer_sends_the_command_once() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+    answer = wechat_push("24700000000000006", "確認")
+
+    first = await apply(store, answer, answer)
+    again = await apply(store, answer, now=T0 + timedelta(seconds=5))
+
+    assert len(first.sent) == 1
+    assert again.sent == [] and again.emitted == []
+
+
+async def test_the_question_is_answered_once_even_by_two_answers() -> None:
+    store = FakeIntakeStore()
+    await ask(store, reminder())
+
+    uow = await apply(store, wechat_push("24700000000000007", "取消"), wechat_push("24700000000000008", "確認"))
+
+    assert [type(c) for c in uow.sent] == [BookingCancel]
+    booking_ids = [e["booking_id"] for e in uow.events("inquiry.received")]
+    assert booking_ids == ["b-42", None], "the second message is an ordinary one"
+
+
+async def test_answers_cost_no_statement_per_message() -> None:
+    one, many = FakeIntakeStore(), FakeIntakeStore()
+    await ask(one, reminder(address="wechat:o0"))
+    for i in range(25):
+        await ask(many, reminder(address=f"wechat:o{i}"))
+    one.calls.clear()
+    many.calls.clear()
+    await apply(one, wechat_push("1000", "確認", openid="o0"))
+    await apply(many, *(wechat_push(str(1000 + i), "確認", openid=f"o{i}") for i in range(25)))
+    assert many.questions == {} and one.questions == {}
+    assert many.calls == one.calls
+    assert {"lock_questions": 1, "clear_questions": 1}.items() <= one.calls.items()
