@@ -1,9 +1,14 @@
-"""Complaints' handlers: load through ``uow.store``, let the domain decide, persist, emit, schedule.
+"""Complaints' handlers: load through ``uow.store``, let the domain decide, persist, emit, (re)plan due items.
 
-One function per message: ``inquiry.received`` registers a complaint; every ``complaint.*`` command
-goes through :func:`lifecycle` (main.py routes each command model to it); the SLA deadlines fall due
-as ``complaint.acknowledge_due`` / ``complaint.resolve_due`` items (:func:`acknowledge_due`,
-:func:`resolve_due`). Time is the ``now`` they are given, the SLA targets the ``policy``.
+One function per message: ``inquiry.received`` registers a complaint, or is the customer writing again
+on their open complaints; ``feedback.received`` about a complaint is the customer's satisfaction;
+every ``complaint.*`` command on one complaint goes through :func:`lifecycle`, ``complaint.handover``
+through :func:`handover`, ``staff.upsert`` keeps the staff directory; the clock's due items (warnings,
+breaches, escalation steps, satisfaction follow-ups) all go to :func:`clock_due`. Time is the ``now``
+they are given, the rules' configuration the ``policy``.
+
+After every change the complaint's due items are re-planned from its state (``domain.plan``): the
+changed ones scheduled, the ones no longer needed cancelled, in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from shared.contract.commands import Command
-from shared.contract.events import InquiryReceived
+from shared.contract.commands import Command, ComplaintHandover, StaffUpsert
+from shared.contract.events import FeedbackReceived, InquiryReceived
 from shared.logs import get_logger
 from shared.messages import CommandIn, EventIn
 from shared.scheduler import DueItem
@@ -27,44 +32,84 @@ log = get_logger(__name__)
 async def _carry_out(
     uow: UnitOfWork[ComplaintsStore],
     outcome: domain.Outcome,
+    policy: domain.Policy,
     *,
     correlation_id: uuid.UUID,
     causation_id: uuid.UUID | None = None,
+    fired: str | None = None,
 ) -> None:
-    """Append the outcome's history entry, emit its events, schedule and cancel its deadlines."""
+    """Persist the outcome's SLA log and history, emit its events, cancel and schedule its due items.
+
+    ``fired``: the kind of the due item being handled. The scheduler deletes that row once its handler
+    returns; when the complaint still needs an item of that kind (the next escalation step, the next
+    follow-up, an item that fired before its time) the row is cancelled here and scheduled anew, so
+    that the successor is a row of its own."""
     complaint_id = outcome.state.complaint_id
-    await uow.store.append_history(complaint_id, outcome.entry)
+    await uow.store.append_clock(complaint_id, len(outcome.state.clock) - len(outcome.clock) + 1, outcome.clock)
+    for entry in outcome.entries:
+        await uow.store.append_history(complaint_id, entry)
     for event in outcome.events:
         uow.emit(event, correlation_id=correlation_id, causation_id=causation_id)
-    for kind, due_at in outcome.schedule.items():
-        await uow.schedule(kind, complaint_id, due_at, correlation_id=correlation_id)
-    for kind in outcome.cancel:
+    schedule = dict(outcome.schedule)
+    cancel = list(outcome.cancel)
+    if fired is not None:
+        successor = domain.plan(outcome.state, policy).get(fired)
+        if successor is not None:
+            cancel.append(fired)
+            schedule[fired] = successor
+    for kind in cancel:
         await uow.cancel(kind, complaint_id)
+    for kind, due_at in schedule.items():
+        await uow.schedule(kind, complaint_id, due_at, correlation_id=correlation_id)
 
 
-# -- registration -------------------------------------------------------------------------------
+# -- the customer -------------------------------------------------------------------------------
 async def inquiry_received(
-    uow: UnitOfWork[ComplaintsStore], msg: EventIn[InquiryReceived], now: datetime, policy: domain.SlaPolicy
+    uow: UnitOfWork[ComplaintsStore], msg: EventIn[InquiryReceived], now: datetime, policy: domain.Policy
 ) -> None:
-    """inquiry.received with intent complaint → complaint.registered, the acknowledgement, deadlines watched.
+    """inquiry.received: the customer writing again on their open complaints (recorded; clocks waiting for
+    them resume; breached escalations re-armed), and/or a new complaint (complaint.registered, the receipt,
+    both clocks started).
 
-    The customer is sent the acknowledgement; the acknowledgement and resolution deadlines are scheduled."""
+    A message on the conversation of an open complaint belongs to it (it is no new complaint); under the
+    same customer id on another conversation it concerns the complaints waiting for the customer or
+    escalating (domain.concerns), and a complaint there is registered as a new one."""
     data = msg.data
+    seen = await uow.store.open_complaints(
+        conversation_id=data.conversation_id, customer_id=data.customer.customer_id, lock=False
+    )
+    candidates = [c.complaint_id for c in seen if domain.concerns(c, data, policy)]
+    if not candidates and data.intent != "complaint":
+        return
+    if not await uow.claim(f"inquiry:{data.inquiry_id}") or await uow.store.registered_from(data.inquiry_id):
+        return  # the same inquiry delivered again under another event id
+    mine = []
+    for complaint_id in candidates:  # in id order: concurrent writers wait rather than deadlock
+        state = await uow.store.get(complaint_id, lock=True)
+        if state is not None and domain.concerns(state, data, policy):  # it may have changed meanwhile
+            mine.append(state)
+    on_conversation = any(c.conversation_id == data.conversation_id for c in mine)
+    for state in mine:
+        outcome = domain.customer_wrote(state, data, now=now, policy=policy)
+        await uow.store.update(outcome.state)
+        await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+        log.info("customer wrote on their complaint", complaint_id=state.complaint_id, inquiry_id=data.inquiry_id)
+    if on_conversation:
+        return
     outcome = domain.register(data, complaint_id=str(uuid.uuid4()), event_id=str(msg.event_id), now=now, policy=policy)
     if outcome is None:
         return
     added = await uow.store.add(
         outcome.state,
         inquiry_id=data.inquiry_id,
-        customer_id=data.customer.customer_id,
         channel=data.channel,
         booking_id=data.booking_id,
         text=data.text,
         correlation_id=str(msg.correlation_id),
     )
     if not added:
-        return  # the same inquiry delivered again under another event id: it already has its complaint
-    await _carry_out(uow, outcome, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+        return  # the inquiry got its complaint concurrently
+    await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
     state = outcome.state
     log.info(
         "complaint registered",
@@ -75,12 +120,31 @@ async def inquiry_received(
     )
 
 
+async def feedback_received(
+    uow: UnitOfWork[ComplaintsStore], msg: EventIn[FeedbackReceived], now: datetime, policy: domain.Policy
+) -> None:
+    """feedback.received about a complaint (a survey answer): the customer's satisfaction; a score of 1-2
+    reopens the complaint at once, 3-5 lets it close."""
+    data = msg.data
+    if data.subject_type != "complaint" or not data.subject_id:
+        return
+    state = await uow.store.get(data.subject_id, lock=True)
+    if state is None:
+        log.warning("a survey answer about an unknown complaint", complaint_id=data.subject_id)
+        return
+    feedback = {"event_id": str(msg.event_id), "channel": data.channel, "comment": data.comment}
+    outcome = domain.satisfaction(state, data.score, now=now, policy=policy, feedback=feedback)
+    await uow.store.update(outcome.state)
+    await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+    log.info("complaint satisfaction", complaint_id=state.complaint_id, score=data.score, status=outcome.state.status)
+
+
 # -- commands -----------------------------------------------------------------------------------
 # what the rules see of a command besides its own fields: the rest goes to the history entry
 _NOT_DETAILS = {"command_id", "actor", "complaint_id", "note", "agent_id", "category", "severity"}
 
 
-def to_domain(name: str, cmd: Command, at: datetime) -> domain.Command:
+def to_domain(name: str, cmd: Command, at: datetime, actor_role: str | None = None) -> domain.Command:
     details = cmd.model_dump(mode="json", exclude=_NOT_DETAILS)
     details["command_id"] = cmd.command_id
     return domain.Command(
@@ -92,47 +156,91 @@ def to_domain(name: str, cmd: Command, at: datetime) -> domain.Command:
         category=getattr(cmd, "category", None),
         severity=getattr(cmd, "severity", None),
         details=details,
+        actor_role=actor_role,
     )
 
 
 async def lifecycle(
-    uow: UnitOfWork[ComplaintsStore], msg: CommandIn[Command], now: datetime, policy: domain.SlaPolicy
+    uow: UnitOfWork[ComplaintsStore], msg: CommandIn[Command], now: datetime, policy: domain.Policy
 ) -> str | None:
-    """A lifecycle command → complaint.status_changed (and complaint.closed), its deadlines met,
-    moved or restarted; or why it is refused."""
+    """A command on one complaint → its history entry, complaint.status_changed (and complaint.closed),
+    clock transitions, the customer told; or why it is refused."""
     complaint_id: str = msg.command.complaint_id  # type: ignore[attr-defined]
     state = await uow.store.get(complaint_id, lock=True)
     if state is None:
         return f"no complaint {complaint_id!r}"
-    outcome = domain.apply(state, to_domain(msg.name, msg.command, now), policy)
+    member = await uow.store.staff(msg.command.actor)
+    role = member.role if member is not None and member.active else None
+    outcome = domain.apply(state, to_domain(msg.name, msg.command, now, role), policy)
     if isinstance(outcome, domain.Refusal):
         return outcome.reason
     await uow.store.update(outcome.state)
-    await _carry_out(uow, outcome, correlation_id=msg.correlation_id)
+    await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id)
     log.info("complaint updated", complaint_id=state.complaint_id, action=msg.name, status=outcome.state.status)
     return None
 
 
-# -- SLA deadlines ------------------------------------------------------------------------------
-async def _deadline(uow: UnitOfWork[ComplaintsStore], item: DueItem, now: datetime, target: str) -> None:
-    state = await uow.store.get(item.key)
+async def handover(
+    uow: UnitOfWork[ComplaintsStore], msg: CommandIn[ComplaintHandover], now: datetime, policy: domain.Policy
+) -> str | None:
+    """complaint.handover: every open complaint of one agent goes to another (each announced as assigned)."""
+    cmd = msg.command
+    states = await uow.store.open_complaints(agent_id=cmd.from_agent)
+    outcomes = domain.handover(
+        states,
+        from_agent=cmd.from_agent,
+        to_agent=cmd.to_agent,
+        actor=cmd.actor,
+        at=now,
+        policy=policy,
+        reason=cmd.reason,
+        to_staff=await uow.store.staff(cmd.to_agent),
+    )
+    if isinstance(outcomes, domain.Refusal):
+        return outcomes.reason
+    for outcome in outcomes:
+        await uow.store.update(outcome.state)
+        await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id)
+    log.info("complaints handed over", from_agent=cmd.from_agent, to_agent=cmd.to_agent, complaints=len(outcomes))
+    return None
+
+
+async def staff_upsert(
+    uow: UnitOfWork[ComplaintsStore], msg: CommandIn[StaffUpsert], now: datetime, policy: domain.Policy
+) -> str | None:
+    """staff.upsert: a member of the staff directory escalations follow."""
+    cmd = msg.command
+    if cmd.supervisor_id == cmd.staff_id:
+        return "a staff member cannot be their own supervisor"
+    await uow.store.upsert_staff(
+        domain.Staff(
+            staff_id=cmd.staff_id,
+            name=cmd.name,
+            role=cmd.role,
+            department=cmd.department,
+            supervisor_id=cmd.supervisor_id,
+            active=cmd.active,
+        )
+    )
+    log.info("staff member recorded", staff_id=cmd.staff_id, role=cmd.role)
+    return None
+
+
+# -- the clock's due items ----------------------------------------------------------------------
+async def clock_due(uow: UnitOfWork[ComplaintsStore], item: DueItem, now: datetime, policy: domain.Policy) -> None:
+    """A complaint's due item (warning, breach, escalation step, satisfaction follow-up): whatever fell
+    due by now is recorded at the instant it fell due — complaint.clock (warning, breached),
+    complaint.sla_breached, complaint.escalated naming who must act, a follow-up to the customer or
+    complaint.satisfaction_unanswered. The state decides: an item that no longer applies changes nothing."""
+    state = await uow.store.get(item.key, lock=True)
     if state is None:
-        log.warning("deadline of an unknown complaint", complaint_id=item.key, kind=item.kind)
+        log.warning("a due item of an unknown complaint", complaint_id=item.key, kind=item.kind)
         return
-    outcome = domain.check_sla(state, target, now)
-    if outcome is None:
-        return  # met meanwhile
-    await _carry_out(uow, outcome, correlation_id=item.correlation_id)
-    log.info("complaint SLA breached", complaint_id=state.complaint_id, which=target, due_at=item.due_at.isoformat())
-
-
-async def acknowledge_due(
-    uow: UnitOfWork[ComplaintsStore], item: DueItem, now: datetime, policy: domain.SlaPolicy
-) -> None:
-    """complaint.acknowledge_due: still not acknowledged → complaint.sla_breached (acknowledge)."""
-    await _deadline(uow, item, now, domain.ACKNOWLEDGE)
-
-
-async def resolve_due(uow: UnitOfWork[ComplaintsStore], item: DueItem, now: datetime, policy: domain.SlaPolicy) -> None:
-    """complaint.resolve_due: neither resolved nor closed → complaint.sla_breached (resolve)."""
-    await _deadline(uow, item, now, domain.RESOLVE)
+    directory = await uow.store.directory() if item.kind in domain.ESCALATION_KINDS.values() else {}
+    outcome = domain.fire(state, item.kind, now, policy, directory)
+    if outcome.changed:
+        await uow.store.update(outcome.state)
+    await _carry_out(uow, outcome, policy, correlation_id=item.correlation_id, fired=item.kind)
+    if outcome.events:
+        emitted = [type(e).event_type for e in outcome.events]
+        log.info("complaint due item", complaint_id=state.complaint_id, kind=item.kind, emitted=emitted)

@@ -1,11 +1,12 @@
-"""The complaints service: registration, classification, SLA deadlines and the complaint lifecycle.
+"""The complaints service: the complaint process on the clock, until the customer is satisfied.
 
-Wiring only (the rules are in ``domain.py``, the handlers in ``handlers.py``, the SQL in
-``store.py``). Consumes ``inquiry.received`` events (those whose intent is ``complaint``) and
-``complaint.*`` commands, fires the ``complaint.acknowledge_due`` / ``complaint.resolve_due``
-deadlines; emits ``complaint.registered`` / ``complaint.status_changed`` / ``complaint.closed`` /
-``complaint.sla_breached``, the acknowledgement ``notification.requested`` and ``command.rejected``.
-HTTP on port 8003: complaints with their full history.
+Wiring only (the rules are in ``domain/``, the handlers in ``handlers.py``, the SQL in ``store.py``).
+Consumes ``inquiry.received`` (complaints, and the customer writing again), ``feedback.received``
+(satisfaction surveys about a complaint), ``complaint.*`` and ``staff.*`` commands; fires the clock's
+due items (warnings, breaches, escalation steps, satisfaction follow-ups); emits
+``complaint.registered`` / ``status_changed`` / ``closed`` / ``clock`` / ``sla_breached`` /
+``escalated`` / ``satisfaction_*``, ``notification.requested`` to the customer and ``command.rejected``.
+HTTP on port 8003: complaints with their full history, their SLA log and their clocks.
 """
 
 from __future__ import annotations
@@ -20,19 +21,31 @@ from starlette.responses import JSONResponse
 from shared.contract.commands import (
     ComplaintAcknowledge,
     ComplaintAssign,
+    ComplaintAwaitCustomer,
     ComplaintClose,
+    ComplaintConfirmSatisfaction,
+    ComplaintHandover,
     ComplaintInvestigate,
+    ComplaintNote,
     ComplaintProposeSolution,
     ComplaintReopen,
     ComplaintResolve,
     ComplaintStartExecution,
+    ComplaintWithdraw,
+    StaffUpsert,
 )
 from shared.contract.events import (
     CommandRejected,
+    ComplaintClock,
     ComplaintClosed,
+    ComplaintEscalated,
     ComplaintRegistered,
+    ComplaintSatisfactionRecorded,
+    ComplaintSatisfactionRequested,
+    ComplaintSatisfactionUnanswered,
     ComplaintSlaBreached,
     ComplaintStatusChanged,
+    FeedbackReceived,
     InquiryReceived,
     MessageRejected,
     NotificationRequested,
@@ -48,23 +61,31 @@ from .store import ComplaintsStore
 settings = ComplaintsSettings()
 svc = Service(
     "complaints",
-    description="Complaints: registration, SLA deadlines, lifecycle and full history.",
+    description="Complaints: registration, the SLA clock (pauses, warnings, breaches, escalation), the lifecycle "
+    "until the customer is satisfied, full history.",
     settings=settings,
     store=ComplaintsStore,
-    policy=settings.sla_policy(),
+    policy=settings.policy(),
 )
 svc.produces(
     ComplaintRegistered,
     ComplaintStatusChanged,
     ComplaintClosed,
+    ComplaintClock,
     ComplaintSlaBreached,
+    ComplaintEscalated,
+    ComplaintSatisfactionRequested,
+    ComplaintSatisfactionRecorded,
+    ComplaintSatisfactionUnanswered,
     NotificationRequested,
     CommandRejected,
     MessageRejected,
 )
 app = svc.app
 
-svc.on_events(COMPLAINTS_EVENTS, {InquiryReceived: handlers.inquiry_received})
+svc.on_events(
+    COMPLAINTS_EVENTS, {InquiryReceived: handlers.inquiry_received, FeedbackReceived: handlers.feedback_received}
+)
 svc.on_commands(
     COMPLAINTS_COMMANDS,
     {
@@ -76,9 +97,15 @@ svc.on_commands(
         ComplaintResolve: handlers.lifecycle,
         ComplaintClose: handlers.lifecycle,
         ComplaintReopen: handlers.lifecycle,
+        ComplaintAwaitCustomer: handlers.lifecycle,
+        ComplaintWithdraw: handlers.lifecycle,
+        ComplaintConfirmSatisfaction: handlers.lifecycle,
+        ComplaintNote: handlers.lifecycle,
+        ComplaintHandover: handlers.handover,
+        StaffUpsert: handlers.staff_upsert,
     },
 )
-svc.on_due({domain.ACKNOWLEDGE_DUE: handlers.acknowledge_due, domain.RESOLVE_DUE: handlers.resolve_due})
+svc.on_due(dict.fromkeys(domain.ALL_DUE_KINDS, handlers.clock_due))
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -113,10 +140,15 @@ async def list_complaints(request: Request) -> JSONResponse:
 
 
 async def get_complaint(request: Request) -> JSONResponse:
+    """One complaint: its state, full history, SLA log (``clock``) and each target's clock now (``sla``)."""
+    complaint_id = request.path_params["complaint_id"]
     async with svc.sessions() as conn:
-        found = await ComplaintsStore(conn).details(request.path_params["complaint_id"])
-    if found is None:
+        store = ComplaintsStore(conn)
+        found = await store.details(complaint_id)
+        state = await store.get(complaint_id) if found is not None else None
+    if found is None or state is None:
         return error(404, "no such complaint")
+    found["sla"] = domain.sla(state, svc.policy, svc.clock.now())
     return JSONResponse(_json(found))
 
 

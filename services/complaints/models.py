@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql as pg
 from shared.db import add_messaging_tables
 from shared.scheduler import due_items_table
 
-from .domain import CATEGORIES, SEVERITIES, STATUSES
+from .domain import CATEGORIES, LOG_KINDS, ROLES, SEVERITIES, STATUSES, TARGETS
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
@@ -42,12 +42,25 @@ complaints = sa.Table(
     sa.Column("reopened_at", sa.DateTime(timezone=True)),  # the last reopening (the resolution clock restarts)
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("correlation_id", sa.Text, nullable=False),
+    # the conversation it came on, and how the customer hears back (their channel, their language)
+    sa.Column("conversation_id", sa.Text),
+    sa.Column("reply_channel", sa.Text),
+    sa.Column("reply_address", sa.Text),
+    sa.Column("language", sa.Text),
+    sa.Column("first_contact", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+    # the customer's satisfaction with the current resolution
+    sa.Column("satisfaction_score", sa.SmallInteger),
+    sa.Column("satisfied_at", sa.DateTime(timezone=True)),
+    sa.Column("follow_ups", sa.SmallInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("inquiry_id", name="complaints_inquiry_id_key"),
     sa.CheckConstraint(_in("status", STATUSES), name="complaints_status_known"),
     sa.CheckConstraint(_in("category", CATEGORIES), name="complaints_category_known"),
     sa.CheckConstraint(_in("severity", SEVERITIES), name="complaints_severity_known"),
     sa.Index("complaints_status_registered", "status", "registered_at"),
     sa.Index("complaints_customer", "customer_id"),
+    sa.Index("complaints_conversation", "conversation_id"),
+    sa.Index("complaints_agent", "agent_id"),
 )
 
 # Every step of every complaint, append-only: rows are inserted, never updated or deleted.
@@ -69,4 +82,45 @@ history = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("data", pg.JSONB, nullable=False, server_default="{}"),
     sa.Index("complaint_history_complaint", "complaint_id", "id"),
+)
+
+# The SLA log of every complaint, append-only: each target's clock transitions (started, paused,
+# resumed, warning, met, breached, stopped) and the escalation steps they led to (escalated, rearmed),
+# in ``seq`` order. The clocks are computed from it; nothing here is ever updated.
+clock = sa.Table(
+    "complaint_clock",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "complaint_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("complaints.complaint_id", name="complaint_clock_complaint_id_fkey"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("which", sa.Text, nullable=False),
+    sa.Column("transition", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cycle", sa.Integer, nullable=False),
+    sa.Column("level", sa.SmallInteger),
+    sa.Column("who", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("complaint_id", "seq", name="complaint_clock_complaint_seq_key"),
+    sa.CheckConstraint(_in("which", TARGETS), name="complaint_clock_which_known"),
+    sa.CheckConstraint(_in("transition", LOG_KINDS), name="complaint_clock_transition_known"),
+)
+
+# The staff directory escalation follows (staff.upsert): agent → supervisor → manager.
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("staff_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("department", sa.Text),
+    sa.Column("supervisor_id", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint(_in("role", ROLES), name="staff_role_known"),
 )

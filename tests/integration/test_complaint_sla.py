@@ -48,7 +48,14 @@ def _breaches(system: System, complaint_id: str) -> list[Any]:
 
 
 async def _watched(system: System, complaint_id: str) -> dict[str, datetime]:
-    rows = await system.query("complaints", "SELECT kind, due_at FROM due_items WHERE key = $1", complaint_id)
+    """The deadlines watched: the complaint's breach items (its warnings and escalation steps are due
+    items too; test_complaint_clock.py follows them)."""
+    rows = await system.query(
+        "complaints",
+        "SELECT kind, due_at FROM due_items WHERE key = $1"
+        " AND kind IN ('complaint.acknowledge_due', 'complaint.resolve_due')",
+        complaint_id,
+    )
     return {r["kind"]: r["due_at"] for r in rows}
 
 
@@ -90,8 +97,11 @@ async def test_an_unacknowledged_complaint_past_its_deadline_is_breached_once(sy
 
     body = await _details(system, cid)
     assert body["status"] == "registered", "a breach does not change the status"
-    assert [h["action"] for h in body["history"]] == ["complaint.registered", "complaint.sla_breached"]
-    entry = body["history"][-1]
+    actions = [h["action"] for h in body["history"]]
+    assert actions == ["complaint.registered", "complaint.sla_breached", "complaint.escalated"], (
+        "the breach, then the first escalation step (to the handling agent, at once)"
+    )
+    entry = body["history"][1]
     assert (entry["actor"], entry["from_status"], entry["to_status"]) == ("scheduler", "registered", "registered")
     assert entry["data"]["which"] == "acknowledge"
     assert datetime.fromisoformat(entry["data"]["due_at"]) == ack_due

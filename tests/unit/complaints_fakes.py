@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from services.complaints.domain import Complaint, HistoryEntry
+from services.complaints.domain import OPEN_STATUSES, ClockEvent, Complaint, HistoryEntry, Staff
 
 
 @dataclass
 class FakeComplaintsStore:
-    """The complaints (their state and what they were registered with) and their history."""
+    """The complaints (their state and what they were registered with), their history, their SLA log and
+    the staff directory."""
 
     states: dict[str, Complaint] = field(default_factory=dict)
     registered_with: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    clocks: dict[str, list[ClockEvent]] = field(default_factory=dict)
+    members: dict[str, Staff] = field(default_factory=dict)
     locked: list[str] = field(default_factory=list)
 
     # -- the store's methods --------------------------------------------------------------------
@@ -24,18 +28,17 @@ class FakeComplaintsStore:
         state: Complaint,
         *,
         inquiry_id: str,
-        customer_id: str | None,
         channel: str | None,
         booking_id: str | None,
         text: str | None,
         correlation_id: str,
     ) -> bool:
-        if any(r["inquiry_id"] == inquiry_id for r in self.registered_with.values()):
+        if await self.registered_from(inquiry_id):
             return False
-        self.states[state.complaint_id] = state
+        self.states[state.complaint_id] = replace(state, clock=())  # the log comes with append_clock
+        self.clocks[state.complaint_id] = []
         self.registered_with[state.complaint_id] = {
             "inquiry_id": inquiry_id,
-            "customer_id": customer_id,
             "channel": channel,
             "booking_id": booking_id,
             "text": text,
@@ -43,19 +46,60 @@ class FakeComplaintsStore:
         }
         return True
 
+    async def registered_from(self, inquiry_id: str) -> bool:
+        return any(r["inquiry_id"] == inquiry_id for r in self.registered_with.values())
+
     async def get(self, complaint_id: str, *, lock: bool = False) -> Complaint | None:
         if lock:
             self.locked.append(complaint_id)
-        return self.states.get(complaint_id)
+        state = self.states.get(complaint_id)
+        return replace(state, clock=tuple(self.clocks[complaint_id])) if state is not None else None
+
+    async def open_complaints(
+        self,
+        *,
+        conversation_id: str | None = None,
+        customer_id: str | None = None,
+        agent_id: str | None = None,
+        lock: bool = True,
+    ) -> list[Complaint]:
+        def matches(s: Complaint) -> bool:
+            if agent_id is not None:
+                return s.agent_id == agent_id
+            return bool(
+                (conversation_id and s.conversation_id == conversation_id)
+                or (customer_id and s.customer_id == customer_id)
+            )
+
+        found = sorted(cid for cid, s in self.states.items() if s.status in OPEN_STATUSES and matches(s))
+        return [s for cid in found if (s := await self.get(cid, lock=lock)) is not None]
 
     async def update(self, state: Complaint) -> None:
         before = self.states[state.complaint_id]
         assert before.registered_at == state.registered_at, "registered_at never changes"
-        self.states[state.complaint_id] = state
+        assert state.clock[: len(self.clocks[state.complaint_id])] == tuple(self.clocks[state.complaint_id]), (
+            "the SLA log is only ever appended to"
+        )
+        self.states[state.complaint_id] = replace(state, clock=())
 
     async def append_history(self, complaint_id: str, entry: HistoryEntry) -> None:
         assert complaint_id in self.states, "history belongs to a stored complaint"
         self.history.setdefault(complaint_id, []).append(entry)
+
+    async def append_clock(self, complaint_id: str, first_seq: int, events: Sequence[ClockEvent]) -> None:
+        log = self.clocks[complaint_id]
+        assert first_seq == len(log) + 1, f"the SLA log of {complaint_id} continues at {len(log) + 1}, not {first_seq}"
+        log.extend(events)
+
+    async def upsert_staff(self, member: Staff) -> None:
+        self.members[member.staff_id] = member
+
+    async def staff(self, staff_id: str) -> Staff | None:
+        return self.members.get(staff_id)
+
+    async def directory(self, staff_ids: Iterable[str] | None = None) -> dict[str, Staff]:
+        wanted = set(staff_ids) if staff_ids is not None else None
+        return {k: v for k, v in self.members.items() if wanted is None or k in wanted}
 
     async def listing(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         rows = [self._row(cid) for cid, s in self.states.items() if status is None or s.status == status]
@@ -65,17 +109,26 @@ class FakeComplaintsStore:
         if complaint_id not in self.states:
             return None
         entries = [{"id": n, **asdict(e)} for n, e in enumerate(self.history.get(complaint_id, []), start=1)]
-        return {**self._row(complaint_id), "history": entries}
+        log = [{"seq": n, **asdict(e)} for n, e in enumerate(self.clocks[complaint_id], start=1)]
+        return {**self._row(complaint_id), "history": entries, "clock": log}
 
     def _row(self, complaint_id: str) -> dict[str, Any]:
         state = asdict(self.states[complaint_id])
+        del state["clock"]
         return {**state, "complaint_id": uuid.UUID(complaint_id), **self.registered_with[complaint_id]}
 
     # -- what tests read ------------------------------------------------------------------------
     def only(self) -> Complaint:
-        """The one complaint stored."""
-        (state,) = self.states.values()
-        return state
+        """The one complaint stored (with its SLA log)."""
+        ((cid, state),) = self.states.items()
+        return replace(state, clock=tuple(self.clocks[cid]))
+
+    def state(self, complaint_id: str) -> Complaint:
+        return replace(self.states[complaint_id], clock=tuple(self.clocks[complaint_id]))
 
     def actions(self, complaint_id: str) -> list[str]:
         return [e.action for e in self.history.get(complaint_id, [])]
+
+    def transitions(self, complaint_id: str, which: str | None = None) -> list[tuple[str, str]]:
+        """The SLA log as (which, transition) pairs (``which``: of one target only)."""
+        return [(e.which, e.transition) for e in self.clocks[complaint_id] if which is None or e.which == which]
