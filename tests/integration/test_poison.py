@@ -61,6 +61,7 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
 
     publisher = Publisher(servers.amqp_url)  # publishes the dead letter
     uow = FakeUnitOfWork()
+
     async def reachable() -> None:
         pass
 

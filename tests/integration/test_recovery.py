@@ -223,9 +223,11 @@ async def test_a_database_outage_holds_messages_and_dead_letters_only_the_bad_on
         letters = await system.publisher.dead_letters(BOOKING_EVENTS.dead_letter_queue)
         assert [m.message_id for m in letters] == [bad_id], "only the bad message is dead-lettered, once"
         rejected = system.watcher.matching(
-            lambda e: e.type == "message.rejected"
-            and e.data["message_id"] == bad_id
-            and e.data["queue"] == BOOKING_EVENTS.name  # (metrics refuses it too, in its own queue)
+            lambda e: (
+                e.type == "message.rejected"
+                and e.data["message_id"] == bad_id
+                and e.data["queue"] == BOOKING_EVENTS.name
+            )  # (metrics refuses it too, in its own queue)
         )
         assert len({e.body["event_id"] for e in rejected}) == 1
         assert "booking.requested data invalid" in rejected[0].data["reason"]
