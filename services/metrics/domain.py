@@ -33,6 +33,7 @@ from shared.contract.events import (
     BookingRescheduled,
     CallMissed,
     CommandRejected,
+    ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
     ComplaintRegistered,
@@ -146,6 +147,10 @@ COMPLAINTS_ESCALATED = Metric("complaints_escalated")
 SLA_BREACHES = Metric("sla_breaches")
 SLA_BREACHES_BY_DEADLINE = {which: Metric(f"sla_breaches_{which}") for which in SLA_DEADLINES}
 SATISFACTION = Metric("satisfaction", ("channel", "agent", "room"))
+# The SLA clock (complaint.clock): a target met, and whether in time; ``total`` = the counted
+# (running) seconds it took, paused time excluded — the formal-reply and handling times
+SLA_MET = {which: Metric(f"sla_{which}_met", ("category", "agent")) for which in SLA_DEADLINES}
+SLA_MET_IN_TIME = {which: Metric(f"sla_{which}_met_in_time", ("category", "agent")) for which in SLA_DEADLINES}
 REJECTED_MESSAGES = Metric("rejected_messages", ("channel",))
 REPLAYED_MESSAGES = Metric("replayed_messages")
 DUE_ITEMS_PARKED = Metric("due_items_parked")
@@ -224,6 +229,18 @@ def _sla_breached(d: ComplaintSlaBreached, at: datetime, tz: ZoneInfo) -> list[F
     return SLA_BREACHES.facts(day) + SLA_BREACHES_BY_DEADLINE[d.which].facts(day)
 
 
+def _clock(d: ComplaintClock, at: datetime, tz: ZoneInfo) -> list[Fact]:
+    """A target met counts once per complaint, target and cycle (a redelivery or a replayed log
+    counts once), in time when it took no longer than its target; other transitions feed no figure."""
+    if d.transition != "met":
+        return []
+    day, once = local_day(d.at, tz), f"sla-met:{d.complaint_id}:{d.which}:{d.cycle}"
+    facts = SLA_MET[d.which].facts(day, total=d.elapsed_seconds, once=once, category=d.category, agent=d.agent_id)
+    if d.elapsed_seconds <= d.target_seconds:
+        facts += SLA_MET_IN_TIME[d.which].facts(day, once=once, category=d.category, agent=d.agent_id)
+    return facts
+
+
 def _escalated(d: ComplaintEscalated, at: datetime, tz: ZoneInfo) -> list[Fact]:
     return COMPLAINTS_ESCALATED.facts(local_day(at, tz))
 
@@ -265,6 +282,7 @@ RULES: Mapping[type[EventData], Callable[[Any, datetime, ZoneInfo], list[Fact]]]
     ComplaintClosed: _complaint_closed,
     ComplaintSlaBreached: _sla_breached,
     ComplaintEscalated: _escalated,
+    ComplaintClock: _clock,
     FeedbackReceived: _feedback,
     IntakeRejected: _rejected,
     MessageRejected: _rejected,
@@ -374,6 +392,15 @@ def figures(counters: dict[str, tuple[int, float]], dim_kind: str = ALL) -> dict
         "sla_breaches": {
             "total": n(SLA_BREACHES),
             **{which: n(metric) for which, metric in SLA_BREACHES_BY_DEADLINE.items()},
+        },
+        "sla": {
+            which: {
+                "met": n(SLA_MET[which]),
+                "met_in_time": n(SLA_MET_IN_TIME[which]),
+                "compliance": ratio(n(SLA_MET_IN_TIME[which]), n(SLA_MET[which])),
+                "average_seconds": avg(SLA_MET[which], 1),
+            }
+            for which in SLA_DEADLINES
         },
         "rejected_messages": n(REJECTED_MESSAGES),
         "replayed_messages": n(REPLAYED_MESSAGES),

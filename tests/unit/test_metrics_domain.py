@@ -20,6 +20,7 @@ from shared.contract.events import (
     BookingRescheduled,
     CallMissed,
     CommandRejected,
+    ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
     ComplaintRegistered,
@@ -598,6 +599,8 @@ def samples() -> list[EventData]:
         ComplaintClosed(complaint_id="k", actor="a", category="other"),
         ComplaintSlaBreached(complaint_id="k", which="resolve", due_at=now),
         ComplaintSlaBreached(complaint_id="k", which="acknowledge", due_at=now),
+        clock("acknowledge", 100.0, category="other", agent="a"),
+        clock("resolve", 100.0, category="other", agent="a"),
         ComplaintEscalated(complaint_id="k", reason="r"),
         FeedbackReceived(subject_type="service", score=3, score_100=60, channel="onsite", agent_id="a", room_id="R1"),
         IntakeRejected(channel="chat", reason="r", dead_letter_queue="d"),
@@ -641,3 +644,44 @@ def test_a_group_leaves_unknown_figures_null_not_zero():
     assert phone["satisfaction"] == {"responses": 0, "average": None, "grade": None}
     by_agent = domain.kpis([f("inquiries", 5, kind="agent", value="ag-1")], "agent")["groups"][0]
     assert by_agent["complaint_rate"] is None  # complaints are not registered per agent
+
+
+def clock(which: str, elapsed: float, *, target: float = 7200.0, transition: str = "met", cycle: int = 1, **dims: str):
+    return ComplaintClock(
+        complaint_id="k-1",
+        which=which,
+        transition=transition,
+        at=BEFORE_MIDNIGHT,
+        cycle=cycle,
+        seq=3,
+        target_seconds=target,
+        elapsed_seconds=elapsed,
+        severity="normal",
+        category=dims.get("category"),
+        agent_id=dims.get("agent"),
+    )
+
+
+def test_a_formal_reply_within_its_target_counts_as_met_in_time_with_its_counted_seconds():
+    got = domain.facts(event(clock("acknowledge", 5400.0, category="catering", agent="ag-1")), HK)
+    figures = domain.kpis(got, "agent")
+    ack = figures["totals"]["sla"]["acknowledge"]
+    assert (ack["met"], ack["met_in_time"], ack["compliance"], ack["average_seconds"]) == (1, 1, 1.0, 5400.0)
+    assert [(g["key"], g["sla"]["acknowledge"]["compliance"]) for g in figures["groups"]] == [("ag-1", 1.0)]
+    assert {f.day for f in got} == {date(2026, 3, 1)}, "the day it was met, in venue time"
+
+
+def test_a_target_met_late_lowers_compliance_and_other_transitions_count_nothing():
+    late = domain.facts(event(clock("resolve", 9000.0)), HK)
+    on_time = domain.facts(event(clock("resolve", 100.0, cycle=2)), HK)
+    paused = domain.facts(event(clock("resolve", 50.0, transition="paused")), HK)
+    assert paused == []
+    resolve = domain.kpis(late + on_time, "day")["totals"]["sla"]["resolve"]
+    assert (resolve["met"], resolve["met_in_time"], resolve["compliance"]) == (2, 1, 0.5)
+
+
+def test_a_met_clock_event_counts_once_per_complaint_target_and_cycle():
+    facts = domain.facts(event(clock("acknowledge", 10.0)), HK)
+    keys_ = domain.once_keys(facts)
+    assert keys_ == ["sla-met:k-1:acknowledge:1"]
+    assert domain.counted(facts, {keys_[0]: False}) == [], "the same met, again (a replay): nothing more"
