@@ -114,6 +114,16 @@ class Availability:
             self._open.set()
             return
 
+    async def answering(self) -> bool:
+        """Probe once, now: do the dependencies answer? (False while the gate is closed.)"""
+        if not self.available:
+            return False
+        try:
+            await asyncio.wait_for(self._probe(), timeout=max(2.0, self._interval * 2))
+        except Exception:
+            return False
+        return True
+
     @property
     def waited(self) -> float:
         return 0.0 if self.available else round(time.monotonic() - self._since, 1)

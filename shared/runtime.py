@@ -176,7 +176,10 @@ class Dispatcher:
                 await _settle(raw.ack())
                 return
             except Exception as exc:
-                if is_outage(exc):
+                # an error we do not recognise as an outage is still the outage's fault when the
+                # dependencies do not answer right now (e.g. a database refusing new connections
+                # with SQLSTATE 55000 "not currently accepting connections")
+                if is_outage(exc) or not await self.availability.answering():
                     self.availability.lost(exc)
                     await self.availability.wait()
                     if not self.availability.confirmed:  # the probe saw nothing wrong

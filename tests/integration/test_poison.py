@@ -107,3 +107,68 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         await queue.delete(if_unused=False, if_empty=False)
         await dlq.delete(if_unused=False, if_empty=False)
         await conn.close()
+
+
+async def test_an_unrecognised_error_while_the_database_refuses_connections_holds_the_message(
+    servers: Servers,
+) -> None:
+    """A refusal we have no name for (say SQLSTATE 55000, "not currently accepting connections") is
+    still the outage's fault when the probe fails too: the delivery waits at the gate, its delivery
+    count untouched, and is processed once when the database answers again."""
+    spec = QueueSpec(f"test.held.{uuid.uuid4().hex[:6]}", "test", ())
+    conn = await aio_pika.connect(servers.amqp_url)
+    ch = await conn.channel()
+    queue = await ch.declare_queue(spec.name, durable=True, arguments=spec.arguments(LIMIT))
+    down = True
+    attempts: list[int] = []
+    done: list[int] = []
+
+    async def refused_while_down(msg: Incoming) -> None:
+        attempts.append(msg.delivery_count)
+        if down:
+            raise RuntimeError('database "booking" is not currently accepting connections')
+        done.append(msg.delivery_count)
+
+    async def probe() -> None:
+        if down:
+            raise RuntimeError("still refusing")
+
+    publisher = Publisher(servers.amqp_url)
+    dispatcher = Dispatcher(
+        publisher=publisher,
+        begin=FakeUnitOfWork().begin,
+        availability=Availability(probe, interval=0.05),
+        max_message_bytes=1 << 20,
+        delivery_limit=LIMIT,
+    )
+    broker = RabbitBroker(servers.amqp_url, apply_types=False)
+
+    @broker.subscriber(
+        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_delivery,
+        no_reply=True,
+    )
+    async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await dispatcher.dispatch(delivery, spec, refused_while_down)
+
+    try:
+        await broker.start()
+        await ch.default_exchange.publish(
+            aio_pika.Message(b'{"x": 1}', message_id="held-1", delivery_mode=2), routing_key=spec.name
+        )
+        await asyncio.sleep(1.5)  # longer than LIMIT retries with their back-off would take
+        assert done == [] and attempts == [0], "tried once, then held at the gate"
+        down = False
+        for _ in range(50):
+            if done:
+                break
+            await asyncio.sleep(0.1)
+        assert done == [0], "processed once when the database answered, its delivery count untouched"
+        await asyncio.sleep(0.3)
+        assert (await queue.declare()).message_count == 0
+    finally:
+        await broker.stop()
+        await publisher.close()
+        await queue.delete(if_unused=False, if_empty=False)
+        await conn.close()

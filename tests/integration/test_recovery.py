@@ -200,6 +200,7 @@ async def test_a_database_outage_holds_messages_and_dead_letters_only_the_bad_on
     try:
         await booking.wait_ready()
         room = await _room(system)
+        await system.publisher.dead_letters(BOOKING_EVENTS.dead_letter_queue)  # earlier tests' letters
         proxied.database.cut()
         good = {await _request(system, room, days=41, hour=8 + i) for i in range(10)}
         bad_id = str(uuid.uuid4())
