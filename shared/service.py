@@ -23,7 +23,9 @@ import os
 import secrets
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Generic, TypeVar
@@ -102,6 +104,14 @@ class ServiceBroker(RabbitBroker):
         return connection is not None and connection.connected.is_set()
 
 
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What applying a command did: why it was refused (None: applied), and the events it emitted."""
+
+    refusal: str | None
+    events: tuple[Envelope, ...] = ()
+
+
 class BrokerUnavailable(Exception):
     """The broker cannot take a message now (HTTP ingress answers 503: try again)."""
 
@@ -154,6 +164,7 @@ class Service(Generic[S, P]):
         self.exit_code = 0
         self.availability = Availability(self._probe, name="database and broker")
         self._due: dict[str, DueHandler] = {}
+        self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queues: list[QueueSpec] = []
         self._batchers: list[Batcher[Any]] = []
         self.registry = CollectorRegistry()
@@ -279,35 +290,59 @@ class Service(Generic[S, P]):
         once; a handler's refusal goes out as ``command.rejected`` (and changed nothing). An unknown
         or invalid command is dead-lettered, with ``command.rejected`` too."""
         by_name = {model.command_name: (model, handler) for model, handler in handlers.items()}
+        self._commands.update(by_name)
 
         async def on_command(msg: Incoming) -> None:
             found = by_name.get(msg.routing_key)
             if found is None:
                 raise Rejected(f"unknown command {msg.routing_key!r}; {self.name} accepts {', '.join(sorted(by_name))}")
-            model, handler = found
-            cmd = msg.parse(model)
-            async for attempt in db_retry():
-                with attempt:
-                    async with self.transaction() as tx:
-                        if not await tx.claim(f"command:{cmd.command_id}"):
-                            return
-                        mark = tx.mark()
-                        async with tx.session.begin_nested() as attempt_tx:
-                            refusal = await handler(
-                                tx, CommandIn(msg.routing_key, cmd, msg.correlation_id), tx.now, self.policy
-                            )
-                            if refusal:  # whatever the handler did before refusing is undone
-                                await attempt_tx.rollback()
-                                tx.undo(mark)
-                        if refusal:
-                            log.info("command refused", command=msg.routing_key, reason=refusal)
-                            tx.emit(
-                                CommandRejected(command_id=cmd.command_id, command=msg.routing_key, reason=refusal),
-                                correlation_id=msg.correlation_id,
-                            )
+            cmd = msg.parse(found[0])
+            await self.run_command(cmd, correlation_id=msg.correlation_id)
 
         on_command.__doc__ = f"Commands {', '.join(sorted(by_name))} (repeating a command_id has no effect)."
         self.consume(spec)(on_command)
+
+    def command_model(self, name: str) -> type[Command] | None:
+        """The contract model of a command this service takes (:meth:`on_commands`), or None."""
+        found = self._commands.get(name)
+        return found[0] if found else None
+
+    async def run_command(
+        self,
+        cmd: Command,
+        *,
+        correlation_id: uuid.UUID,
+        record: Callable[[Transaction[S], CommandOutcome], Awaitable[None]] | None = None,
+    ) -> CommandOutcome | None:
+        """Apply a parsed command with the handler :meth:`on_commands` registered for it, exactly as a
+        command from the queue is applied (the queue path calls this): one unit of work claiming
+        ``command:<id>``; a refusal undoes what the handler did and emits ``command.rejected``.
+        ``record(tx, outcome)`` runs in the same transaction (e.g. to keep an HTTP caller's answer).
+        None: the command id was applied before, nothing was done again."""
+        name = cmd.command_name
+        _, handler = self._commands[name]
+        outcome: CommandOutcome | None = None
+        async for attempt in db_retry():
+            with attempt:
+                async with self.transaction() as tx:
+                    if not await tx.claim(f"command:{cmd.command_id}"):
+                        return None
+                    mark = tx.mark()
+                    async with tx.session.begin_nested() as attempt_tx:
+                        refusal = await handler(tx, CommandIn(name, cmd, correlation_id), tx.now, self.policy)
+                        if refusal:  # whatever the handler did before refusing is undone
+                            await attempt_tx.rollback()
+                            tx.undo(mark)
+                    outcome = CommandOutcome(refusal, tuple(env for env, _ in tx.emitted[mark[0] :]))
+                    if refusal:
+                        log.info("command refused", command=name, reason=refusal)
+                        tx.emit(
+                            CommandRejected(command_id=cmd.command_id, command=name, reason=refusal),
+                            correlation_id=correlation_id,
+                        )
+                    if record is not None:
+                        await record(tx, outcome)
+        return outcome
 
     def on_due(self, handlers: Mapping[str, DueHandler]) -> None:
         """Due items of each kind to their handler (fired by this service's scheduler)."""

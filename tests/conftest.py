@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,32 @@ class System:
     publisher: Publisher
     watcher: EventWatcher
     token: str = API_TOKEN
+    clock_file: Path | None = None  # every service's clock offset (seconds), 0 unless a test moves it
 
     def url(self, service: str) -> str:
         return self.services[service].url
+
+    @property
+    def clock_offset(self) -> float:
+        if self.clock_file is None or not self.clock_file.exists():
+            return 0.0
+        return float(self.clock_file.read_text().strip() or 0)
+
+    def now(self) -> datetime:
+        """The time the services read: the system clock plus the offset tests moved it by."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
+
+    async def move_clock(self, seconds: float) -> None:
+        """Move every service's clock ``seconds`` forward (negative: back) from where it stands, and give
+        them a moment to read it (a service re-reads the offset file at most every 50 ms; its scheduler
+        looks for due items every second). Tests that move it put it back: ``reset_clock``."""
+        assert self.clock_file is not None, "the services were started without a clock file"
+        self.clock_file.write_text(f"{self.clock_offset + seconds}\n")
+        await asyncio.sleep(0.2)
+
+    async def reset_clock(self) -> None:
+        if self.clock_offset:
+            await self.move_clock(-self.clock_offset)
 
     async def query(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Read a service's own database, as its operator would, to check what it stored."""
@@ -58,11 +82,17 @@ INTAKE_WORKERS = 2  # the same delivery twice must be one inquiry across replica
 async def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
     """The four services as real processes (booking with three workers), fresh databases."""
     log_dir: Path = tmp_path_factory.mktemp("service-logs")
+    clock_file = log_dir / "clock-offset"
+    clock_file.write_text("0\n")
     await asyncio.to_thread(prepare_databases, servers)
     await reset_queues(servers)
     services = {
         name: ServiceProcess(
-            name, servers, log_dir, workers={"booking": BOOKING_WORKERS, "intake": INTAKE_WORKERS}.get(name, 1)
+            name,
+            servers,
+            log_dir,
+            workers={"booking": BOOKING_WORKERS, "intake": INTAKE_WORKERS}.get(name, 1),
+            clock_file=clock_file,
         )
         for name in ("intake", "booking", "complaints", "metrics")
     }
@@ -75,7 +105,7 @@ async def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> 
             await svc.wait_ready()
         await watcher.start()
         await publisher.start()
-        yield System(servers, services, publisher, watcher)
+        yield System(servers, services, publisher, watcher, clock_file=clock_file)
     finally:
         await watcher.stop()
         if publisher._conn:

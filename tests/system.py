@@ -39,9 +39,12 @@ CHATWOOT_SECRET = "chatwoot-test-secret"
 DB_PREFIX = os.environ.get("MEETDESK_TEST_DB_PREFIX", "meetdesk_test_")
 
 
-def service_env(servers: Servers, name: str, *, root: Path = ROOT, db_suffix: str = "") -> dict[str, str]:
+def service_env(
+    servers: Servers, name: str, *, root: Path = ROOT, db_suffix: str = "", clock_file: Path | None = None
+) -> dict[str, str]:
     """The service's environment; ``root``: another checkout whose code it runs (PYTHONPATH, ahead of
-    this repository's editable install); ``db_suffix``: appended to its database's name."""
+    this repository's editable install); ``db_suffix``: appended to its database's name; ``clock_file``:
+    the service's clock reads an offset in seconds from it (``MEETDESK_CLOCK_OFFSET_FILE``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETDESK_")}
     if root != ROOT:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(root), env.get("PYTHONPATH"))))
@@ -57,6 +60,8 @@ def service_env(servers: Servers, name: str, *, root: Path = ROOT, db_suffix: st
         MEETDESK_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
+    if clock_file is not None:
+        env["MEETDESK_CLOCK_OFFSET_FILE"] = str(clock_file)
     return env
 
 
@@ -129,6 +134,7 @@ class ServiceProcess:
     root: Path = ROOT  # the code it runs: this repository, or another checkout (see service_env)
     db_suffix: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)  # settings for this process only
+    clock_file: Path | None = None  # its clock's offset (see service_env)
 
     @property
     def url(self) -> str:
@@ -150,7 +156,10 @@ class ServiceProcess:
             cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(
             cmd,
-            env=service_env(self.servers, self.name, root=self.root, db_suffix=self.db_suffix) | self.extra_env,
+            env=service_env(
+                self.servers, self.name, root=self.root, db_suffix=self.db_suffix, clock_file=self.clock_file
+            )
+            | self.extra_env,
             cwd=self.root,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -17,7 +17,16 @@ last word; this module decides everything else:
   :func:`reschedule`, :func:`reschedule_series`, :func:`change`): the new state and its events, or a
   :class:`Refusal`;
 - the day-before reminder: when it falls due (:meth:`Policy.reminder_at`), whether it still goes
-  out when it does (:func:`reminder`) and what the customer is told (:func:`reminder_notice`).
+  out when it does (:func:`reminder`) and what the customer is told (:func:`reminder_notice`);
+- the meeting's life after the decision (:func:`timeline`: the due items of a booking): what the
+  departments prepare and by when (:func:`preparation`, :func:`preparation_done`,
+  :func:`preparation_overdue`), the customer's confirmation the day before
+  (:func:`confirm_attendance`), check-in and the no-show release (:func:`check_in`, :func:`no_show`),
+  the end of the meeting and its survey (:func:`complete`);
+- the waitlist: a request rejected because its slot was taken may wait for it; a slot freed again
+  (cancelled, released, moved away from, or an offer that lapsed) is held for the first waiter it suits
+  (:class:`WaitlistRound`, :func:`offer`) until a deadline (:meth:`Policy.offer_deadline`), who takes it
+  (:func:`accept_offer`) or lets it lapse (:func:`lapse`) to the next.
 """
 
 from __future__ import annotations
@@ -28,27 +37,57 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from shared.contract import events
 from shared.contract.common import MeetingDetails
+from shared.contract.events import EventData
 
 from . import messages
 
 MAX_DURATION = timedelta(hours=24)
 MAX_OCCURRENCES = 366  # the contract's bound on a series (Recurrence.count); a longer one is refused
 
+# a booking's status
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
-REJECTED = "rejected"  # a request's outcome (a booking is confirmed or cancelled)
-REMINDER = "booking.reminder"  # the due item of the day-before reminder, keyed by the booking id
+RELEASED = "released"  # nobody checked in: the room is free again
+COMPLETED = "completed"  # the meeting is over
+HELD = "held"  # a slot offered to a waiting request, held for it until the offer's deadline
+BOOKING_STATUSES = (CONFIRMED, CANCELLED, RELEASED, COMPLETED, HELD)
+FREE_STATUSES = (CANCELLED, RELEASED)  # these no longer hold the room (the exclusion constraint's predicate)
+REJECTED = "rejected"  # a request's outcome (confirmed or rejected)
+
+# a waiting request (booking_requests.waitlist)
+WAITING = "waiting"
+OFFERED = "offered"
+ACCEPTED = "accepted"
+LAPSED = "lapsed"
+LEFT = "left"  # it took one of its alternatives instead
+WAITLIST_STATES = (WAITING, OFFERED, ACCEPTED, LAPSED, LEFT)
+
+DEPARTMENTS: tuple[str, ...] = get_args(events.Department)  # equipment, catering, setup
+
+# due items, each keyed by the booking id (the waitlist offer: by the inquiry id)
+REMINDER = "booking.reminder"  # the day-before reminder
+PREPARATION = "booking.preparation"  # the next preparation deadline
+NO_SHOW = "booking.no_show"  # no check-in N minutes after the start: the room is released
+COMPLETION = "booking.completion"  # the end of the meeting: completed, the survey
+BOOKING_DUE = (REMINDER, PREPARATION, NO_SHOW, COMPLETION)
+WAITLIST_OFFER = "booking.waitlist_offer"  # the deadline of a waitlist offer
 
 # notification.requested templates
 CONFIRMED_TEMPLATE = "booking.confirmed"
 REJECTED_TEMPLATE = "booking.rejected"
 REMINDER_TEMPLATE = "booking.reminder"
+CANCELLED_TEMPLATE = "booking.cancelled"
+ATTENDANCE_TEMPLATE = "booking.attendance_confirmed"
+RELEASED_TEMPLATE = "booking.released"
+WAITLIST_TEMPLATE = "booking.waitlist_offered"
+SURVEY_TEMPLATE = "booking.survey"
 ACCEPT_COMMAND = "booking.accept_alternative"
+WAITLIST_ACCEPT_COMMAND = "booking.waitlist_accept"
 REPLY_OPTIONS = ("confirm", "cancel", "change")  # what the reminder asks the customer to answer
 
 Interval = tuple[datetime, datetime]
@@ -116,6 +155,18 @@ class Policy:
     search_days: int = 7
     max_alternatives: int = 5
     reminder_lead: timedelta = timedelta(hours=24)
+    # preparation: how long before the meeting each department must be done
+    preparation_leads: Mapping[str, timedelta] = field(
+        default_factory=lambda: {
+            "equipment": timedelta(hours=2),
+            "catering": timedelta(days=1),
+            "setup": timedelta(hours=1),
+        }
+    )
+    no_show_after: timedelta | None = timedelta(minutes=20)  # None: never released
+    check_in_opens: timedelta = timedelta(hours=1)  # check-in is accepted from this long before the start
+    waitlist_accept: timedelta = timedelta(hours=2)  # how long a waiter has to take an offer
+    waitlist_cutoff: timedelta = timedelta(minutes=15)  # an offer closes this long before the meeting at the latest
 
     def buffers(self, room: Room | None = None) -> tuple[timedelta, timedelta]:
         """Setup and cleanup around a meeting in ``room``: the room's own, else the venue's."""
@@ -172,6 +223,29 @@ class Policy:
         this close to its start needs no reminder: the confirmation is recent enough)."""
         due = start - self.reminder_lead
         return due if due > now else None
+
+    def preparation_due(self, department: str, start: datetime, now: datetime) -> datetime:
+        """When a department must be done preparing a meeting starting at ``start``: its lead before
+        the start; a deadline already past when it is asked (a meeting booked at short notice) is the
+        start itself; for a meeting already begun (a slot taken from the waitlist after a no-show),
+        now — such a task is asked for but never raised as overdue (see :attr:`Task.watched`)."""
+        due = start - self.preparation_leads.get(department, timedelta(0))
+        if due > now:
+            return due
+        return start if start > now else now
+
+    def no_show_at(self, start: datetime, end: datetime, now: datetime) -> datetime | None:
+        """When a meeting nobody checked in for is released: ``no_show_after`` after its start (after
+        ``now`` for one confirmed once under way), by its end at the latest; None: never."""
+        if self.no_show_after is None:
+            return None
+        return min(max(start, now) + self.no_show_after, end)
+
+    def offer_deadline(self, start: datetime, now: datetime) -> datetime:
+        """Until when a waiter may take a slot offered at ``now``: ``waitlist_accept``, closing
+        ``waitlist_cutoff`` before the meeting — or, for an offer that late (a room released after
+        a no-show), ``waitlist_cutoff`` after the offer."""
+        return min(now + self.waitlist_accept, max(start - self.waitlist_cutoff, now + self.waitlist_cutoff))
 
 
 def hours_text(room: Room | None, policy: Policy) -> tuple[str, str]:
@@ -404,13 +478,22 @@ def alternatives(req: Request, rooms: Mapping[str, Room], busy: Busy, policy: Po
     fit = suitable_rooms(rooms.values(), req)
     calendars = _Calendars(busy)
     out: list[Slot] = []
-    starts: dict[tuple[time, time], list[datetime]] = {}
+    starts: dict[tuple[time, time], list[datetime]] = {}  # candidate times, once per request and opening hours
+    offsets = [s - req.start for s, _ in occurrences(req)]  # a series moves alike: each occurrence's shift
 
-    count = len(occurrences(req))
-
-    def bookable(room: Room, start: datetime) -> bool:
-        occ = occurrences(moved_to(req, Slot(room.room_id, start, start + duration), count))
-        return calendars.free(room, occ, policy) and all(policy.within_hours(room, s, e) for s, e in occ)
+    def bookable(room: Room, start: datetime, *, within_hours: bool = False) -> bool:
+        """Whether every occurrence, the first moved to ``start``, is free and open in ``room``
+        (``within_hours``: the first is known to be within the room's hours already)."""
+        cal = calendars.of(room.room_id)
+        setup, cleanup = policy.buffers(room)
+        for i, offset in enumerate(offsets):
+            s = start + offset
+            e = s + duration
+            if not cal.free(s - setup, e + cleanup):
+                return False
+            if (i or not within_hours) and not policy.within_hours(room, s, e):
+                return False
+        return True
 
     def add(slot: Slot) -> bool:
         if slot not in out:
@@ -429,7 +512,7 @@ def alternatives(req: Request, rooms: Mapping[str, Room], busy: Busy, policy: Po
         if hours not in starts:
             starts[hours] = _candidate_starts(req.start, duration, policy, now, room)
         for start in starts[hours]:
-            if bookable(room, start):
+            if bookable(room, start, within_hours=True):
                 if add(Slot(room.room_id, start, start + duration)):
                     return out
                 wanted -= 1
@@ -500,6 +583,10 @@ class Booking:
     details: Mapping[str, Any] = field(default_factory=dict)  # the meeting as asked for
     status: str = CONFIRMED
     reply_to: events.ReplyRoute | None = None  # how the customer hears back
+    attendance_confirmed_at: datetime | None = None  # the customer confirmed the day before
+    checked_in_at: datetime | None = None
+    released_at: datetime | None = None  # nobody checked in (status released)
+    completed_at: datetime | None = None  # the meeting is over (status completed)
 
 
 @dataclass(frozen=True)
@@ -514,12 +601,38 @@ class Ask:
     correlation_id: str
     reply_to: events.ReplyRoute | None = None
     language: str = "en"  # the request's, when there is no reply route to say it
+    wait_if_taken: bool = False  # rejected because the slot is taken: wait for it (the waitlist)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The slot a waiting request waits for (``room_id`` None: any suitable room), since when."""
+
+    room_id: str | None
+    start: datetime
+    end: datetime
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A slot offered to a waiting request: held for it (the booking ``booking_id``, status held)
+    until ``accept_by``."""
+
+    booking_id: uuid.UUID
+    room_id: str
+    start: datetime
+    end: datetime
+    accept_by: datetime
+    offered_at: datetime
 
 
 @dataclass(frozen=True)
 class RequestOutcome:
     """What became of a request: one per inquiry (a second request for it changes nothing). A
-    rejected request keeps the alternatives it was offered; ``accepted``: the one the customer took."""
+    rejected request keeps the alternatives it was offered; ``accepted``: the one the customer took
+    (an alternative, or the slot the waitlist offered). A request waiting for its slot has a
+    ``waitlist`` state, the slot it waits for (``wait``) and the last ``offer`` made to it."""
 
     inquiry_id: str
     customer_id: str
@@ -530,6 +643,11 @@ class RequestOutcome:
     reply_to: events.ReplyRoute | None = None
     alternatives: tuple[Slot, ...] = ()
     accepted: Slot | None = None
+    waitlist: str | None = None  # WAITING | OFFERED | ACCEPTED | LAPSED | LEFT; None: not waiting
+    wait: Wait | None = None
+    offer: Offer | None = None
+    correlation_id: str | None = None  # the request's (what its waitlist offer and booking carry on)
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -549,6 +667,19 @@ class Attempt:
     def room(self) -> Room:
         return self.plan.candidates[self.index]
 
+    @property
+    def room_ids(self) -> list[str]:
+        """Every room this request may be booked in."""
+        return [r.room_id for r in self.plan.candidates]
+
+    @property
+    def around(self) -> list[Interval]:
+        """What choosing its room needs to know: the bookings touching each occurrence with the widest
+        buffers of the candidate rooms around it (:meth:`knowing` needs no more than those)."""
+        buffers = [self.policy.buffers(r) for r in self.plan.candidates]
+        setup, cleanup = max(b[0] for b in buffers), max(b[1] for b in buffers)
+        return [(s - setup, e + cleanup) for s, e in self.plan.occurrences]
+
     def next(self, busy: Busy | None = None) -> Attempt | Rejection:
         """The room was taken: try the next suitable room free by ``busy`` (the bookings read again,
         if given), or reject when none is left."""
@@ -556,7 +687,7 @@ class Attempt:
 
     def knowing(self, busy: Busy) -> Attempt | Rejection:
         """The first room to try given the bookings already made (``busy``: each room's blocked
-        intervals over :meth:`Policy.booking_window`), or the rejection when every suitable room is
+        intervals around the occurrences, :attr:`around`, or wider), or the rejection when every suitable room is
         taken. Skipping the rooms already taken keeps a request for a popular slot from trying, and
         waiting on, every room in turn."""
         return replace(self, busy=busy)._from(self.index)
@@ -737,10 +868,17 @@ def confirmation_notice(ask: Ask, room: Room, bookings: Sequence[Booking], polic
 
 
 def rejection_notice(
-    ask: Ask, rejection: Rejection, offers: Sequence[Slot], rooms: Mapping[str, Room], policy: Policy
+    ask: Ask,
+    rejection: Rejection,
+    offers: Sequence[Slot],
+    rooms: Mapping[str, Room],
+    policy: Policy,
+    *,
+    waiting: bool = False,
 ) -> Notice:
-    """booking.rejected for the customer: why (in their language), which occurrences clash, and each
-    alternative with the values of the ``booking.accept_alternative`` that takes it."""
+    """booking.rejected for the customer: why (in their language), which occurrences clash, each
+    alternative with the values of the ``booking.accept_alternative`` that takes it, and whether the
+    request waits for its slot (``waitlist``)."""
     lang = _language(ask.reply_to, ask.language)
     req = ask.request
     why = messages.reason(rejection.key, rejection.facts, lang, fallback=rejection.code)
@@ -771,6 +909,7 @@ def rejection_notice(
             {"occurrence": c.occurrence, **_times(c.start, c.end, lang, policy)} for c in rejection.conflicts
         ],
         "alternatives": alternatives,
+        "waitlist": waiting,
     }
     params["text"] = messages.rejected_text(
         lang,
@@ -780,6 +919,7 @@ def rejection_notice(
         conflicts=[(c.start, c.end) for c in rejection.conflicts],
         alternatives=[(_place(rooms.get(a.room_id), a.room_id), a.start, a.end) for a in offers],
         tz=policy.tz,
+        waiting=waiting,
     )
     return Notice(REJECTED_TEMPLATE, ask.customer_id, ask.reply_to, params)
 
@@ -827,15 +967,42 @@ class Confirmation:
     events: tuple[events.BookingConfirmed, ...]  # one per occurrence
     reminders: tuple[Reminder, ...]  # one per occurrence whose reminder time is still ahead
     notice: Notice  # one for the request
+    tasks: tuple[Task, ...] = ()  # what the departments prepare, for every occurrence
+    due: tuple[Due, ...] = ()  # every occurrence's due items (its reminder among them)
+
+    @property
+    def preparation_requested(self) -> list[events.BookingPreparationRequested]:
+        rooms = {e.booking_id: e.room_id for e in self.events}
+        return [t.requested(rooms[str(t.booking_id)]) for t in self.tasks]
 
 
 def confirmed(attempt: Attempt, now: datetime, *, accepted: Slot | None = None) -> Confirmation:
-    """The database took the attempt's bookings: the outcome, the events, the reminders and what the
-    customer is told (``accepted``: the alternative taken, when the booking comes from one)."""
-    ask = attempt.ask
+    """The database took the attempt's bookings: the outcome, the events, the preparation, the due
+    items and what the customer is told (``accepted``: the alternative taken, when the booking comes
+    from one)."""
+    return confirmation(attempt.ask, attempt.room, attempt.bookings, attempt.policy, now, accepted=accepted)
+
+
+def confirmation(
+    ask: Ask,
+    room: Room | None,
+    bookings: Sequence[Booking],
+    policy: Policy,
+    now: datetime,
+    *,
+    accepted: Slot | None = None,
+) -> Confirmation:
+    """``bookings`` are booked for ``ask``: what that means (see :func:`confirmed`)."""
+    tasks = {b.booking_id: preparation(b, room, now, policy) for b in bookings}
     return Confirmation(
         outcome=RequestOutcome(
-            ask.inquiry_id, ask.customer_id, CONFIRMED, ask.details, reply_to=ask.reply_to, accepted=accepted
+            ask.inquiry_id,
+            ask.customer_id,
+            CONFIRMED,
+            ask.details,
+            reply_to=ask.reply_to,
+            accepted=accepted,
+            correlation_id=ask.correlation_id,
         ),
         events=tuple(
             events.BookingConfirmed(
@@ -850,10 +1017,12 @@ def confirmed(attempt: Attempt, now: datetime, *, accepted: Slot | None = None) 
                 equipment=list(b.equipment),
                 series_id=str(b.series_id) if b.series_id else None,
             )
-            for b in attempt.bookings
+            for b in bookings
         ),
-        reminders=tuple(r for b in attempt.bookings if (r := _reminder(b, attempt.policy, now)) is not None),
-        notice=confirmation_notice(ask, attempt.room, attempt.bookings, attempt.policy),
+        reminders=tuple(r for b in bookings if (r := _reminder(b, policy, now)) is not None),
+        notice=confirmation_notice(ask, room, bookings, policy),
+        tasks=tuple(t for b in bookings for t in tasks[b.booking_id]),
+        due=tuple(d for b in bookings for d in timeline(b, tasks[b.booking_id], now, policy).values()),
     )
 
 
@@ -869,11 +1038,25 @@ class Declined:
     notice: Notice
 
 
+def waits(ask: Ask, rejection: Rejection) -> bool:
+    """Whether a rejected request joins the waitlist: it asked to (``wait_if_taken``), and its one
+    meeting (not a series) is rejected only because the room — or every suitable room — is taken."""
+    return ask.wait_if_taken and rejection.code == "room_unavailable" and not ask.request.recurrence_freq
+
+
 def rejected(
-    ask: Ask, rejection: Rejection, offers: Sequence[Slot], *, rooms: Mapping[str, Room], policy: Policy
+    ask: Ask,
+    rejection: Rejection,
+    offers: Sequence[Slot],
+    *,
+    rooms: Mapping[str, Room],
+    policy: Policy,
+    now: datetime | None = None,
 ) -> Declined:
-    """The request is rejected: the outcome (keeping what was offered), booking.rejected with the
-    alternatives, and what the customer is told."""
+    """The request is rejected: the outcome (keeping what was offered; on the waitlist since ``now``
+    when it :func:`waits`), booking.rejected with the alternatives, and what the customer is told."""
+    req = ask.request
+    wait = Wait(req.room_id, req.start, req.end, now) if now is not None and waits(ask, rejection) else None
     return Declined(
         outcome=RequestOutcome(
             ask.inquiry_id,
@@ -884,6 +1067,9 @@ def rejected(
             reason=rejection.reason,
             reply_to=ask.reply_to,
             alternatives=tuple(offers),
+            waitlist=WAITING if wait else None,
+            wait=wait,
+            correlation_id=ask.correlation_id,
         ),
         event=events.BookingRejected(
             inquiry_id=ask.inquiry_id,
@@ -892,7 +1078,7 @@ def rejected(
             reason_code=rejection.code,  # type: ignore[arg-type]
             alternatives=[events.Slot(room_id=a.room_id, start=a.start, end=a.end) for a in offers],
         ),
-        notice=rejection_notice(ask, rejection, offers, rooms, policy),
+        notice=rejection_notice(ask, rejection, offers, rooms, policy, waiting=wait is not None),
     )
 
 
@@ -954,26 +1140,41 @@ def no_longer_free(rejection: Rejection) -> Refusal:
 @dataclass(frozen=True)
 class Change:
     """A booking's new state, its event, and its reminder from now on (None: no reminder, any
-    scheduled one is cancelled)."""
+    scheduled one is cancelled); its preparation asked anew (``tasks``) and its due items from now
+    on (``due``, by kind: a kind of :data:`BOOKING_DUE` missing is cancelled)."""
 
     booking: Booking
     event: events.BookingCancelled | events.BookingRescheduled
     reminder: Reminder | None
+    tasks: tuple[Task, ...] = ()
+    due: Mapping[str, Due] = field(default_factory=dict)
+    freed: Booking | None = None  # the slot given up (the booking as it was): the waitlist may have it
 
 
 @dataclass(frozen=True)
 class Update:
-    """New attendees or equipment of a booking (its time, room and reminder stay)."""
+    """New attendees or equipment of a booking (its time, room and reminder stay); its preparation is
+    asked anew (``tasks``)."""
 
     booking: Booking
     event: events.BookingUpdated
+    tasks: tuple[Task, ...] = ()
+
+
+# why a booking that is not confirmed can be changed no more
+NOT_CONFIRMED = {
+    CANCELLED: "the booking is already cancelled",
+    RELEASED: "the booking was released: nobody checked in",
+    COMPLETED: "the meeting is over",
+    HELD: "the slot is only offered to a waiting request: it is not booked yet",
+}
 
 
 def _changeable(booking: Booking | None, ref: str) -> Refusal | None:
     if booking is None:
         return Refusal(f"no booking {ref!r}")
-    if booking.status == CANCELLED:
-        return Refusal("the booking is already cancelled")
+    if booking.status != CONFIRMED:
+        return Refusal(NOT_CONFIRMED.get(booking.status, f"the booking is {booking.status}"))
     return None
 
 
@@ -1001,6 +1202,7 @@ def cancel(booking: Booking | None, ref: str, *, actor: str, reason: str | None)
             reason=reason,
         ),
         None,
+        freed=booking,
     )
 
 
@@ -1048,7 +1250,17 @@ def reschedule(
         problem = outside_hours(room, [(start, end)], policy)
     if problem:
         return Refusal(problem.reason)
-    moved = replace(booking, room_id=room_id, start=start, end=end, blocked=policy.blocked(start, end, room))
+    # a new time: the day-before confirmation and any check-in were for the old one
+    moved = replace(
+        booking,
+        room_id=room_id,
+        start=start,
+        end=end,
+        blocked=policy.blocked(start, end, room),
+        attendance_confirmed_at=None,
+        checked_in_at=None,
+    )
+    tasks = preparation(moved, room, now, policy)
     return Change(
         moved,
         events.BookingRescheduled(
@@ -1061,6 +1273,9 @@ def reschedule(
             actor=actor,
         ),
         _reminder(moved, policy, now),
+        tasks=tasks,
+        due=timeline(moved, tasks, now, policy),
+        freed=booking,
     )
 
 
@@ -1121,10 +1336,11 @@ def change(
     equipment: Sequence[str] | None,
     actor: str,
     policy: Policy,
+    now: datetime | None = None,
 ) -> tuple[Update, ...] | Refusal:
     """New attendees and/or equipment for ``targets`` (the booking ``ref``, or the upcoming
     occurrences of its series: :func:`upcoming`), each re-checked against its room: refused, with the
-    reason, when one of them no longer fits."""
+    reason, when one of them no longer fits. The departments are asked anew (from ``now``)."""
     if booking is None:
         return Refusal(f"no booking {ref!r}")
     if attendees is None and equipment is None:
@@ -1144,6 +1360,7 @@ def change(
             which = f"occurrence {b.occurrence + 1} ({_local(b.start, b.end, policy)}): " if len(targets) > 1 else ""
             return Refusal(f"{which}{problem.reason}")
         updated = replace(b, attendees=people, equipment=kit)
+        tasks = preparation(updated, rooms.get(b.room_id), now, policy) if now is not None else ()
         out.append(
             Update(
                 updated,
@@ -1155,6 +1372,7 @@ def change(
                     equipment=list(kit),  # type: ignore[arg-type]
                     actor=actor,
                 ),
+                tasks,
             )
         )
     return tuple(out)
@@ -1178,6 +1396,611 @@ def reminder(booking: Booking | None, now: datetime) -> events.BookingReminderDu
         # where the customer is reminded and may answer (intake reads the answer from there)
         reply_to=route if route is not None and route.address else None,
     )
+
+
+# -- the meeting's life: due items, preparation, attendance, check-in, the end ---------------------
+@dataclass(frozen=True)
+class Due:
+    """A due item of a booking (or of a waitlist offer): ``kind`` falls due for ``key`` at ``due_at``."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one department must prepare for a booking, by when, and whether it did."""
+
+    booking_id: uuid.UUID
+    department: str  # equipment | catering | setup
+    task: str
+    due_by: datetime
+    details: Mapping[str, Any]
+    requested_at: datetime
+    done_at: datetime | None = None
+    done_by: str | None = None
+    note: str | None = None
+    overdue_at: datetime | None = None
+
+    @property
+    def watched(self) -> bool:
+        """Its deadline lay ahead when it was asked for: missing it raises booking.preparation_overdue
+        (a task for a meeting already under way is asked for, never raised)."""
+        return self.due_by > self.requested_at
+
+    @property
+    def open(self) -> bool:
+        """Not done, and not yet raised as overdue."""
+        return self.done_at is None and self.overdue_at is None
+
+    def requested(self, room_id: str) -> events.BookingPreparationRequested:
+        return events.BookingPreparationRequested(
+            booking_id=str(self.booking_id),
+            room_id=room_id,
+            department=self.department,  # type: ignore[arg-type]
+            task=self.task,
+            due_by=self.due_by,
+            details=dict(self.details),
+        )
+
+
+def preparation(booking: Booking, room: Room | None, now: datetime, policy: Policy) -> tuple[Task, ...]:
+    """What the departments must prepare for ``booking`` and by when (:meth:`Policy.preparation_due`):
+    the equipment tested if any was booked, the catering if the customer asked for it, the room set up
+    always."""
+    details = booking.details
+    catering = details.get("catering")
+    catering = catering.strip() if isinstance(catering, str) else ""
+    name = room.name if room else booking.room_id
+    common: dict[str, Any] = {
+        "name": booking.name,
+        "room": _room_ref(room, booking.room_id),
+        "start": booking.start.astimezone(policy.tz).isoformat(),
+        "end": booking.end.astimezone(policy.tz).isoformat(),
+        "attendees": booking.attendees,
+    }
+    wanted: list[tuple[str, str, dict[str, Any]]] = []
+    if booking.equipment:
+        kit = list(booking.equipment)
+        wanted.append(("equipment", f"set up and test the equipment in {name}: {', '.join(kit)}", {"equipment": kit}))
+    if catering:
+        wanted.append(("catering", f"catering for {booking.attendees}: {catering}", {"catering": catering}))
+    setup = {"materials": details.get("materials"), "agenda": details.get("agenda")}
+    wanted.append(("setup", f"set up {name} for {booking.attendees} attendees", setup))
+    return tuple(
+        Task(
+            booking.booking_id,
+            department,
+            text,
+            policy.preparation_due(department, booking.start, now),
+            {**common, **extra},
+            now,
+        )
+        for department, text, extra in wanted
+    )
+
+
+def next_deadline(tasks: Iterable[Task]) -> datetime | None:
+    """When the preparation item falls due next: the earliest deadline of a task still open and watched."""
+    return min((t.due_by for t in tasks if t.open and t.watched), default=None)
+
+
+def timeline(booking: Booking, tasks: Sequence[Task], now: datetime, policy: Policy) -> dict[str, Due]:
+    """A confirmed booking's due items from ``now`` on, by kind: the day-before reminder (while still
+    ahead), the next preparation deadline, the no-show check (unless checked in, or the rule is off) and
+    the end of the meeting. A kind of :data:`BOOKING_DUE` missing falls due no more."""
+    if booking.status != CONFIRMED:
+        return {}
+    key, cid = str(booking.booking_id), booking.correlation_id
+    at: dict[str, datetime | None] = {
+        REMINDER: policy.reminder_at(booking.start, now),
+        PREPARATION: next_deadline(tasks),
+        NO_SHOW: None if booking.checked_in_at else policy.no_show_at(booking.start, booking.end, now),
+        COMPLETION: booking.end,
+    }
+    return {kind: Due(kind, key, due, cid) for kind, due in at.items() if due is not None}
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Preparation deadlines passed: the tasks now raised (``overdue_at`` set), their events, and when
+    the preparation item falls due next (None: no deadline left)."""
+
+    tasks: tuple[Task, ...]
+    events: tuple[events.BookingPreparationOverdue, ...]
+    next: datetime | None
+
+
+def preparation_overdue(booking: Booking | None, tasks: Sequence[Task], now: datetime) -> Overdue | Refusal:
+    """The preparation item has fallen due: every watched task not done by its deadline is raised once
+    (booking.preparation_overdue) — for a booking still confirmed."""
+    if booking is None:
+        return Refusal("the booking does not exist")
+    if booking.status != CONFIRMED:
+        return Refusal(f"the booking is {booking.status}")
+    late = [t for t in tasks if t.open and t.watched and t.due_by <= now]
+    raised = tuple(replace(t, overdue_at=now) for t in late)
+    return Overdue(
+        raised,
+        tuple(
+            events.BookingPreparationOverdue(
+                booking_id=str(t.booking_id),
+                room_id=booking.room_id,
+                department=t.department,  # type: ignore[arg-type]
+                task=t.task,
+                due_by=t.due_by,
+            )
+            for t in raised
+        ),
+        next_deadline(t for t in tasks if t not in late),
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    task: Task  # done
+    event: events.BookingPrepared
+    next: datetime | None  # the preparation item's next due time (None: none left)
+
+
+def preparation_done(
+    booking: Booking | None,
+    tasks: Sequence[Task],
+    ref: str,
+    *,
+    department: str,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> Prepared | Refusal:
+    """A department reports its preparation of the booking ``ref`` done (late is still done)."""
+    refusal = _changeable(booking, ref)
+    if refusal:
+        return refusal
+    assert booking is not None
+    task = next((t for t in tasks if t.department == department), None)
+    if task is None:
+        return Refusal(f"no {department} preparation was asked for this booking")
+    if task.done_at is not None:
+        return Refusal(f"the {department} preparation was already reported done")
+    done = replace(task, done_at=now, done_by=actor, note=note)
+    return Prepared(
+        done,
+        events.BookingPrepared(
+            booking_id=str(booking.booking_id),
+            department=department,  # type: ignore[arg-type]
+            actor=actor,
+            note=note,
+        ),
+        next_deadline(done if t is task else t for t in tasks),
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A booking's new state on its day, the event that says so, and what the customer is told (if
+    anything)."""
+
+    booking: Booking
+    event: EventData
+    notice: Notice | None = None
+
+
+def confirm_attendance(
+    booking: Booking | None,
+    ref: str,
+    rooms: Mapping[str, Room],
+    *,
+    actor: str,
+    now: datetime,
+    policy: Policy,
+) -> Step | Refusal:
+    """The customer confirms (after the day-before reminder) that the meeting goes ahead: recorded
+    once (booking.attendance_confirmed), and the customer thanked on their reply route."""
+    refusal = _changeable(booking, ref)
+    if refusal:
+        return refusal
+    assert booking is not None
+    if booking.attendance_confirmed_at is not None:
+        return Refusal("attendance was already confirmed")
+    if booking.end <= now:
+        return Refusal("the meeting is over")
+    confirmed_ = replace(booking, attendance_confirmed_at=now)
+    return Step(
+        confirmed_,
+        events.BookingAttendanceConfirmed(
+            booking_id=str(booking.booking_id), customer_id=booking.customer_id, actor=actor
+        ),
+        attendance_notice(confirmed_, rooms, policy),
+    )
+
+
+def check_in(booking: Booking | None, ref: str, *, actor: str, now: datetime, policy: Policy) -> Step | Refusal:
+    """The customer has arrived (from :attr:`Policy.check_in_opens` before the start until the end):
+    the room is not released."""
+    refusal = _changeable(booking, ref)
+    if refusal:
+        return refusal
+    assert booking is not None
+    if booking.checked_in_at is not None:
+        return Refusal(f"already checked in at {booking.checked_in_at.astimezone(policy.tz):%H:%M} (venue time)")
+    opens = booking.start - policy.check_in_opens
+    if now < opens:
+        return Refusal(f"check-in opens at {_local_time(opens, policy)} (venue time)")
+    if now >= booking.end:
+        return Refusal("the meeting is over")
+    return Step(
+        replace(booking, checked_in_at=now),
+        events.BookingCheckedIn(booking_id=str(booking.booking_id), room_id=booking.room_id, actor=actor, at=now),
+    )
+
+
+def no_show(booking: Booking | None, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Step | Refusal:
+    """The no-show item has fallen due: a confirmed booking nobody checked in for is released
+    (booking.released: the room is free again) and the customer told."""
+    if booking is None:
+        return Refusal("the booking does not exist")
+    if booking.status != CONFIRMED:
+        return Refusal(f"the booking is {booking.status}")
+    if booking.checked_in_at is not None:
+        return Refusal("the customer checked in")
+    due = policy.no_show_at(booking.start, booking.end, booking.start)
+    if due is None or now < due:
+        return Refusal("the meeting is not yet due to be released")
+    released = replace(booking, status=RELEASED, released_at=now)
+    return Step(
+        released,
+        events.BookingReleased(
+            booking_id=str(booking.booking_id),
+            customer_id=booking.customer_id,
+            room_id=booking.room_id,
+            start=booking.start,
+            end=booking.end,
+            reason="no_show",
+        ),
+        released_notice(released, rooms, policy),
+    )
+
+
+def complete(booking: Booking | None, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Step | Refusal:
+    """The meeting has ended: booking.completed, and the customer asked how satisfied they were (the
+    survey, whose subject names the booking, its room and the agent who handled it — none known yet).
+    A booking nobody checked in for is left to the no-show rule (released, no survey)."""
+    if booking is None:
+        return Refusal("the booking does not exist")
+    if booking.status != CONFIRMED:
+        return Refusal(f"the booking is {booking.status}")
+    if now < booking.end:
+        return Refusal("the meeting has not ended")
+    if booking.checked_in_at is None and policy.no_show_after is not None:
+        return Refusal("nobody checked in: the no-show rule releases it")
+    done = replace(booking, status=COMPLETED, completed_at=now)
+    return Step(
+        done,
+        events.BookingCompleted(
+            booking_id=str(booking.booking_id),
+            customer_id=booking.customer_id,
+            room_id=booking.room_id,
+            start=booking.start,
+            end=booking.end,
+            checked_in=booking.checked_in_at is not None,
+        ),
+        survey_notice(done, rooms, policy),
+    )
+
+
+# -- the waitlist ---------------------------------------------------------------------------------
+def _meeting(record: RequestOutcome) -> Request:
+    return request_from(MeetingDetails.model_validate(record.request))
+
+
+def ask_of(record: RequestOutcome, correlation_id: str) -> Ask:
+    """The request as it was asked (to confirm it later: an alternative, a waitlist offer)."""
+    meeting = MeetingDetails.model_validate(record.request)
+    return Ask(
+        inquiry_id=record.inquiry_id,
+        customer_id=record.customer_id,
+        name=meeting.name,
+        request=request_from(meeting),
+        details=record.request,
+        correlation_id=record.correlation_id or correlation_id,
+        reply_to=record.reply_to,
+    )
+
+
+class WaitlistRound:
+    """Slots given up (``freed``: bookings cancelled, released, moved away from, or holds that
+    lapsed) offered to the waiting requests, first come first served: :meth:`hold_for` says which
+    slot to hold for a waiter (the database has the last word), :meth:`held` that it was taken.
+    ``busy``: the rooms' blocked intervals around the freed ones, without them."""
+
+    def __init__(
+        self,
+        freed: Sequence[Booking],
+        rooms: Mapping[str, Room],
+        busy: Busy,
+        now: datetime,
+        policy: Policy,
+    ):
+        self.freed = [b for b in freed if b.blocked[1] > now]
+        self.rooms = rooms
+        self.now = now
+        self.policy = policy
+        self.busy: dict[str, list[Interval]] = {r: list(v) for r, v in busy.items()}
+
+    def hold_for(self, waiter: RequestOutcome, correlation_id: str) -> Booking | None:
+        """The hold to try for ``waiter``: its slot, in the first freed room that suits it (the room
+        it asked for, or any suitable room), that overlaps what was freed there, is open and free by
+        what is known; None when nothing freed helps it, or its meeting is too close to its end."""
+        req = _meeting(waiter)
+        if req.recurrence_freq or req.end <= self.now + self.policy.waitlist_cutoff:
+            return None
+        for freed in self.freed:
+            room = self.rooms.get(freed.room_id)
+            if room is None or (req.room_id is not None and req.room_id != room.room_id):
+                continue
+            if unsuitability(room, req) or not self.policy.within_hours(room, req.start, req.end):
+                continue
+            blocked = self.policy.blocked(req.start, req.end, room)
+            if not (blocked[0] < freed.blocked[1] and freed.blocked[0] < blocked[1]):
+                continue
+            if not _Calendar(self.busy.get(room.room_id, ())).free(*blocked):
+                continue
+            ask = ask_of(waiter, correlation_id)
+            return Booking(
+                booking_id=uuid.uuid4(),
+                inquiry_id=waiter.inquiry_id,
+                room_id=room.room_id,
+                customer_id=waiter.customer_id,
+                name=ask.name,
+                start=req.start,
+                end=req.end,
+                blocked=blocked,
+                attendees=req.attendees,
+                equipment=tuple(sorted(req.equipment)),
+                correlation_id=ask.correlation_id,
+                details=waiter.request,
+                status=HELD,
+                reply_to=waiter.reply_to,
+            )
+        return None
+
+    def held(self, hold: Booking) -> None:
+        self.busy.setdefault(hold.room_id, []).append(hold.blocked)
+
+
+@dataclass(frozen=True)
+class Offered:
+    record: RequestOutcome  # OFFERED, with its offer
+    event: events.BookingWaitlistOffered
+    notice: Notice
+    due: Due  # the offer's deadline (WAITLIST_OFFER, keyed by the inquiry id)
+
+
+def offer(waiter: RequestOutcome, hold: Booking, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Offered:
+    """The slot ``hold`` (held for ``waiter``) is offered to it until :meth:`Policy.offer_deadline`."""
+    accept_by = policy.offer_deadline(hold.start, now)
+    made = Offer(hold.booking_id, hold.room_id, hold.start, hold.end, accept_by, now)
+    return Offered(
+        replace(waiter, waitlist=OFFERED, offer=made),
+        events.BookingWaitlistOffered(
+            inquiry_id=waiter.inquiry_id,
+            customer_id=waiter.customer_id,
+            room_id=hold.room_id,
+            start=hold.start,
+            end=hold.end,
+            accept_by=accept_by,
+        ),
+        waitlist_notice(waiter, hold, accept_by, rooms, policy),
+        Due(WAITLIST_OFFER, waiter.inquiry_id, accept_by, hold.correlation_id),
+    )
+
+
+def _not_offered(record: RequestOutcome, policy: Policy) -> Refusal:
+    if record.waitlist is None:
+        return Refusal("the request is not on the waitlist")
+    if record.waitlist == WAITING:
+        return Refusal("no slot has been offered to this request yet")
+    if record.waitlist == ACCEPTED:
+        return Refusal("the offer was already accepted")
+    if record.waitlist == LEFT:
+        return Refusal("the request left the waitlist: one of its alternatives was accepted")
+    assert record.offer is not None
+    return Refusal(f"the offer lapsed at {_local_time(record.offer.accept_by, policy)} (venue time)")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A waiter takes the slot it was offered: its request is booked there (the hold confirmed)."""
+
+    record: RequestOutcome  # confirmed, ACCEPTED
+    booking: Booking  # the hold, confirmed
+    ask: Ask
+
+
+def accept_offer(
+    record: RequestOutcome | None,
+    hold: Booking | None,
+    *,
+    inquiry_id: str,
+    correlation_id: str,
+    now: datetime,
+    policy: Policy,
+) -> Taken | Refusal:
+    """``booking.waitlist_accept``: the waiter takes the slot offered before its deadline, or why not."""
+    if record is None:
+        return Refusal(f"no booking request {inquiry_id!r}")
+    if record.waitlist != OFFERED:
+        return _not_offered(record, policy)
+    assert record.offer is not None
+    if now > record.offer.accept_by:
+        return _not_offered(replace(record, waitlist=LAPSED), policy)
+    if hold is None or hold.status != HELD:
+        return Refusal("the slot offered is no longer held")
+    o = record.offer
+    slot = Slot(o.room_id, o.start, o.end)
+    return Taken(
+        replace(record, outcome=CONFIRMED, waitlist=ACCEPTED, accepted=slot),
+        replace(hold, status=CONFIRMED),
+        ask_of(record, correlation_id),
+    )
+
+
+def lapse(record: RequestOutcome | None, now: datetime) -> RequestOutcome | Refusal:
+    """The waitlist item has fallen due: an offer not taken by its deadline lapses (its hold is given
+    back, to the next waiter)."""
+    if record is None:
+        return Refusal("the request does not exist")
+    if record.waitlist != OFFERED or record.offer is None:
+        return Refusal(f"the request is {record.waitlist or 'not on the waitlist'}")
+    if now < record.offer.accept_by:
+        return Refusal("the offer is still open")
+    return replace(record, waitlist=LAPSED)
+
+
+def leave_waitlist(record: RequestOutcome) -> RequestOutcome:
+    """The request took one of its alternatives: it waits no more (an offer it held is given back)."""
+    return replace(record, waitlist=LEFT) if record.waitlist in (WAITING, OFFERED) else record
+
+
+# -- the customer told on the meeting's day ------------------------------------------------------
+def cancellation_notice(
+    cancelled: Sequence[Booking], rooms: Mapping[str, Room], policy: Policy, *, reason: str | None
+) -> Notice:
+    """booking.cancelled for the customer: which meetings are cancelled (one notice per command)."""
+    first = cancelled[0]
+    lang = _language(first.reply_to)
+    room = rooms.get(first.room_id)
+    params: dict[str, Any] = {
+        "booking_ids": [str(b.booking_id) for b in cancelled],
+        "inquiry_id": first.inquiry_id,
+        "series_id": str(first.series_id) if first.series_id else None,
+        "name": first.name,
+        "room": _room_ref(room, first.room_id),
+        **_times(first.start, first.end, lang, policy),
+        "time_zone": policy.tz.key,
+        "occurrences": [{"booking_id": str(b.booking_id), **_times(b.start, b.end, lang, policy)} for b in cancelled],
+        "reason": reason,
+    }
+    params["text"] = messages.cancelled_text(
+        lang,
+        name=first.name,
+        room=_place(room, first.room_id),
+        occurrences=[(b.start, b.end) for b in cancelled],
+        reference=str(first.series_id or first.booking_id) if len(cancelled) > 1 else str(first.booking_id),
+        tz=policy.tz,
+    )
+    return Notice(CANCELLED_TEMPLATE, first.customer_id, first.reply_to, params)
+
+
+def _day_notice(
+    template: str,
+    booking: Booking,
+    rooms: Mapping[str, Room],
+    policy: Policy,
+    facts: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> Notice:
+    """A notice about one booking on its day: its time and place (and ``extra`` parameters), and the
+    text :func:`messages.day_text` writes for ``template`` (with its ``facts``)."""
+    lang = _language(booking.reply_to)
+    room = rooms.get(booking.room_id)
+    params: dict[str, Any] = {
+        "booking_id": str(booking.booking_id),
+        "inquiry_id": booking.inquiry_id,
+        "name": booking.name,
+        "room": _room_ref(room, booking.room_id),
+        **_times(booking.start, booking.end, lang, policy),
+        "time_zone": policy.tz.key,
+        **extra,
+    }
+    params["text"] = messages.day_text(
+        template,
+        lang,
+        name=booking.name,
+        room=_place(room, booking.room_id),
+        start=booking.start,
+        end=booking.end,
+        reference=str(booking.booking_id),
+        tz=policy.tz,
+        **(facts or {}),
+    )
+    return Notice(template, booking.customer_id, booking.reply_to, params)
+
+
+def attendance_notice(booking: Booking, rooms: Mapping[str, Room], policy: Policy) -> Notice:
+    """booking.attendance_confirmed for the customer: thanks, see you then; check in on arrival."""
+    return _day_notice(ATTENDANCE_TEMPLATE, booking, rooms, policy)
+
+
+def released_notice(booking: Booking, rooms: Mapping[str, Room], policy: Policy) -> Notice:
+    """booking.released for the customer: nobody checked in, so the room was given back."""
+    minutes = int(policy.no_show_after.total_seconds() // 60) if policy.no_show_after else 0
+    return _day_notice(RELEASED_TEMPLATE, booking, rooms, policy, {"minutes": minutes})
+
+
+def survey_notice(booking: Booking, rooms: Mapping[str, Room], policy: Policy) -> Notice:
+    """booking.survey for the customer: how satisfied were they (1–5)? The survey's subject names the
+    booking, its room and the agent who handled it (none known: booking.requested names no agent), so
+    that the answer (feedback.received) counts per room and per agent."""
+    survey = {"type": "booking", "id": str(booking.booking_id), "room_id": booking.room_id, "agent_id": None}
+    return _day_notice(SURVEY_TEMPLATE, booking, rooms, policy, survey=survey, scale=[1, 5])
+
+
+def waitlist_notice(
+    waiter: RequestOutcome, hold: Booking, accept_by: datetime, rooms: Mapping[str, Room], policy: Policy
+) -> Notice:
+    """booking.waitlist_offered for the waiter: the slot is free and held for them until ``accept_by``,
+    with the values of the ``booking.waitlist_accept`` that takes it."""
+    notice = _day_notice(
+        WAITLIST_TEMPLATE,
+        replace(hold, reply_to=waiter.reply_to),
+        rooms,
+        policy,
+        {"accept_by": accept_by},
+        accept_by=accept_by.astimezone(policy.tz).isoformat(),
+        accept={"command": WAITLIST_ACCEPT_COMMAND, "inquiry_id": waiter.inquiry_id},
+    )
+    params = {k: v for k, v in notice.parameters.items() if k != "booking_id"}  # not booked yet: no booking
+    return replace(notice, parameters=params)
+
+
+def _local_time(t: datetime, policy: Policy) -> str:
+    return f"{t.astimezone(policy.tz):%Y-%m-%d %H:%M}"
+
+
+# -- a room's day --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RoomDay:
+    """A room's day (venue time): its opening hours that day (``hours``: the opening that begins on
+    it, or the whole day for a room that never closes) and the free periods within them."""
+
+    hours: Interval
+    free: list[Interval]
+
+
+def room_day(room: Room | None, day: date, busy: Sequence[Interval], policy: Policy) -> RoomDay:
+    """The free periods of ``room`` on ``day`` within its opening hours, given its blocked intervals
+    (``busy``: the bookings that hold it, buffers included)."""
+    hours = policy.window(room, day) or (
+        datetime.combine(day, time(0), tzinfo=policy.tz),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=policy.tz),
+    )
+    free: list[Interval] = []
+    at = hours[0]
+    for start, end in sorted(busy):
+        if end <= at:
+            continue
+        if start >= hours[1]:
+            break
+        if start > at:
+            free.append((at, start))
+        at = max(at, end)
+    if at < hours[1]:
+        free.append((at, hours[1]))
+    return RoomDay(hours, free)
 
 
 # -- rooms ----------------------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 Each loads what the rules need through ``uow.store``, asks :mod:`.domain`, writes the decision
 back, emits its events (and the customer's ``notification.requested`` on their reply route) and
-schedules or cancels the day-before reminder, all in the unit of work it is given (one
-transaction). They reach no global: time, policy and store are arguments.
+schedules or cancels the booking's due items (reminder, preparation deadline, no-show check, end of
+the meeting; a waitlist offer's deadline), all in the unit of work it is given (one transaction).
+They reach no global: time, policy and store are arguments. Commands are applied the same way
+whether they come from the queue or over HTTP (``Service.run_command``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +19,11 @@ from shared.contract.commands import (
     BookingAcceptAlternative,
     BookingCancel,
     BookingChange,
+    BookingCheckIn,
+    BookingConfirmAttendance,
+    BookingPreparationDone,
     BookingReschedule,
+    BookingWaitlistAccept,
     RoomsUpsert,
     Scope,
 )
@@ -32,6 +39,9 @@ from .store import BookingStore
 log = get_logger(__name__)
 
 Uow = UnitOfWork[BookingStore]
+# how far around a freed slot waiting requests are looked for, and the bookings around them
+BUFFER_MARGIN = timedelta(hours=4)  # the longest buffer a room may have (240 minutes)
+MEETING_MARGIN = domain.MAX_DURATION + BUFFER_MARGIN
 
 
 async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datetime, policy: domain.Policy) -> None:
@@ -53,29 +63,29 @@ async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datet
         correlation_id=str(msg.correlation_id),
         reply_to=data.reply_to,
         language=data.language,
+        wait_if_taken=data.wait_if_taken,
     )
     rooms = await store.rooms()
     step = domain.request_booking(ask, rooms, now, policy)
-    busy = None
-    if isinstance(step, domain.Attempt):  # which rooms are taken already: try only the others
-        busy = await store.busy_intervals(*policy.booking_window(ask.request))
-        step = step.knowing(busy)
-    while isinstance(step, domain.Attempt):
-        if await store.try_insert_bookings(step.bookings):
-            confirmation = domain.confirmed(step, now)
-            await store.record_request(confirmation.outcome)
-            await _confirm(uow, confirmation, correlation_id=msg.correlation_id, causation_id=msg.event_id)
-            return
-        # the database says the room is taken (another request was faster): go on with the bookings as they are now
-        busy = await store.busy_intervals(*policy.booking_window(ask.request))
-        step = step.next(busy)
+    if isinstance(step, domain.Attempt):
+        # which candidate rooms are taken already at the request's own times: try only the others
+        around, room_ids = step.around, step.room_ids
+        step = step.knowing(await store.busy_around(around, room_ids))
+        while isinstance(step, domain.Attempt):
+            if await store.try_insert_bookings(step.bookings):
+                confirmation = domain.confirmed(step, now)
+                await store.record_request(confirmation.outcome)
+                await _confirm(uow, confirmation, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+                return
+            # the database says the room is taken (another request was faster): go on with the bookings as they are now
+            step = step.next(await store.busy_around(around, room_ids))
 
     offers: list[domain.Slot] = []
-    if step.offers_alternatives:
-        if busy is None:
-            busy = await store.busy_intervals(*policy.booking_window(ask.request))
+    if step.offers_alternatives:  # only now the days around it: the suitable rooms' bookings in the search window
+        fit = [r.room_id for r in domain.suitable_rooms(rooms.values(), ask.request)]
+        busy = await store.busy_intervals(*policy.booking_window(ask.request), room_ids=fit)
         offers = domain.alternatives(ask.request, rooms, busy, policy, now)
-    declined = domain.rejected(ask, step, offers, rooms=rooms, policy=policy)
+    declined = domain.rejected(ask, step, offers, rooms=rooms, policy=policy, now=now)
     await store.record_request(declined.outcome)
     uow.emit(declined.event, correlation_id=msg.correlation_id, causation_id=msg.event_id)
     _notify(
@@ -104,14 +114,18 @@ async def booking_accept_alternative(
     )
     if isinstance(step, domain.Refusal):
         return step.reason
-    taken = step.knowing(await store.busy_intervals(*policy.booking_window(step.ask.request)))
+    taken = step.knowing(await store.busy_around(step.around, step.room_ids))
     if isinstance(taken, domain.Rejection):
         return domain.no_longer_free(taken).reason
     if not await store.try_insert_bookings(taken.bookings):
         return domain.no_longer_free(domain.room_taken(cmd.room_id)).reason
     confirmation = domain.confirmed(taken, now, accepted=slot)
+    record = await store.request(cmd.inquiry_id)
     await store.record_acceptance(cmd.inquiry_id, slot, now)
     await _confirm(uow, confirmation, correlation_id=msg.correlation_id)
+    if record is not None and record.waitlist == domain.OFFERED and record.offer is not None:
+        # it waits no more: the slot held for it goes to the next waiter
+        await _give_back(uow, record.offer.booking_id, now, policy, correlation_id=msg.correlation_id)
     return None
 
 
@@ -148,9 +162,15 @@ async def booking_cancel(uow: Uow, msg: CommandIn[BookingCancel], now: datetime,
         changes = domain.cancel(booking, cmd.booking_id, actor=cmd.actor, reason=cmd.reason)
     if isinstance(changes, domain.Refusal):
         return changes.reason
-    for change in changes if isinstance(changes, tuple) else (changes,):
+    done = changes if isinstance(changes, tuple) else (changes,)
+    for change in done:
         await uow.store.cancel_booking(change.booking.booking_id)
         await _apply(uow, change, msg)
+    rooms = await uow.store.rooms()
+    cancelled = [c.booking for c in done]
+    notice = domain.cancellation_notice(cancelled, rooms, policy, reason=cmd.reason)
+    _notify(uow, notice, correlation_id=msg.correlation_id, booking_id=str(cancelled[0].booking_id))
+    await _offer_freed(uow, [c.freed for c in done if c.freed], now, policy, correlation_id=msg.correlation_id)
     return None
 
 
@@ -187,6 +207,7 @@ async def booking_reschedule(
             return domain.series_move_taken(changes, busy, policy).reason
         for change in changes:
             await _apply(uow, change, msg)
+        await _offer_freed(uow, [c.freed for c in changes if c.freed], now, policy, correlation_id=msg.correlation_id)
         return None
     moved = domain.reschedule(
         booking,
@@ -204,6 +225,7 @@ async def booking_reschedule(
     if not await uow.store.try_move_booking(moved.booking):
         return domain.room_taken(moved.booking.room_id).reason
     await _apply(uow, moved, msg)
+    await _offer_freed(uow, [moved.freed] if moved.freed else [], now, policy, correlation_id=msg.correlation_id)
     return None
 
 
@@ -222,12 +244,98 @@ async def booking_change(uow: Uow, msg: CommandIn[BookingChange], now: datetime,
         equipment=cmd.equipment,
         actor=cmd.actor,
         policy=policy,
+        now=now,
     )
     if isinstance(updates, domain.Refusal):
         return updates.reason
     await uow.store.update_bookings([u.booking for u in updates])
     for update in updates:
         uow.emit(update.event, correlation_id=msg.correlation_id)
+    # the departments are asked anew for the changed meetings
+    await uow.store.add_tasks([t for u in updates for t in u.tasks], replace=True)
+    for update in updates:
+        await _request_preparation(uow, update.booking, update.tasks, correlation_id=msg.correlation_id)
+    return None
+
+
+async def booking_confirm_attendance(
+    uow: Uow, msg: CommandIn[BookingConfirmAttendance], now: datetime, policy: domain.Policy
+) -> str | None:
+    """booking.confirm_attendance → booking.attendance_confirmed (once), and the customer thanked on
+    their reply route (intake sends this command when the customer answers the reminder "confirm")."""
+    cmd = msg.command
+    booking = await _booking(uow, cmd.booking_id, lock=True)
+    step = domain.confirm_attendance(
+        booking, cmd.booking_id, await uow.store.rooms(), actor=cmd.actor, now=now, policy=policy
+    )
+    if isinstance(step, domain.Refusal):
+        return step.reason
+    await uow.store.save_state(step.booking)
+    uow.emit(step.event, correlation_id=msg.correlation_id)
+    if step.notice is not None:
+        _notify(uow, step.notice, correlation_id=msg.correlation_id, booking_id=cmd.booking_id)
+    return None
+
+
+async def booking_check_in(
+    uow: Uow, msg: CommandIn[BookingCheckIn], now: datetime, policy: domain.Policy
+) -> str | None:
+    """booking.check_in → booking.checked_in: the customer is here, the room is not released."""
+    cmd = msg.command
+    booking = await _booking(uow, cmd.booking_id, lock=True)
+    step = domain.check_in(booking, cmd.booking_id, actor=cmd.actor, now=now, policy=policy)
+    if isinstance(step, domain.Refusal):
+        return step.reason
+    await uow.store.save_state(step.booking)
+    uow.emit(step.event, correlation_id=msg.correlation_id)
+    await uow.cancel(domain.NO_SHOW, cmd.booking_id)
+    return None
+
+
+async def booking_preparation_done(
+    uow: Uow, msg: CommandIn[BookingPreparationDone], now: datetime, policy: domain.Policy
+) -> str | None:
+    """booking.preparation_done → booking.prepared: a department's task is done (no overdue alarm for it)."""
+    cmd = msg.command
+    booking = await _booking(uow, cmd.booking_id, lock=True)
+    tasks = await uow.store.tasks(booking.booking_id) if booking else []
+    done = domain.preparation_done(
+        booking, tasks, cmd.booking_id, department=cmd.department, actor=cmd.actor, note=cmd.note, now=now
+    )
+    if isinstance(done, domain.Refusal):
+        return done.reason
+    assert booking is not None
+    await uow.store.save_task(done.task)
+    uow.emit(done.event, correlation_id=msg.correlation_id)
+    await _next_deadline(uow, booking, done.next)
+    return None
+
+
+async def booking_waitlist_accept(
+    uow: Uow, msg: CommandIn[BookingWaitlistAccept], now: datetime, policy: domain.Policy
+) -> str | None:
+    """booking.waitlist_accept → the slot held for the waiter is booked and confirmed like any request
+    (booking.confirmed, preparation, due items, the customer told), or refused: not on the waitlist,
+    nothing offered, already accepted, lapsed."""
+    cmd = msg.command
+    store = uow.store
+    record = await store.request(cmd.inquiry_id, lock=True)
+    hold = None
+    if record is not None and record.offer is not None:
+        hold = await store.booking(record.offer.booking_id, lock=True)
+    taken = domain.accept_offer(
+        record, hold, inquiry_id=cmd.inquiry_id, correlation_id=str(msg.correlation_id), now=now, policy=policy
+    )
+    if isinstance(taken, domain.Refusal):
+        return taken.reason
+    await store.save_state(taken.booking)
+    await store.save_request(taken.record, now)
+    await uow.cancel(domain.WAITLIST_OFFER, cmd.inquiry_id)
+    rooms = await store.rooms()
+    confirmation = domain.confirmation(
+        taken.ask, rooms.get(taken.booking.room_id), [taken.booking], policy, now, accepted=taken.record.accepted
+    )
+    await _confirm(uow, confirmation, correlation_id=msg.correlation_id)
     return None
 
 
@@ -245,6 +353,79 @@ async def reminder_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Po
     uow.emit(outcome, correlation_id=correlation_id)
     notice = domain.reminder_notice(booking, await uow.store.rooms(), policy)
     _notify(uow, notice, correlation_id=correlation_id, booking_id=item.key)
+
+
+async def preparation_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Policy) -> None:
+    """Due item booking.preparation → booking.preparation_overdue for each task not done by its
+    deadline (once), and the item again at the next deadline — for a booking still confirmed."""
+    booking = await _booking(uow, item.key)
+    tasks = await uow.store.tasks(booking.booking_id, lock=True) if booking else []
+    result = domain.preparation_overdue(booking, tasks, now)
+    if isinstance(result, domain.Refusal):
+        log.info("preparation not checked", booking_id=item.key, reason=result.reason)
+        return
+    assert booking is not None
+    correlation_id = uuid.UUID(booking.correlation_id)
+    for task, event in zip(result.tasks, result.events, strict=True):
+        await uow.store.save_task(task)
+        uow.emit(event, correlation_id=correlation_id)
+    if result.next is not None:
+        await uow.schedule(domain.PREPARATION, item.key, result.next, correlation_id=booking.correlation_id)
+
+
+async def no_show_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Policy) -> None:
+    """Due item booking.no_show → booking.released when nobody checked in (the customer told, the
+    booking's other due items cancelled), and the slot offered to the first waiter it suits."""
+    booking = await _booking(uow, item.key, lock=True)
+    step = domain.no_show(booking, await uow.store.rooms(), now, policy)
+    if isinstance(step, domain.Refusal):
+        log.info("booking not released", booking_id=item.key, reason=step.reason)
+        return
+    assert booking is not None
+    correlation_id = uuid.UUID(booking.correlation_id)
+    await uow.store.save_state(step.booking)
+    uow.emit(step.event, correlation_id=correlation_id)
+    if step.notice is not None:
+        _notify(uow, step.notice, correlation_id=correlation_id, booking_id=item.key)
+    for kind in (domain.REMINDER, domain.PREPARATION, domain.COMPLETION):
+        await uow.cancel(kind, item.key)
+    await _offer_freed(uow, [booking], now, policy, correlation_id=correlation_id)
+
+
+async def completion_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Policy) -> None:
+    """Due item booking.completion → booking.completed when the meeting has ended, and the customer asked
+    for their satisfaction (notification booking.survey, whose subject names the booking and its room)."""
+    booking = await _booking(uow, item.key, lock=True)
+    step = domain.complete(booking, await uow.store.rooms(), now, policy)
+    if isinstance(step, domain.Refusal):
+        log.info("booking not completed", booking_id=item.key, reason=step.reason)
+        return
+    assert booking is not None
+    correlation_id = uuid.UUID(booking.correlation_id)
+    await uow.store.save_state(step.booking)
+    uow.emit(step.event, correlation_id=correlation_id)
+    if step.notice is not None:
+        _notify(uow, step.notice, correlation_id=correlation_id, booking_id=item.key)
+    await uow.cancel(domain.PREPARATION, item.key)
+
+
+async def waitlist_offer_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Policy) -> None:
+    """Due item booking.waitlist_offer: an offer not taken by its deadline lapses; the slot held for it
+    goes to the next waiter."""
+    record = await uow.store.request(item.key, lock=True)
+    lapsed = domain.lapse(record, now)
+    if isinstance(lapsed, domain.Refusal):
+        log.info("waitlist offer not lapsed", inquiry_id=item.key, reason=lapsed.reason)
+        return
+    assert lapsed.offer is not None
+    await uow.store.save_request(lapsed, now)
+    log.info("waitlist offer lapsed", inquiry_id=item.key, room_id=lapsed.offer.room_id)
+    await _give_back(uow, lapsed.offer.booking_id, now, policy, correlation_id=item.correlation_id)
+
+
+async def _booking(uow: Uow, ref: str, *, lock: bool = False) -> domain.Booking | None:
+    booking_id = _uuid(ref)
+    return await uow.store.booking(booking_id, lock=lock) if booking_id else None
 
 
 async def _targets(uow: Uow, ref: str, scope: Scope) -> tuple[domain.Booking | None, list[domain.Booking] | None]:
@@ -266,11 +447,15 @@ async def _targets(uow: Uow, ref: str, scope: Scope) -> tuple[domain.Booking | N
 async def _confirm(
     uow: Uow, confirmation: domain.Confirmation, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None
 ) -> None:
-    """Announce a confirmation: its events, its reminders, and the customer's notification."""
+    """Announce a confirmation: its events, the departments' preparation, its due items (reminders,
+    deadlines, no-show check, end) and the customer's notification."""
     for event in confirmation.events:
         uow.emit(event, correlation_id=correlation_id, causation_id=causation_id)
-    for reminder in confirmation.reminders:
-        await _schedule(uow, reminder)
+    for request in confirmation.preparation_requested:
+        uow.emit(request, correlation_id=correlation_id, causation_id=causation_id)
+    await uow.store.add_tasks(confirmation.tasks)
+    for due in confirmation.due:
+        await uow.schedule(due.kind, due.key, due.due_at, correlation_id=due.correlation_id)
     _notify(
         uow,
         confirmation.notice,
@@ -298,16 +483,82 @@ def _notify(
 
 
 async def _apply(uow: Uow, change: domain.Change, msg: CommandIn[Any]) -> None:
-    """Emit the change's event and bring the booking's reminder in line with it."""
+    """Emit the change's event, bring the booking's due items in line with it (a cancelled booking has
+    none left) and ask the departments anew for a moved one."""
     uow.emit(change.event, correlation_id=msg.correlation_id)
-    if change.reminder is not None:
-        await _schedule(uow, change.reminder)
+    key = str(change.booking.booking_id)
+    for kind in domain.BOOKING_DUE:
+        due = change.due.get(kind)
+        if due is not None:
+            await uow.schedule(kind, key, due.due_at, correlation_id=due.correlation_id)
+        else:
+            await uow.cancel(kind, key)
+    if change.tasks:
+        await uow.store.add_tasks(change.tasks, replace=True)
+        for task in change.tasks:
+            uow.emit(task.requested(change.booking.room_id), correlation_id=msg.correlation_id)
+
+
+async def _request_preparation(
+    uow: Uow, booking: domain.Booking, tasks: Sequence[domain.Task], *, correlation_id: uuid.UUID
+) -> None:
+    """Announce a booking's (new) preparation tasks and move its preparation item to the next deadline."""
+    for task in tasks:
+        uow.emit(task.requested(booking.room_id), correlation_id=correlation_id)
+    await _next_deadline(uow, booking, domain.next_deadline(tasks))
+
+
+async def _next_deadline(uow: Uow, booking: domain.Booking, at: datetime | None) -> None:
+    key = str(booking.booking_id)
+    if at is None:
+        await uow.cancel(domain.PREPARATION, key)
     else:
-        await uow.cancel(domain.REMINDER, str(change.booking.booking_id))
+        await uow.schedule(domain.PREPARATION, key, at, correlation_id=booking.correlation_id)
 
 
-async def _schedule(uow: Uow, reminder: domain.Reminder) -> None:
-    await uow.schedule(domain.REMINDER, reminder.key, reminder.due_at, correlation_id=reminder.correlation_id)
+async def _offer_freed(
+    uow: Uow, freed: Sequence[domain.Booking], now: datetime, policy: domain.Policy, *, correlation_id: uuid.UUID
+) -> None:
+    """Slots given up (cancelled, released, moved away from, a hold given back) are offered to the
+    waiting requests they suit, first come first served: a hold each (the database has the last word),
+    booking.waitlist_offered, the waiter told, and the offer's deadline scheduled."""
+    freed = [b for b in freed if b.blocked[1] > now]
+    if not freed:
+        return
+    store = uow.store
+    room_ids = sorted({b.room_id for b in freed})
+    lo, hi = min(b.blocked[0] for b in freed), max(b.blocked[1] for b in freed)
+    waiters = await store.waiters(lo - BUFFER_MARGIN, hi + BUFFER_MARGIN, room_ids, now)
+    if not waiters:
+        return
+    rooms = await store.rooms()
+    busy = await store.busy_intervals(lo - MEETING_MARGIN, hi + MEETING_MARGIN, room_ids=room_ids)
+    offering = domain.WaitlistRound(freed, rooms, busy, now, policy)
+    for waiter in waiters:
+        hold = offering.hold_for(waiter, str(correlation_id))
+        if hold is None or not await store.try_insert_bookings([hold]):
+            continue
+        offering.held(hold)
+        offered = domain.offer(waiter, hold, rooms, now, policy)
+        await store.save_request(offered.record, now)
+        waiter_correlation = uuid.UUID(hold.correlation_id)
+        uow.emit(offered.event, correlation_id=waiter_correlation)
+        _notify(uow, offered.notice, correlation_id=waiter_correlation, inquiry_id=waiter.inquiry_id)
+        due = offered.due
+        await uow.schedule(due.kind, due.key, due.due_at, correlation_id=due.correlation_id)
+
+
+async def _give_back(
+    uow: Uow, hold_id: uuid.UUID, now: datetime, policy: domain.Policy, *, correlation_id: uuid.UUID
+) -> None:
+    """A slot held for a waiter is no longer needed by it: the hold goes, its offer's deadline with it,
+    and the slot is offered to the next waiter."""
+    hold = await uow.store.booking(hold_id, lock=True)
+    if hold is None or hold.status != domain.HELD:
+        return
+    await uow.store.drop_hold(hold_id)
+    await uow.cancel(domain.WAITLIST_OFFER, hold.inquiry_id)
+    await _offer_freed(uow, [hold], now, policy, correlation_id=correlation_id)
 
 
 def _minutes(value: int | None) -> timedelta | None:

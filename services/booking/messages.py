@@ -78,6 +78,12 @@ def when(start: datetime, end: datetime, lang: str, tz: ZoneInfo) -> str:
     return f"{day(s, lang, tz)}{sep}{s:%H:%M} – {day(e, lang, tz)}{sep}{e:%H:%M}"
 
 
+def moment(t: datetime, lang: str, tz: ZoneInfo) -> str:
+    """A point in time, readable, in venue time: ``Thursday 3 December 2026, 14:00``."""
+    lang = language(lang)
+    return f"{day(t, lang, tz)}{', ' if lang == 'en' else ''}{t.astimezone(tz):%H:%M}"
+
+
 def equipment(items: Sequence[str], lang: str) -> str:
     lang = language(lang)
     names = [EQUIPMENT.get(i, {}).get(lang, i) for i in items]
@@ -282,8 +288,10 @@ def rejected_text(
     conflicts: Sequence[tuple[datetime, datetime]],
     alternatives: Sequence[tuple[Place, datetime, datetime]],
     tz: ZoneInfo,
+    waiting: bool = False,
 ) -> str:
-    """We cannot book it: why, which meetings of a series clash, and what we can offer instead."""
+    """We cannot book it: why, which meetings of a series clash, what we can offer instead, and
+    (``waiting``) that the request waits for its time to come free."""
     lang = language(lang)
     asked = when(*requested, lang, tz)
     offers = [f"{n}. {when(s, e, lang, tz)} — {place(p, lang)}" for n, (p, s, e) in enumerate(alternatives, 1)]
@@ -299,6 +307,8 @@ def rejected_text(
             lines.append("Reply with the number of the one you would like, and we will book it for you.")
         else:
             lines.append("Please reply with another time, or call us, and we will find a room for you.")
+        if waiting:
+            lines.append(WAITING[lang])
         return "\n".join(lines)
     t = _ZH[lang]
     lines = [t["sorry"].format(name=name, when=asked), why]
@@ -311,6 +321,8 @@ def rejected_text(
         lines.append(t["pick"])
     else:
         lines.append(t["no_offers"])
+    if waiting:
+        lines.append(WAITING[lang])
     return "\n".join(lines)
 
 
@@ -394,5 +406,119 @@ _ZH: Mapping[str, Mapping[str, str]] = {
         "agenda": "议程",
         "bring": "请携带",
         "answer": ("请回复“确认”表示会议如期举行，回复“取消”取消会议，或回复“更改”修改安排（预订编号 {reference}）。"),
+    },
+}
+
+
+WAITING: Mapping[str, str] = {
+    "en": "You are on the waiting list for the time you asked for: if it comes free, we will offer it to you.",
+    "zh-Hant": "您已登記候補：如該時段有空出，我們會優先為您保留並通知您。",
+    "zh-Hans": "您已登记候补：如该时段有空出，我们会优先为您保留并通知您。",
+}
+
+
+# -- the meeting's day ----------------------------------------------------------------------------
+def cancelled_text(
+    lang: str,
+    *,
+    name: str,
+    room: Place,
+    occurrences: Sequence[tuple[datetime, datetime]],
+    reference: str,
+    tz: ZoneInfo,
+) -> str:
+    """The booking (or the meetings of a series listed) is cancelled."""
+    lang = language(lang)
+    times = [when(s, e, lang, tz) for s, e in occurrences]
+    where = place(room, lang)
+    if lang == "en":
+        if len(times) == 1:
+            lines = [f"Your booking {name} on {times[0]} at {where} is cancelled."]
+        else:
+            lines = [f"{len(times)} meetings of your booking {name} at {where} are cancelled:", *_listed(times, lang)]
+        lines.append(f"Reference: {reference}. If this is not what you wanted, please contact us.")
+        return "\n".join(lines)
+    t = _DAY[lang]
+    if len(times) == 1:
+        lines = [t["cancelled"].format(name=name, when=times[0], where=where)]
+    else:
+        lines = [t["cancelled_series"].format(name=name, n=len(times), where=where), *_listed(times, lang)]
+    lines.append(t["cancelled_end"].format(reference=reference))
+    return "\n".join(lines)
+
+
+def day_text(
+    template: str,
+    lang: str,
+    *,
+    name: str,
+    room: Place,
+    start: datetime,
+    end: datetime,
+    reference: str,
+    tz: ZoneInfo,
+    minutes: int | None = None,
+    accept_by: datetime | None = None,
+) -> str:
+    """The texts about one meeting on its day, by template: ``booking.attendance_confirmed`` (thanks,
+    check in on arrival), ``booking.released`` (nobody checked in within ``minutes``),
+    ``booking.waitlist_offered`` (the time waited for is free, held until ``accept_by``),
+    ``booking.survey`` (how satisfied were you, 1–5)."""
+    lang = language(lang)
+    values = {
+        "name": name,
+        "when": when(start, end, lang, tz),
+        "where": place(room, lang),
+        "reference": reference,
+        "minutes": minutes,
+        "accept_by": moment(accept_by, lang, tz) if accept_by else "",
+    }
+    return _DAY_TEXTS[template][lang].format(**values)
+
+
+_DAY_TEXTS: Mapping[str, Mapping[str, str]] = {
+    "booking.attendance_confirmed": {
+        "en": "Thank you for confirming: {name} goes ahead on {when} at {where}. "
+        "Please check in at the front desk when you arrive (reference {reference}).",
+        "zh-Hant": "多謝您的確認：「{name}」將於{when}在{where}如期舉行。"
+        "抵達時請到前台登記入場（預訂編號 {reference}）。",
+        "zh-Hans": "感谢您的确认：“{name}”将于{when}在{where}如期举行。抵达时请到前台签到（预订编号 {reference}）。",
+    },
+    "booking.released": {
+        "en": "Nobody checked in for {name} ({when}, {where}) within {minutes} minutes of its start, so the room "
+        "has been released. If you still need a room, please contact us (reference {reference}).",
+        "zh-Hant": "「{name}」（{when}，{where}）開始後 {minutes} 分鐘內未有人登記入場，會議室已釋放。"
+        "如仍需要會議室，請與我們聯絡（預訂編號 {reference}）。",
+        "zh-Hans": "“{name}”（{when}，{where}）开始后 {minutes} 分钟内无人签到，会议室已释放。"
+        "如仍需要会议室，请与我们联系（预订编号 {reference}）。",
+    },
+    "booking.waitlist_offered": {
+        "en": "Good news: the time you were waiting for is free. {where} is held for {name} on {when} until "
+        "{accept_by}. Reply YES before then and we will book it for you.",
+        "zh-Hant": "好消息：您候補的時段已有空出。我們已為「{name}」保留{where}（{when}），保留至{accept_by}。"
+        "請於此前回覆「確認」，我們會為您完成預訂。",
+        "zh-Hans": "好消息：您候补的时段已有空出。我们已为“{name}”保留{where}（{when}），保留至{accept_by}。"
+        "请于此前回复“确认”，我们会为您完成预订。",
+    },
+    "booking.survey": {
+        "en": "Thank you for meeting with us: {name} ({when}, {where}). How satisfied were you with our service? "
+        "Please rate it from 1 (very dissatisfied) to 5 (very satisfied).",
+        "zh-Hant": "感謝您選用我們的會議服務：「{name}」（{when}，{where}）。您對我們的服務滿意嗎？"
+        "請以 1（非常不滿意）至 5（非常滿意）評分。",
+        "zh-Hans": "感谢您选用我们的会议服务：“{name}”（{when}，{where}）。您对我们的服务满意吗？"
+        "请以 1（非常不满意）至 5（非常满意）评分。",
+    },
+}
+
+_DAY: Mapping[str, Mapping[str, str]] = {
+    "zh-Hant": {
+        "cancelled": "您的會議預訂「{name}」（{when}，{where}）已取消。",
+        "cancelled_series": "您的會議預訂「{name}」（{where}）中的 {n} 次會議已取消：",
+        "cancelled_end": "預訂編號 {reference}。如有疑問，請與我們聯絡。",
+    },
+    "zh-Hans": {
+        "cancelled": "您的会议预订“{name}”（{when}，{where}）已取消。",
+        "cancelled_series": "您的会议预订“{name}”（{where}）中的 {n} 次会议已取消：",
+        "cancelled_end": "预订编号 {reference}。如有疑问，请与我们联系。",
     },
 }

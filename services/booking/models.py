@@ -8,7 +8,12 @@ from sqlalchemy.dialects import postgresql as pg
 from shared.db import add_messaging_tables
 from shared.scheduler import due_items_table
 
-from .domain import CANCELLED, CONFIRMED, REJECTED
+from .domain import BOOKING_STATUSES, CONFIRMED, DEPARTMENTS, REJECTED, WAITLIST_STATES
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
@@ -56,10 +61,18 @@ bookings = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("reply_to", pg.JSONB),  # how the customer hears back: {channel, address, language}
+    # the meeting's day: the customer confirmed the day before, checked in, the room released (no-show)
+    # or the meeting over
+    sa.Column("attendance_confirmed_at", sa.DateTime(timezone=True)),
+    sa.Column("checked_in_at", sa.DateTime(timezone=True)),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("inquiry_id", "occurrence", name="bookings_one_per_inquiry_occurrence"),
-    sa.CheckConstraint(f"status IN ('{CONFIRMED}', '{CANCELLED}')", name="bookings_status_known"),
+    sa.CheckConstraint(f"status IN ({_listed(BOOKING_STATUSES)})", name="bookings_status_known"),
     sa.CheckConstraint("end_at > start_at", name="bookings_end_after_start"),
     sa.Index("bookings_room_time", "room_id", "start_at"),
+    sa.Index("bookings_customer_time", "customer_id", "start_at"),
+    sa.Index("bookings_time", "start_at"),
 )
 
 # One row per booking request (inquiry): its outcome. A second request for the same inquiry is a no-op;
@@ -79,7 +92,46 @@ requests = sa.Table(
     sa.Column("alternatives", pg.JSONB, nullable=False, server_default="[]"),
     sa.Column("accepted", pg.JSONB),
     sa.Column("accepted_at", sa.DateTime(timezone=True)),
+    # the waitlist: a request rejected because its slot was taken may wait for it (wait_if_taken)
+    sa.Column("waitlist", sa.Text),  # waiting | offered | accepted | lapsed | left; NULL: not waiting
+    sa.Column("waitlisted_at", sa.DateTime(timezone=True)),  # the queue's order
+    sa.Column("wait_room_id", sa.Text),  # the slot waited for (room NULL: any suitable room)
+    sa.Column("wait_start", sa.DateTime(timezone=True)),
+    sa.Column("wait_end", sa.DateTime(timezone=True)),
+    sa.Column("offer", pg.JSONB),  # the slot offered: {booking_id (the hold), room_id, start, end, accept_by, ...}
+    sa.Column("correlation_id", sa.Text),  # the request's: an offer and the booking it becomes carry it on
     sa.CheckConstraint(f"outcome IN ('{CONFIRMED}', '{REJECTED}')", name="booking_requests_outcome_known"),
+    sa.CheckConstraint(f"waitlist IN ({_listed(WAITLIST_STATES)})", name="booking_requests_waitlist_known"),
+    sa.Index("booking_requests_waiting", "wait_start", postgresql_where=sa.text("waitlist = 'waiting'")),
+    sa.Index("booking_requests_customer", "customer_id", "decided_at"),
+)
+
+# What each department is asked to prepare for a booking, and whether it did (one row per department).
+preparations = sa.Table(
+    "booking_preparations",
+    metadata,
+    sa.Column("booking_id", pg.UUID(as_uuid=True), sa.ForeignKey("bookings.booking_id"), primary_key=True),
+    sa.Column("department", sa.Text, primary_key=True),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("due_by", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("details", pg.JSONB, nullable=False, server_default="{}"),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+    sa.Column("done_by", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("overdue_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(f"department IN ({_listed(DEPARTMENTS)})", name="booking_preparations_department_known"),
+)
+
+# The answer given to a command posted over HTTP (POST /commands/{name}): a repeated POST gets it again.
+command_outcomes = sa.Table(
+    "command_outcomes",
+    metadata,
+    sa.Column("command_id", sa.Text, primary_key=True),
+    sa.Column("command", sa.Text, nullable=False),
+    sa.Column("refusal", sa.Text),
+    sa.Column("events", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
 NO_OVERLAP = "bookings_no_overlap"

@@ -1,9 +1,10 @@
 """An in-memory :class:`services.booking.store.BookingStore` for handler tests.
 
 Same methods, same answers: in particular it plays the database's exclusion constraint — a room is
-taken when a booking that is not cancelled holds it for an overlapping blocked interval (half-open),
-so ``try_insert_bookings`` / ``try_move_booking(s)`` answer False and change nothing (a series moves
-all at once or not at all, whatever order its occurrences pass one another in).
+taken when a booking that holds it (confirmed, completed, or held for a waiter: not cancelled or
+released) holds it for an overlapping blocked interval (half-open), so ``try_insert_bookings`` /
+``try_move_booking(s)`` answer False and change nothing (a series moves all at once or not at all,
+whatever order its occurrences pass one another in).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from services.booking import domain
+from services.booking.store import BookingFilter, RequestFilter
+
+Busy = dict[str, list[tuple[datetime, datetime]]]
 
 
 class FakeBookingStore:
@@ -23,8 +28,11 @@ class FakeBookingStore:
         self.bookings: dict[uuid.UUID, domain.Booking] = {b.booking_id: b for b in bookings}
         self.requests: dict[str, domain.RequestOutcome] = {}
         self.locked: set[uuid.UUID] = set()
+        self.locked_requests: set[str] = set()
         self.busy_queries: list[tuple[datetime, datetime]] = []
         self.accepted_at: dict[str, datetime] = {}
+        self.preparations: dict[tuple[uuid.UUID, str], domain.Task] = {}
+        self.outcomes: dict[str, dict[str, Any]] = {}
 
     # -- rooms ----------------------------------------------------------------------------------
     async def rooms(self) -> dict[str, domain.Room]:
@@ -35,19 +43,34 @@ class FakeBookingStore:
 
     # -- bookings -------------------------------------------------------------------------------
     async def busy_intervals(
-        self, start: datetime, end: datetime, exclude: Sequence[uuid.UUID] = ()
-    ) -> dict[str, list[tuple[datetime, datetime]]]:
+        self,
+        start: datetime,
+        end: datetime,
+        exclude: Sequence[uuid.UUID] = (),
+        *,
+        room_ids: Iterable[str] | None = None,
+    ) -> Busy:
         self.busy_queries.append((start, end))
-        out: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        only = set(room_ids) if room_ids is not None else None
+        out: Busy = defaultdict(list)
         for b in self.bookings.values():
-            if b.booking_id in exclude:
+            if b.booking_id in exclude or (only is not None and b.room_id not in only):
                 continue
-            if b.status != domain.CANCELLED and b.blocked[0] < end and start < b.blocked[1]:
+            if _holds(b) and b.blocked[0] < end and start < b.blocked[1]:
+                out[b.room_id].append(b.blocked)
+        return out
+
+    async def busy_around(self, spans: Sequence[tuple[datetime, datetime]], room_ids: Iterable[str]) -> Busy:
+        only = set(room_ids)
+        self.busy_queries.extend(spans)
+        out: Busy = defaultdict(list)
+        for b in self.bookings.values():
+            if b.room_id in only and _holds(b) and any(b.blocked[0] < e and s < b.blocked[1] for s, e in spans):
                 out[b.room_id].append(b.blocked)
         return out
 
     async def try_insert_bookings(self, new: Sequence[domain.Booking]) -> bool:
-        held = [b for b in self.bookings.values() if b.status != domain.CANCELLED]
+        held = [b for b in self.bookings.values() if _holds(b)]
         for i, b in enumerate(new):
             if any(_clash(b, other) for other in [*held, *new[:i]]):
                 return False
@@ -59,13 +82,21 @@ class FakeBookingStore:
 
     async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
         ids = {b.booking_id for b in moved}
-        others = [b for b in self.bookings.values() if b.booking_id not in ids and b.status != domain.CANCELLED]
+        others = [b for b in self.bookings.values() if b.booking_id not in ids and _holds(b)]
         for i, b in enumerate(moved):
             if any(_clash(b, other) for other in [*others, *moved[:i]]):
                 return False
         for b in moved:
             old = self.bookings[b.booking_id]
-            self.bookings[b.booking_id] = replace(old, room_id=b.room_id, start=b.start, end=b.end, blocked=b.blocked)
+            self.bookings[b.booking_id] = replace(
+                old,
+                room_id=b.room_id,
+                start=b.start,
+                end=b.end,
+                blocked=b.blocked,
+                attendance_confirmed_at=b.attendance_confirmed_at,
+                checked_in_at=b.checked_in_at,
+            )
         return True
 
     async def update_bookings(self, changed: Sequence[domain.Booking]) -> None:
@@ -76,6 +107,20 @@ class FakeBookingStore:
 
     async def cancel_booking(self, booking_id: uuid.UUID) -> None:
         self.bookings[booking_id] = replace(self.bookings[booking_id], status=domain.CANCELLED)
+
+    async def save_state(self, booking: domain.Booking) -> None:
+        self.bookings[booking.booking_id] = replace(
+            self.bookings[booking.booking_id],
+            status=booking.status,
+            attendance_confirmed_at=booking.attendance_confirmed_at,
+            checked_in_at=booking.checked_in_at,
+            released_at=booking.released_at,
+            completed_at=booking.completed_at,
+        )
+
+    async def drop_hold(self, booking_id: uuid.UUID) -> None:
+        if (b := self.bookings.get(booking_id)) is not None and b.status == domain.HELD:
+            del self.bookings[booking_id]
 
     async def booking(self, booking_id: uuid.UUID, *, lock: bool = False) -> domain.Booking | None:
         if lock:
@@ -91,12 +136,22 @@ class FakeBookingStore:
     async def bookings_between(
         self, start: datetime, end: datetime, room_id: str | None = None, limit: int = 500
     ) -> list[domain.Booking]:
+        return await self.find_bookings(BookingFilter(room_id=room_id, start=start, end=end), limit=limit)
+
+    async def find_bookings(
+        self, f: BookingFilter, *, limit: int = 100, after: tuple[datetime, uuid.UUID] | None = None
+    ) -> list[domain.Booking]:
         found = [
             b
             for b in self.bookings.values()
-            if b.start < end and b.end > start and (not room_id or b.room_id == room_id)
+            if (not f.customer_id or b.customer_id == f.customer_id)
+            and (not f.status or b.status == f.status)
+            and (not f.room_id or b.room_id == f.room_id)
+            and (f.end is None or b.start < f.end)
+            and (f.start is None or b.end > f.start)
+            and (after is None or (b.start, str(b.booking_id)) > (after[0], str(after[1])))
         ]
-        return sorted(found, key=lambda b: b.start)[:limit]
+        return sorted(found, key=lambda b: (b.start, str(b.booking_id)))[:limit]
 
     # -- requests -------------------------------------------------------------------------------
     async def request_decided(self, inquiry_id: str) -> bool:
@@ -106,15 +161,106 @@ class FakeBookingStore:
         self.requests.setdefault(outcome.inquiry_id, outcome)
 
     async def request(self, inquiry_id: str, *, lock: bool = False) -> domain.RequestOutcome | None:
+        if lock:
+            self.locked_requests.add(inquiry_id)
         return self.requests.get(inquiry_id)
 
+    async def save_request(self, record: domain.RequestOutcome, at: datetime) -> None:
+        old = self.requests[record.inquiry_id]
+        self.requests[record.inquiry_id] = replace(
+            old, outcome=record.outcome, accepted=record.accepted, waitlist=record.waitlist, offer=record.offer
+        )
+        if record.accepted is not None:
+            self.accepted_at.setdefault(record.inquiry_id, at)
+
     async def record_acceptance(self, inquiry_id: str, slot: domain.Slot, at: datetime) -> None:
-        self.requests[inquiry_id] = replace(self.requests[inquiry_id], outcome=domain.CONFIRMED, accepted=slot)
+        old = self.requests[inquiry_id]
+        waitlist = domain.LEFT if old.waitlist in (domain.WAITING, domain.OFFERED) else old.waitlist
+        self.requests[inquiry_id] = replace(old, outcome=domain.CONFIRMED, accepted=slot, waitlist=waitlist)
         self.accepted_at[inquiry_id] = at
+
+    async def waiters(
+        self, start: datetime, end: datetime, room_ids: Sequence[str], now: datetime, limit: int = 100
+    ) -> list[domain.RequestOutcome]:
+        found = [
+            r
+            for r in self.requests.values()
+            if r.waitlist == domain.WAITING
+            and r.wait is not None
+            and r.wait.start < end
+            and r.wait.end > start
+            and r.wait.end > now
+            and (r.wait.room_id is None or r.wait.room_id in room_ids)
+        ]
+        found.sort(key=lambda r: (r.wait.since if r.wait else now, r.inquiry_id))
+        self.locked_requests.update(r.inquiry_id for r in found[:limit])
+        return found[:limit]
+
+    async def find_requests(
+        self, f: RequestFilter, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[domain.RequestOutcome]:
+        found = [
+            r
+            for r in self.requests.values()
+            if (not f.customer_id or r.customer_id == f.customer_id)
+            and (not f.outcome or r.outcome == f.outcome)
+            and (not f.waitlist or r.waitlist in f.waitlist)
+        ]
+        return found[:limit]
+
+    async def waitlist(
+        self, now: datetime, room_id: str | None = None, limit: int = 500
+    ) -> list[domain.RequestOutcome]:
+        found = [
+            r
+            for r in self.requests.values()
+            if r.waitlist in (domain.WAITING, domain.OFFERED)
+            and r.wait is not None
+            and r.wait.end > now
+            and (not room_id or r.wait.room_id in (None, room_id))
+        ]
+        return sorted(found, key=lambda r: (r.wait.since if r.wait else now, r.inquiry_id))[:limit]
+
+    # -- preparation ----------------------------------------------------------------------------
+    async def add_tasks(self, tasks: Sequence[domain.Task], *, replace: bool = False) -> None:
+        if replace:
+            ids = {t.booking_id for t in tasks}
+            for key in [k for k in self.preparations if k[0] in ids]:
+                del self.preparations[key]
+        for t in tasks:
+            self.preparations[(t.booking_id, t.department)] = t
+
+    async def drop_tasks(self, booking_id: uuid.UUID) -> None:
+        for key in [k for k in self.preparations if k[0] == booking_id]:
+            del self.preparations[key]
+
+    async def tasks(self, booking_id: uuid.UUID, *, lock: bool = False) -> list[domain.Task]:
+        found = [t for (b, _), t in self.preparations.items() if b == booking_id]
+        return sorted(found, key=lambda t: domain.DEPARTMENTS.index(t.department))
+
+    async def save_task(self, task: domain.Task) -> None:
+        self.preparations[(task.booking_id, task.department)] = task
+
+    # -- commands over HTTP ---------------------------------------------------------------------
+    async def record_command_outcome(
+        self, command_id: str, command: str, refusal: str | None, emitted: Sequence[dict[str, Any]], at: datetime
+    ) -> None:
+        self.outcomes.setdefault(command_id, {"command": command, "refusal": refusal, "events": list(emitted)})
+
+    async def command_outcome(self, command_id: str) -> Any:
+        return self.outcomes.get(command_id)
 
     # -- what tests read ------------------------------------------------------------------------
     def of_inquiry(self, inquiry_id: str) -> list[domain.Booking]:
         return sorted((b for b in self.bookings.values() if b.inquiry_id == inquiry_id), key=lambda b: b.occurrence)
+
+    def tasks_of(self, booking_id: uuid.UUID | str) -> dict[str, domain.Task]:
+        bid = uuid.UUID(str(booking_id))
+        return {d: t for (b, d), t in self.preparations.items() if b == bid}
+
+
+def _holds(b: domain.Booking) -> bool:
+    return b.status not in domain.FREE_STATUSES
 
 
 def _clash(a: domain.Booking, b: domain.Booking) -> bool:

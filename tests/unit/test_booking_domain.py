@@ -714,7 +714,9 @@ def test_a_confirmation_announces_each_occurrence_and_reminds_of_those_a_day_ahe
     attempt = domain.request_booking(ask(series), ROOMS, NOW, POLICY)
     assert isinstance(attempt, domain.Attempt)
     done = domain.confirmed(attempt, NOW)  # the first occurrence is 23 hours ahead
-    assert done.outcome == domain.RequestOutcome("inq-1", "cust-1", "confirmed", {"name": "Board meeting"})
+    assert done.outcome == domain.RequestOutcome(
+        "inq-1", "cust-1", "confirmed", {"name": "Board meeting"}, correlation_id="corr-1"
+    )
     assert [(e.booking_id, e.start, e.room_id, e.series_id) for e in done.events] == [
         (str(b.booking_id), b.start, "R-S", str(attempt.series_id)) for b in attempt.bookings
     ]
@@ -738,6 +740,7 @@ def test_a_rejection_records_why_and_offers_the_alternatives():
         reason_code="room_unavailable",
         reason="room R-S is taken at that time",
         alternatives=tuple(offers),  # kept with the request: the customer may accept one
+        correlation_id="corr-1",
     )
     assert declined.event.reason == "room R-S is taken at that time"
     assert [(a.room_id, a.start, a.end) for a in declined.event.alternatives] == [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from shared.contract.commands import (
     RoomsUpsert,
 )
 from shared.contract.common import Recurrence
-from shared.contract.events import BookingDetails, BookingRequested, ReplyRoute
+from shared.contract.events import BookingDetails, BookingRequested, Envelope, EventData, ReplyRoute
 
 from .booking_fakes import FakeBookingStore
 from .fakes import FakeUnitOfWork, command_in, event_in
@@ -52,10 +52,31 @@ def store(*bookings: domain.Booking) -> FakeBookingStore:
     return FakeBookingStore([SMALL, MEDIUM, LARGE], bookings)
 
 
-def uow_for(s: FakeBookingStore, now: datetime = NOW, *, after: FakeUnitOfWork[Any] | None = None) -> FakeUnitOfWork:
+@dataclass
+class DecisionUow(FakeUnitOfWork[FakeBookingStore]):
+    """The unit of work of these tests, which are about the decisions: the departments' preparation
+    requested with each confirmation is kept aside (``preparation``), not among ``emitted``
+    (tests/unit/test_booking_lifecycle.py checks it)."""
+
+    preparation: list[Envelope] = field(default_factory=list)
+
+    def emit(self, data: EventData, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
+        envelope = super().emit(data, correlation_id=correlation_id, causation_id=causation_id)
+        if envelope.type == "booking.preparation_requested":
+            self.emitted.pop()
+            self.preparation.append(envelope)
+        return envelope
+
+
+def reminders(uow: FakeUnitOfWork[Any]) -> dict[tuple[str, str], Any]:
+    """The day-before reminders among the due items (the meeting's others: test_booking_lifecycle.py)."""
+    return {k: v for k, v in uow.due.items() if k[0] == REMINDER}
+
+
+def uow_for(s: FakeBookingStore, now: datetime = NOW, *, after: FakeUnitOfWork[Any] | None = None) -> DecisionUow:
     """A unit of work on ``s``; ``after``: the one before it, whose due items are still pending
     (the due_items table outlives a transaction)."""
-    uow = FakeUnitOfWork(s, producer="booking", now=now)
+    uow = DecisionUow(s, producer="booking", now=now)
     if after is not None:
         uow.due = after.due
     return uow
@@ -158,7 +179,7 @@ async def test_a_reminder_is_scheduled_24_hours_before_the_meeting() -> None:
     await handlers.booking_requested(uow, msg, NOW, POLICY)
 
     booking_id = uow.events("booking.confirmed")[0]["booking_id"]
-    assert list(uow.due) == [(REMINDER, booking_id)]
+    assert list(reminders(uow)) == [(REMINDER, booking_id)]
     item = uow.due[(REMINDER, booking_id)]
     assert item.due_at == hk(2, 14)
     assert item.correlation_id == str(msg.correlation_id), "the reminder carries the booking's correlation id"
@@ -166,7 +187,7 @@ async def test_a_reminder_is_scheduled_24_hours_before_the_meeting() -> None:
 
 async def test_a_meeting_booked_less_than_a_day_ahead_gets_no_reminder() -> None:
     uow, _ = await book(store(), NOW + timedelta(hours=23, minutes=59))
-    assert uow.due == {}
+    assert reminders(uow) == {}
 
 
 async def test_the_reminder_lead_comes_from_the_policy() -> None:
@@ -174,7 +195,7 @@ async def test_the_reminder_lead_comes_from_the_policy() -> None:
     uow = uow_for(s)
     two_hours = replace(POLICY, reminder_lead=timedelta(hours=2))
     await handlers.booking_requested(uow, requested(hk(1, 14)), NOW, two_hours)
-    (item,) = uow.due.values()
+    (item,) = reminders(uow).values()
     assert item.due_at == hk(1, 12)
 
 
@@ -188,7 +209,7 @@ async def test_each_occurrence_of_a_series_is_booked_announced_and_reminded_of()
     assert [datetime.fromisoformat(c["start"]) for c in confirmed] == [hk(3, 10), hk(10, 10), hk(17, 10)]
     assert len({c["series_id"] for c in confirmed}) == 1 and confirmed[0]["series_id"] is not None
     assert [b.occurrence for b in s.of_inquiry(msg.data.inquiry_id)] == [0, 1, 2]
-    assert {key: item.due_at for (_, key), item in uow.due.items()} == {
+    assert {key: item.due_at for (_, key), item in reminders(uow).items()} == {
         confirmed[0]["booking_id"]: hk(2, 10),
         confirmed[1]["booking_id"]: hk(9, 10),
         confirmed[2]["booking_id"]: hk(16, 10),
@@ -203,7 +224,7 @@ async def test_a_series_starting_within_a_day_is_reminded_of_its_later_occurrenc
     )
     confirmed = uow.events("booking.confirmed")
     assert len(confirmed) == 3
-    assert sorted(key for _, key in uow.due) == sorted(c["booking_id"] for c in confirmed[1:])
+    assert sorted(key for _, key in reminders(uow)) == sorted(c["booking_id"] for c in confirmed[1:])
 
 
 async def test_a_room_taken_at_that_time_is_rejected_with_alternatives_and_nothing_booked() -> None:
@@ -226,14 +247,17 @@ async def test_a_room_taken_at_that_time_is_rejected_with_alternatives_and_nothi
     assert uow.due == {}
     outcome = s.requests[msg.data.inquiry_id]
     assert (outcome.outcome, outcome.reason_code) == ("rejected", "room_unavailable")
-    assert s.busy_queries == [POLICY.search_window(domain.Request(hk(3, 14), hk(3, 16), 8))]
+    assert s.busy_queries == [  # the request's own time (the room is taken), then the days around it
+        (hk(3, 13, 45), hk(3, 16, 15)),
+        POLICY.search_window(domain.Request(hk(3, 14), hk(3, 16), 8)),
+    ]
 
 
 async def test_when_the_best_fitting_room_is_taken_the_next_suitable_room_is_booked() -> None:
     s = store(held("R-S", hk(3, 13), hk(3, 15)))
     uow, confirmed = await book(s, hk(3, 14), room_id=None)
     assert confirmed["room_id"] == "R-M"
-    (item,) = uow.due.values()
+    (item,) = reminders(uow).values()
     assert item.key == confirmed["booking_id"]
 
 
@@ -413,7 +437,7 @@ async def test_cancelling_a_booking_cancels_its_reminder_in_the_same_unit_of_wor
     uow = uow_for(s, after=booked)
     await handlers.booking_cancel(uow, cancel_cmd(confirmed["booking_id"]), NOW, POLICY)
     assert uow.types() == ["booking.cancelled"]
-    assert uow.cancelled == [key]
+    assert uow.cancelled == [(kind, confirmed["booking_id"]) for kind in domain.BOOKING_DUE]
     assert key not in uow.due
 
 
@@ -480,7 +504,7 @@ async def test_rescheduling_moves_the_reminder() -> None:
     booked, confirmed = await book(s, hk(3, 14))
     uow = uow_for(s, after=booked)
     await handlers.booking_reschedule(uow, reschedule_cmd(confirmed["booking_id"], hk(5, 10)), NOW, POLICY)
-    (item,) = uow.due.values()
+    (item,) = reminders(uow).values()
     assert (item.key, item.due_at) == (confirmed["booking_id"], hk(4, 10))
     assert item.correlation_id == booked.due[(REMINDER, confirmed["booking_id"])].correlation_id, (
         "still the booking's correlation id, not the command's"
@@ -493,17 +517,17 @@ async def test_rescheduling_to_less_than_a_day_ahead_cancels_the_reminder() -> N
     uow = uow_for(s, after=booked)
     await handlers.booking_reschedule(uow, reschedule_cmd(confirmed["booking_id"], hk(1, 20)), NOW, POLICY)
     assert uow.types() == ["booking.rescheduled"]
-    assert uow.due == {}
-    assert uow.cancelled == [(REMINDER, confirmed["booking_id"])]
+    assert reminders(uow) == {}
+    assert (REMINDER, confirmed["booking_id"]) in uow.cancelled
 
 
 async def test_rescheduling_a_booking_made_without_reminder_to_later_gives_it_one() -> None:
     s = store()
     booked, confirmed = await book(s, hk(1, 20))
-    assert booked.due == {}
+    assert reminders(booked) == {}
     uow = uow_for(s, after=booked)
     await handlers.booking_reschedule(uow, reschedule_cmd(confirmed["booking_id"], hk(4, 9)), NOW, POLICY)
-    (item,) = uow.due.values()
+    (item,) = reminders(uow).values()
     assert item.due_at == hk(3, 9)
 
 
@@ -818,7 +842,7 @@ async def test_a_series_of_366_is_booked_announced_and_reminded_of_whole() -> No
     await handlers.booking_requested(uow, msg, NOW, POLICY)
     assert uow.types() == ["booking.confirmed"] * 366 + ["notification.requested"]
     assert len(s.of_inquiry(msg.data.inquiry_id)) == 366
-    assert len(uow.due) == 365, "every occurrence but the first, which is less than a day ahead"
+    assert len(reminders(uow)) == 365, "every occurrence but the first, which is less than a day ahead"
     (n,) = uow.events("notification.requested")
     assert len(n["parameters"]["occurrences"]) == 366
 
@@ -901,7 +925,7 @@ async def test_accepting_an_offered_alternative_books_and_confirms_it_like_a_req
     assert (n["address"], n["template"], n["language"]) == ("chan@example.com", "booking.confirmed", "zh-Hant")
     (stored,) = s.of_inquiry(msg.data.inquiry_id)
     assert stored.reply_to == EMAIL and stored.attendees == 8
-    assert list(uow.due) == [(REMINDER, confirmed["booking_id"])]
+    assert list(reminders(uow)) == [(REMINDER, confirmed["booking_id"])]
     record = s.requests[msg.data.inquiry_id]
     assert (record.outcome, record.accepted) == (
         "confirmed",
@@ -994,7 +1018,7 @@ async def test_cancelling_a_series_cancels_each_occurrence_not_yet_started_with_
 
     assert [e["booking_id"] for e in uow.events("booking.cancelled")] == ids[1:]
     assert [s.bookings[uuid.UUID(i)].status for i in ids] == ["confirmed"] + ["cancelled"] * 3
-    assert uow.cancelled == [(REMINDER, i) for i in ids[1:]]
+    assert uow.cancelled == [(kind, i) for i in ids[1:] for kind in domain.BOOKING_DUE]
     assert all((REMINDER, i) not in uow.due for i in ids[1:])
     assert {uuid.UUID(i) for i in ids} <= s.locked
 
@@ -1152,4 +1176,4 @@ def test_the_fake_store_offers_exactly_what_the_real_store_offers() -> None:
 
     real, fake = public(BookingStore), public(FakeBookingStore)
     assert {k: v for k, v in fake.items() if k in real} == real
-    assert set(fake) - set(real) == {"of_inquiry"}, "the fake has only test helpers besides the store's methods"
+    assert set(fake) - set(real) == {"of_inquiry", "tasks_of"}, "the fake has only test helpers besides the store's"
