@@ -59,6 +59,20 @@ def add_messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     )
 
 
+def command_outcomes_table(metadata: sa.MetaData) -> sa.Table:
+    """The answer given to each command posted over HTTP (``shared.commands_http``; a repeated POST
+    gets it again). Each service that serves commands over HTTP creates it in a migration."""
+    return sa.Table(
+        "command_outcomes",
+        metadata,
+        sa.Column("command_id", sa.Text, primary_key=True),
+        sa.Column("command", sa.Text, nullable=False),
+        sa.Column("refusal", sa.Text),
+        sa.Column("events", pg.JSONB, nullable=False, server_default="[]"),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
 def asyncpg_dsn(url: str) -> str:
     """The SQLAlchemy URL as a plain libpq/asyncpg DSN."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -27,7 +27,7 @@ from .contract.commands import Command
 from .contract.events import Envelope, EventData, make_event
 from .db import driver_connection
 from .outbox import INBOX, Pending, outbox_rows
-from .scheduler import cancel_due, schedule_due
+from .scheduler import Schedulable, cancel_due, schedule_due, schedule_due_many
 from .topology import COMMANDS, EVENTS
 
 S = TypeVar("S")
@@ -61,6 +61,10 @@ class UnitOfWork(Protocol[S_co]):
         correlation_id: uuid.UUID | str | None = None,
     ) -> None:
         """Make ``kind``/``key`` fall due at ``due_at`` (replaces an earlier due time of the same item)."""
+        ...
+
+    async def schedule_many(self, items: Sequence[Schedulable]) -> None:
+        """:meth:`schedule` for each of ``items`` (no payload), in one statement."""
         ...
 
     async def cancel(self, kind: str, key: str) -> bool:
@@ -112,6 +116,10 @@ class Transaction(Generic[S]):
     ) -> None:
         await schedule_due(self.session, kind, key, due_at, payload or {}, str(correlation_id or "") or None)
         self.due_times.append(due_at)
+
+    async def schedule_many(self, items: Sequence[Schedulable]) -> None:
+        await schedule_due_many(await driver_connection(self.session), items)
+        self.due_times.extend(i.due_at for i in items)
 
     async def cancel(self, kind: str, key: str) -> bool:
         return await cancel_due(self.session, kind, key)

@@ -454,8 +454,7 @@ async def _confirm(
     for request in confirmation.preparation_requested:
         uow.emit(request, correlation_id=correlation_id, causation_id=causation_id)
     await uow.store.add_tasks(confirmation.tasks)
-    for due in confirmation.due:
-        await uow.schedule(due.kind, due.key, due.due_at, correlation_id=due.correlation_id)
+    await uow.schedule_many(confirmation.due)  # one statement, however long the series
     _notify(
         uow,
         confirmation.notice,

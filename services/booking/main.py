@@ -24,11 +24,10 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from shared.availability import is_outage
+from shared.commands_http import serve_commands
 from shared.contract.commands import (
     BookingAcceptAlternative,
     BookingCancel,
@@ -62,10 +61,8 @@ from shared.contract.events import (
     RoomUpdated,
 )
 from shared.http import error
-from shared.runtime import as_uuid, derive_uuid, summarise
-from shared.service import CommandOutcome, Service
+from shared.service import Service
 from shared.topology import BOOKING_COMMANDS, BOOKING_EVENTS
-from shared.uow import Transaction
 
 from . import domain, handlers
 from .settings import BookingSettings
@@ -448,57 +445,6 @@ async def get_waitlist(request: Request) -> JSONResponse:
     return JSONResponse({"items": [{"position": i, **_request_json(r)} for i, r in enumerate(found, 1)]})
 
 
-async def post_command(request: Request) -> JSONResponse:
-    """A booking command over HTTP (agents' tools): the same handler, unit of work and inbox claim
-    (``command:<id>``) as from the queue; answered with what was done (the events) or why it was refused
-    (409). A command id applied before is not applied again: its first answer is given again."""
-    name = request.path_params["name"]
-    model = svc.command_model(name)
-    if model is None:
-        return error(404, f"unknown command {name!r}")
-    try:
-        body = await request.json()
-    except ValueError:
-        return error(400, "the body is not JSON")
-    if not isinstance(body, dict):
-        return error(400, "the body is a command: a JSON object")
-    try:
-        cmd = model.model_validate(body)
-    except ValidationError as exc:
-        return error(422, f"invalid {name}: {summarise(exc)}")
-    correlation_id = as_uuid(request.headers.get("x-correlation-id")) or derive_uuid("command", cmd.command_id)
-
-    async def keep(tx: Transaction[BookingStore], outcome: CommandOutcome) -> None:
-        emitted = [{"type": e.type, "event_id": str(e.event_id), "data": e.data} for e in outcome.events]
-        await tx.store.record_command_outcome(cmd.command_id, name, outcome.refusal, emitted, tx.now)
-
-    try:
-        outcome = await svc.run_command(cmd, correlation_id=correlation_id, record=keep)
-    except Exception as exc:
-        if is_outage(exc):
-            return JSONResponse({"error": "the database is unavailable"}, status_code=503, headers={"Retry-After": "5"})
-        raise
-    if outcome is not None:
-        emitted = [{"type": e.type, "event_id": str(e.event_id), "data": e.data} for e in outcome.events]
-        return _command_answer(cmd.command_id, name, outcome.refusal, emitted, repeated=False)
-    async with svc.sessions() as conn:
-        first = await BookingStore(conn).command_outcome(cmd.command_id)
-    if first is None:  # it came over the queue first: its effects are in the events it caused then
-        return JSONResponse(
-            {"command_id": cmd.command_id, "command": name, "outcome": "already_applied", "repeated": True}
-        )
-    return _command_answer(cmd.command_id, first.command, first.refusal, first.events, repeated=True)
-
-
-def _command_answer(
-    command_id: str, name: str, refusal: str | None, emitted: list[dict[str, Any]], *, repeated: bool
-) -> JSONResponse:
-    body: dict[str, Any] = {"command_id": command_id, "command": name, "repeated": repeated}
-    if refusal:
-        return JSONResponse({**body, "outcome": "refused", "reason": refusal}, status_code=409)
-    return JSONResponse({**body, "outcome": "done", "events": emitted})
-
-
 svc.route("/rooms", list_rooms)
 svc.route("/rooms/{room_id}/day", room_day, protected=True)
 svc.route("/availability", availability)
@@ -506,4 +452,4 @@ svc.route("/bookings", list_bookings, protected=True)
 svc.route("/bookings/{booking_id}", get_booking, protected=True)
 svc.route("/requests", list_requests, protected=True)
 svc.route("/waitlist", get_waitlist, protected=True)
-svc.route("/commands/{name}", post_command, ("POST",), protected=True)
+serve_commands(svc)  # POST /commands/{name}: every booking command (shared/commands_http.py)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from shared.db import add_messaging_tables
+from shared.db import add_messaging_tables, command_outcomes_table
 from shared.scheduler import due_items_table
 
 from .domain import BOOKING_STATUSES, CONFIRMED, DEPARTMENTS, REJECTED, WAITLIST_STATES
@@ -124,14 +124,6 @@ preparations = sa.Table(
 )
 
 # The answer given to a command posted over HTTP (POST /commands/{name}): a repeated POST gets it again.
-command_outcomes = sa.Table(
-    "command_outcomes",
-    metadata,
-    sa.Column("command_id", sa.Text, primary_key=True),
-    sa.Column("command", sa.Text, nullable=False),
-    sa.Column("refusal", sa.Text),
-    sa.Column("events", pg.JSONB, nullable=False, server_default="[]"),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-)
+command_outcomes = command_outcomes_table(metadata)
 
 NO_OVERLAP = "bookings_no_overlap"

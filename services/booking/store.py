@@ -31,7 +31,7 @@ from shared.contract.events import ReplyRoute
 from shared.db import driver_connection
 
 from . import domain
-from .models import NO_OVERLAP, bookings, command_outcomes, preparations, requests, rooms
+from .models import NO_OVERLAP, bookings, preparations, requests, rooms
 
 Busy = dict[str, list[tuple[datetime, datetime]]]
 
@@ -490,21 +490,6 @@ class BookingStore:
             .where(preparations.c.booking_id == task.booking_id, preparations.c.department == task.department)
             .values(done_at=task.done_at, done_by=task.done_by, note=task.note, overdue_at=task.overdue_at)
         )
-
-    # -- commands over HTTP ---------------------------------------------------------------------
-    async def record_command_outcome(
-        self, command_id: str, command: str, refusal: str | None, emitted: Sequence[dict[str, Any]], at: datetime
-    ) -> None:
-        await self.conn.execute(
-            pg_insert(command_outcomes)
-            .values(command_id=command_id, command=command, refusal=refusal, events=list(emitted), at=at)
-            .on_conflict_do_nothing()
-        )
-
-    async def command_outcome(self, command_id: str) -> Any:
-        """The answer given to the command ``command_id`` posted over HTTP (a row), or None."""
-        stmt = sa.select(command_outcomes).where(command_outcomes.c.command_id == command_id)
-        return (await self.conn.execute(stmt)).first()
 
 
 def _is_overlap(exc: IntegrityError) -> bool:

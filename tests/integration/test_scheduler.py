@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,37 @@ async def test_scheduling_the_same_item_again_moves_it(engine: AsyncEngine) -> N
     h.clock.advance(timedelta(minutes=20))
     assert await h.scheduler.fire_due() == 1
     assert h.fired == [("x", T0 + timedelta(minutes=30))]
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str
+    key: str
+    due_at: datetime
+    correlation_id: str | None = None
+
+
+async def test_many_items_scheduled_at_once_fire_like_items_scheduled_one_by_one(engine: AsyncEngine) -> None:
+    h = Harness(engine, attempts=1)
+    h.failing["moved"] = 2  # (a failed batch is tried again item by item)
+    await h.schedule(("tick", "moved", T0 + timedelta(minutes=1)))
+    h.clock.advance(timedelta(minutes=1))
+    await h.scheduler.fire_due()  # fails once: parked
+    async with h.transactions.begin() as tx:
+        await tx.schedule_many(
+            [
+                Item("tick", "a", T0 + timedelta(minutes=3)),
+                Item("tick", "b", T0 + timedelta(minutes=2), str(uuid.uuid4())),
+                Item("tick", "a", T0 + timedelta(minutes=4)),  # the same item twice: the last time wins
+                Item("tick", "moved", T0 + timedelta(minutes=2, seconds=30)),  # a parked item starts afresh
+            ]
+        )
+    assert h.committed[-1].due_times, "the scheduler is told of the new due times"
+    rows = {(r.kind, r.key): r for r in await h.rows(engine)}
+    assert rows[("tick", "moved")].parked_at is None and rows[("tick", "moved")].attempts == 0
+    h.clock.advance(timedelta(minutes=3))
+    assert await h.scheduler.fire_due() == 3
+    assert [k for k, _ in h.fired] == ["b", "moved", "a"], "each once, in due order, a at its last time"
 
 
 async def test_an_item_cancelled_or_rolled_back_with_its_state_change_never_fires(engine: AsyncEngine) -> None:

@@ -241,15 +241,6 @@ class FakeBookingStore:
     async def save_task(self, task: domain.Task) -> None:
         self.preparations[(task.booking_id, task.department)] = task
 
-    # -- commands over HTTP ---------------------------------------------------------------------
-    async def record_command_outcome(
-        self, command_id: str, command: str, refusal: str | None, emitted: Sequence[dict[str, Any]], at: datetime
-    ) -> None:
-        self.outcomes.setdefault(command_id, {"command": command, "refusal": refusal, "events": list(emitted)})
-
-    async def command_outcome(self, command_id: str) -> Any:
-        return self.outcomes.get(command_id)
-
     # -- what tests read ------------------------------------------------------------------------
     def of_inquiry(self, inquiry_id: str) -> list[domain.Booking]:
         return sorted((b for b in self.bookings.values() if b.inquiry_id == inquiry_id), key=lambda b: b.occurrence)

@@ -12,7 +12,7 @@ service's fake store lives beside its handler tests.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from shared.contract.commands import Command
 from shared.contract.events import Envelope, EventData, make_event
 from shared.messages import CommandIn, EventIn
-from shared.scheduler import DueItem
+from shared.scheduler import DueItem, Schedulable
 
 S = TypeVar("S")
 
@@ -70,6 +70,10 @@ class FakeUnitOfWork(Generic[S]):
         if due_at.tzinfo is None:
             raise ValueError("a due time needs a UTC offset")
         self.due[(kind, key)] = Scheduled(kind, key, due_at, dict(payload or {}), str(correlation_id or "") or None)
+
+    async def schedule_many(self, items: Sequence[Schedulable]) -> None:
+        for item in items:
+            await self.schedule(item.kind, item.key, item.due_at, correlation_id=item.correlation_id)
 
     async def cancel(self, kind: str, key: str) -> bool:
         self.cancelled.append((kind, key))
