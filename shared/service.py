@@ -60,6 +60,8 @@ from .clock import clock_from
 from .contract.commands import Command
 from .contract.events import CommandRejected, Envelope, EventData
 from .db import db_retry, make_engine, make_sessionmaker
+from .http_guard import EXCEPTION_HANDLERS as EDGE_REFUSALS
+from .http_guard import BodyGuard
 from .logs import adopt_library_loggers, configure_logging, get_logger
 from .messages import BatchHandler, CommandHandler, CommandIn, DueHandler, EventHandler, EventIn
 from .outbox import Outbox
@@ -119,13 +121,14 @@ class BrokerUnavailable(Exception):
 class ServiceApp(AsgiFastStream):
     """AsgiFastStream whose HTTP side is a Starlette app (path parameters, methods, auth)."""
 
-    http: Any = None
+    http: Any = None  # the routes (Starlette)
+    edge: Any = None  # what requests go through first (the body guard, in front of ``http``)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
-        await self.http(scope, receive, send)
+        await (self.edge or self.http)(scope, receive, send)
 
 
 class Service(Generic[S, P]):
@@ -205,7 +208,10 @@ class Service(Generic[S, P]):
             on_shutdown=[self._on_shutdown],
             after_shutdown=[self._after_shutdown],
         )
-        self.app.http = Starlette(exception_handlers={BrokerUnavailable: _unavailable})
+        self.app.http = Starlette(exception_handlers={BrokerUnavailable: _unavailable, **EDGE_REFUSALS})
+        self.app.edge = BodyGuard(
+            self.app.http, max_bytes=settings.max_message_bytes, read_timeout=settings.http_body_timeout_seconds
+        )
         self.route("/healthz", self._healthz)
         self.route("/readyz", self._readyz)
         self.route("/metrics", self._prometheus)

@@ -35,7 +35,12 @@ class ServiceSettings(BaseSettings):
     # messaging
     prefetch: int = Field(200, ge=1, le=5000)
     delivery_limit: int = Field(5, ge=1, le=100, description="x-delivery-limit of every quorum queue")
-    max_message_bytes: int = Field(1_048_576, ge=1024, description="larger messages are dead-lettered")
+    max_message_bytes: int = Field(
+        1_048_576, ge=1024, description="larger messages are dead-lettered; larger HTTP bodies are refused (413)"
+    )
+    http_body_timeout_seconds: float = Field(
+        10, gt=0, le=300, description="an HTTP request body's next chunk must arrive within this (else 408)"
+    )
     relay_batch: int = Field(500, ge=1, le=5000, description="outbox rows relayed per batch")
     relay_poll_seconds: float = Field(1.0, gt=0, description="outbox poll interval (catch-up after crashes)")
     consumer_deadline_seconds: float = Field(

@@ -47,6 +47,7 @@ from shared.contract.events import EventData
 from . import messages
 
 MAX_DURATION = timedelta(hours=24)
+MAX_AHEAD = timedelta(days=3 * 365 + 1)  # how far ahead a meeting may start (its series may run on)
 MAX_OCCURRENCES = 366  # the contract's bound on a series (Recurrence.count); a longer one is refused
 
 # a booking's status
@@ -387,14 +388,26 @@ def suitable_rooms(rooms: Iterable[Room], req: Request) -> list[Room]:
     return sorted(fit, key=lambda r: (r.capacity, r.room_id))
 
 
-def plan(req: Request, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Plan | Rejection:
+def time_problem(req: Request, now: datetime) -> Rejection | None:
+    """Why a meeting's time can never be booked (or asked about), or None."""
+    if req.attendees < 1:
+        return Rejection("invalid", "a meeting has at least one attendee", why="no_attendees")
     if req.end <= req.start:
         return Rejection("invalid", "the meeting must end after it starts", why="end_before_start")
     if req.end - req.start > MAX_DURATION:
         return Rejection("invalid", "a meeting may last at most 24 hours; book several days separately", why="too_long")
     if req.start < now:
         return Rejection("invalid", "the meeting would start in the past", why="past")
-    problem = series_problem(req)
+    if req.start > now + MAX_AHEAD:
+        years = MAX_AHEAD.days // 365
+        return Rejection(
+            "invalid", f"bookings open at most {years} years ahead", why="too_far_ahead", facts={"years": years}
+        )
+    return None
+
+
+def plan(req: Request, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Plan | Rejection:
+    problem = time_problem(req, now) or series_problem(req)
     if problem:
         return problem
     occ = tuple(occurrences(req))

@@ -351,9 +351,10 @@ async def availability(request: Request) -> JSONResponse:
         equipment = frozenset(e for e in request.query_params.get("equipment", "").split(",") if e)
     except ValueError as exc:
         return error(400, str(exc))
-    if end <= start:
-        return error(400, "end must be after start")
     req = domain.Request(start, end, attendees, equipment, request.query_params.get("room_id"))
+    problem = domain.time_problem(req, svc.clock.now())
+    if problem is not None:
+        return error(400, problem.reason)
     async with svc.sessions() as conn, conn.begin():
         store = BookingStore(conn)
         rooms = await store.rooms()

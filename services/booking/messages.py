@@ -163,6 +163,16 @@ REASONS: Mapping[str, Mapping[str, str]] = {
         "zh-Hant": "每次會議最長 24 小時，多日會議請分日預訂。",
         "zh-Hans": "每次会议最长 24 小时，多日会议请分日预订。",
     },
+    "too_far_ahead": {
+        "en": "Bookings open at most {years} years ahead.",
+        "zh-Hant": "會議室最多可提前 {years} 年預訂。",
+        "zh-Hans": "会议室最多可提前 {years} 年预订。",
+    },
+    "no_attendees": {
+        "en": "A meeting needs at least one attendee.",
+        "zh-Hant": "會議至少需要一位與會者。",
+        "zh-Hans": "会议至少需要一位与会者。",
+    },
     "no_occurrence": {
         "en": "The recurrence gives no meeting.",
         "zh-Hant": "重複設定沒有產生任何會議。",
@@ -216,6 +226,7 @@ GENERIC: Mapping[str, Mapping[str, str]] = {
     },
     "series_unbounded": REASONS["invalid"],
     "series_too_long": REASONS["invalid"],
+    "too_far_ahead": REASONS["invalid"],
 }
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.booking import domain
+from services.booking import domain, messages
 from services.booking.domain import (
     MAX_OCCURRENCES,
     Plan,
@@ -24,6 +24,7 @@ from services.booking.domain import (
     occurrences,
     plan,
     suitable_rooms,
+    time_problem,
     unsuitability,
 )
 from shared.contract.events import BookingRejected, BookingReminderDue
@@ -231,6 +232,24 @@ def test_plan_refuses_a_meeting_in_the_past():
     assert isinstance(result, Rejection)
     assert result.code == "invalid"
     assert "past" in result.reason
+
+
+def test_plan_refuses_a_meeting_more_than_three_years_ahead_with_the_reason_the_customer_reads():
+    far = NOW + timedelta(days=3 * 365 + 2)
+    result = plan(req(far, far + timedelta(hours=1)), ROOMS, NOW, POLICY)
+    assert isinstance(result, Rejection)
+    assert (result.code, result.why) == ("invalid", "too_far_ahead")
+    assert messages.reason(result.why, result.facts, "zh-Hant") == "會議室最多可提前 3 年預訂。"
+    near = NOW + timedelta(days=3 * 365)
+    assert isinstance(plan(req(near, near + timedelta(hours=1)), ROOMS, NOW, POLICY), Plan)
+
+
+def test_a_time_in_year_9999_or_without_attendees_is_refused_before_any_arithmetic_on_it():
+    end_of_time = datetime(9999, 12, 31, 22, tzinfo=UTC)
+    far = time_problem(req(end_of_time, end_of_time + timedelta(hours=1)), NOW)
+    nobody = time_problem(req(hk(2, 14), hk(2, 15), attendees=-1), NOW)
+    assert far is not None and far.why == "too_far_ahead"
+    assert nobody is not None and nobody.why == "no_attendees"
 
 
 def test_plan_accepts_a_meeting_starting_now():
