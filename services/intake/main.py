@@ -11,6 +11,7 @@ it. HTTP on port 8001: health, the web ingress and the channels' webhooks.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -27,6 +28,7 @@ from shared.contract.events import (
     NotificationRequested,
 )
 from shared.http import error
+from shared.outbox import INBOX
 from shared.runtime import Incoming
 from shared.service import Service
 from shared.topology import COMMANDS, INBOUND, INTAKE_EVENTS, INTAKE_INBOUND, exchange
@@ -122,5 +124,20 @@ async def _publish_inbound(channel: str, body: bytes, message_id: str | None, co
     await svc.publish(body, exchange=INBOUND, routing_key=channel, message_id=message_id, content_type=content_type)
 
 
+class _SignedOnce:
+    """The signed webhook deliveries accepted, in intake's inbox: every replica refuses a replay."""
+
+    async def first(self, key: str) -> bool:
+        async with svc.transaction() as tx:
+            return await tx.claim(f"webhook:{key}")
+
+    async def forget(self, key: str) -> None:
+        assert svc.sessions is not None
+        async with svc.sessions() as conn, conn.begin():
+            await conn.execute(sa.delete(INBOX).where(INBOX.c.message_id == f"webhook:{key}"))
+
+
 svc.route("/inbound/{channel}", ingress, methods=["POST"], protected=True)
-svc.app.http.router.routes.extend(webhooks.make_routes(_publish_inbound, lambda: svc.settings, svc.clock))
+svc.app.http.router.routes.extend(
+    webhooks.make_routes(_publish_inbound, lambda: svc.settings, svc.clock, seen=_SignedOnce())
+)

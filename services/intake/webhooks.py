@@ -13,9 +13,14 @@ Configuration (``MEETDESK_`` environment variables; empty = that webhook is disa
   point the account at ``https://<host>/webhooks/wechat`` in plaintext or compatible mode.
 - ``chatwoot_secret`` — the webhook's secret. Chatwoot 4.11.2 and later sign each delivery:
   ``X-Chatwoot-Signature: sha256=<hex HMAC-SHA256 of "{X-Chatwoot-Timestamp}.{raw body}">``;
-  an ``X-Chatwoot-Signature`` without a timestamp header is checked as the HMAC of the raw body
-  alone (with or without the ``sha256=`` prefix). Older Chatwoot sends no signature at all: put the
-  secret in the webhook URL instead, ``https://<host>/webhooks/chatwoot?token=<secret>``.
+  a signature without its timestamp is refused (it could be replayed forever). Older Chatwoot sends
+  no signature at all: put the secret in the webhook URL instead,
+  ``https://<host>/webhooks/chatwoot?token=<secret>`` (a replay of such a delivery is the same
+  message, which intake counts once by its id).
+
+Replays: a signed timestamp more than 5 minutes from the service's clock is refused, and within
+those 5 minutes each WeChat ``timestamp``/``nonce`` pair and each Chatwoot signature is accepted
+once (``seen``: shared by the replicas through intake's database); a replay answers 403 / 401.
 
 Payloads are never logged (they carry names and phone numbers): only channel, size and message id.
 """
@@ -27,7 +32,7 @@ import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -97,16 +102,16 @@ def verify_chatwoot(
     max_skew: float = MAX_SKEW_SECONDS,
 ) -> bool:
     """A Chatwoot delivery is authentic if the ``?token=`` query parameter is the secret or the
-    ``X-Chatwoot-Signature`` matches: over ``"{timestamp}.{body}"`` when ``X-Chatwoot-Timestamp``
-    is given (which must then be within ``max_skew`` of ``now``, if ``now`` is given), else over
-    the body alone. Either suffices, so a signing Chatwoot can also keep a token in its URL."""
+    ``X-Chatwoot-Signature`` matches over ``"{timestamp}.{body}"`` with its ``X-Chatwoot-Timestamp``
+    (within ``max_skew`` of ``now``, if ``now`` is given; a signature without a timestamp is refused).
+    Either suffices, so a signing Chatwoot can also keep a token in its URL."""
     if not secret:
         return False
     if token and hmac.compare_digest(secret.encode(), token.encode()):
         return True
-    if not signature:
+    if not signature or not timestamp:
         return False
-    if timestamp is not None and now is not None and not fresh(timestamp, now, max_skew):
+    if now is not None and not fresh(timestamp, now, max_skew):
         return False
     given = signature.strip().lower().removeprefix("sha256=")
     expected = chatwoot_signature(secret, body, timestamp)
@@ -121,14 +126,51 @@ def chatwoot_message_id(payload: dict[str, Any]) -> str | None:
     return None
 
 
+class Seen(Protocol):
+    async def first(self, key: str) -> bool:
+        """Remember ``key``; True the first time it is offered (within the replay window)."""
+        ...
+
+    async def forget(self, key: str) -> None:
+        """Forget ``key`` (the delivery it let in could not be taken: its sender will try again)."""
+        ...
+
+
+class RecentKeys:
+    """One process's memory of the keys offered within the replay window (what :func:`make_routes`
+    uses unless given a memory the replicas share)."""
+
+    def __init__(self, clock: Clock, window: float = 2 * MAX_SKEW_SECONDS):
+        self._clock = clock
+        self._window = window
+        self._seen: dict[str, float] = {}
+
+    async def first(self, key: str) -> bool:
+        now = self._clock.now().timestamp()
+        if len(self._seen) > 10_000:
+            self._seen = {k: t for k, t in self._seen.items() if now - t <= self._window}
+        seen_at = self._seen.get(key)
+        if seen_at is not None and now - seen_at <= self._window:
+            return False
+        self._seen[key] = now
+        return True
+
+    async def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+
 # -- endpoints ----------------------------------------------------------------------------------
-def make_routes(publish: Publish, settings_getter: Callable[[], Any], clock: Clock) -> list[Route]:
+def make_routes(
+    publish: Publish, settings_getter: Callable[[], Any], clock: Clock, seen: Seen | None = None
+) -> list[Route]:
     """``GET``/``POST /webhooks/wechat`` and ``POST /webhooks/chatwoot``.
 
     ``settings_getter()`` returns an object with ``wechat_token`` and ``chatwoot_secret``
     (``SecretStr``) and ``max_message_bytes``; it is read on every request. ``clock`` says what
-    time it is for the signed timestamps (the service's clock).
+    time it is for the signed timestamps (the service's clock); ``seen`` remembers the signed
+    deliveries accepted, so a replay within the window is refused (default: this process's memory).
     """
+    memory: Seen = seen or RecentKeys(clock)
 
     async def wechat_handshake(request: Request) -> Response:
         """WeChat's server-URL check: echo ``echostr`` if the signature is right."""
@@ -157,7 +199,12 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any], clock: Clo
             _log_refused("wechat", 400, rej.reason, len(body))
             return error(400, f"not a WeChat push: {rej.reason}")
         message_id = wechat.source_ref(fields)
-        await publish("wechat", body, message_id, "application/xml")
+        q = request.query_params
+        once = f"wechat:{q.get('timestamp')}:{q.get('nonce')}"
+        if not await memory.first(once):
+            _log_refused("wechat", 403, "replayed", len(body))
+            return error(403, "this signed request was used before (a replay)")
+        await _publish_or_forget(memory, once, publish("wechat", body, message_id, "application/xml"))
         log.info("webhook accepted", channel="wechat", size=len(body), message_id=message_id)
         return PlainTextResponse("success")  # what WeChat expects when no reply message is sent
 
@@ -189,7 +236,12 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any], clock: Clo
             _log_refused("chat", 400, "not a Chatwoot event", len(body))
             return error(400, "not a Chatwoot webhook: expected a JSON object with an 'event'")
         message_id = chatwoot_message_id(payload)
-        await publish("chat", body, message_id, "application/json")
+        signature = (request.headers.get("x-chatwoot-signature") or "").strip().lower().removeprefix("sha256=")
+        once = f"chatwoot:{signature}"
+        if signature and not await memory.first(once):
+            _log_refused("chat", 401, "replayed", len(body))
+            return error(401, "this signed delivery was received before (a replay)")
+        await _publish_or_forget(memory, once, publish("chat", body, message_id, "application/json"))
         log.info("webhook accepted", channel="chat", size=len(body), message_id=message_id)
         return JSONResponse({"accepted": True, "channel": "chat", "message_id": message_id}, status_code=202)
 
@@ -198,6 +250,14 @@ def make_routes(publish: Publish, settings_getter: Callable[[], Any], clock: Clo
         Route("/webhooks/wechat", wechat_push, methods=["POST"], name="webhook_wechat"),
         Route("/webhooks/chatwoot", chatwoot_push, methods=["POST"], name="webhook_chatwoot"),
     ]
+
+
+async def _publish_or_forget(memory: Seen, key: str, publishing: Awaitable[None]) -> None:
+    try:
+        await publishing
+    except BaseException:
+        await memory.forget(key)
+        raise
 
 
 def _secret(settings: Any, name: str) -> str:

@@ -266,7 +266,7 @@ async def test_wechat_webhook_checks_the_signature_and_publishes(system: System)
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[Hello, I'd like to book a room]]></Content><MsgId>{msg_id}</MsgId></xml>"
     )
-    ts, nonce = str(int(time.time())), "n0nce"
+    ts, nonce = str(int(system.now().timestamp())), uuid.uuid4().hex
     signature = hashlib.sha1("".join(sorted([WECHAT_TOKEN, ts, nonce])).encode()).hexdigest()
     url = system.url("intake") + "/webhooks/wechat"
     async with httpx.AsyncClient() as client:
@@ -276,6 +276,11 @@ async def test_wechat_webhook_checks_the_signature_and_publishes(system: System)
         assert echo.text == "e1"
         ok = await client.post(url, params={"signature": signature, "timestamp": ts, "nonce": nonce}, content=xml)
         assert ok.status_code == 200 and ok.text == "success"
+        # the same signed query string again, with a forged body, at another replica: a replay
+        forged = xml.replace("book a room", "cancel everything")
+        params = {"signature": signature, "timestamp": ts, "nonce": nonce}
+        replay = await client.post(url, params=params, content=forged)
+        assert replay.status_code == 403, replay.text
     (inq,) = await inquiry_of(system, msg_id)
     assert inq.data["channel"] == "wechat" and inq.data["language"] == "en"
     assert json.dumps(inq.data)  # a plain JSON event

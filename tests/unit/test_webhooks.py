@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -88,9 +89,11 @@ def h() -> Harness:
 
 
 def signed(
-    token: str = TOKEN, *, timestamp: int | None = None, nonce: str = "1408234567", **extra: str
+    token: str = TOKEN, *, timestamp: int | None = None, nonce: str | None = None, **extra: str
 ) -> dict[str, str]:
+    """A WeChat query string signed with ``token`` (a fresh nonce each time, as WeChat sends)."""
     ts = str(NOW if timestamp is None else timestamp)
+    nonce = nonce or str(random.randrange(10**9, 10**10))
     return {"signature": wechat_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
 
@@ -122,9 +125,8 @@ def test_verify_chatwoot() -> None:
     body = b'{"event":"message_created","id":1}'
     digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert chatwoot_signature(SECRET, body) == digest
-    assert verify_chatwoot(SECRET, body, signature=digest)
-    assert verify_chatwoot(SECRET, body, signature=f"sha256={digest}")
-    assert not verify_chatwoot(SECRET, body + b" ", signature=digest)
+    assert not verify_chatwoot(SECRET, body, signature=digest), "a signature without its timestamp: refused"
+    assert not verify_chatwoot(SECRET, body, signature=f"sha256={digest}")
     assert verify_chatwoot(SECRET, body, token=SECRET)
     assert not verify_chatwoot(SECRET, body, token=SECRET[:-1])
     assert not verify_chatwoot(SECRET, body)
@@ -184,6 +186,33 @@ def test_wechat_event_gets_a_stable_message_id(h: Harness) -> None:
     for _ in range(2):  # WeChat's redelivery: same body, same id
         assert h.client.post("/webhooks/wechat", params=signed(), content=WECHAT_EVENT).status_code == 200
     assert [c.message_id for c in h.calls] == [f"{OPENID}:1764570001:subscribe"] * 2
+
+
+def test_a_captured_wechat_query_string_is_refused_with_any_body_inside_the_window(h: Harness) -> None:
+    captured = signed()
+    assert h.client.post("/webhooks/wechat", params=captured, content=WECHAT_TEXT).status_code == 200
+    forged = WECHAT_TEXT.replace(b"Content><![CDATA[", b"Content><![CDATA[forged ")
+    replay = h.client.post("/webhooks/wechat", params=captured, content=forged)
+    assert replay.status_code == 403 and "replay" in replay.json()["error"]
+    assert len(h.calls) == 1
+
+
+def test_a_wechat_push_that_could_not_be_published_may_be_sent_again() -> None:
+    clock = FixedClock(datetime.fromtimestamp(NOW, UTC))
+    attempts: list[bytes] = []
+
+    async def broker_away_once(channel: str, body: bytes, message_id: str | None, content_type: str) -> None:
+        attempts.append(body)
+        if len(attempts) == 1:
+            raise ConnectionError("the broker is away")
+
+    client = TestClient(
+        Starlette(routes=make_routes(broker_away_once, FakeSettings, clock)), raise_server_exceptions=False
+    )
+    params = signed()
+    assert client.post("/webhooks/wechat", params=params, content=WECHAT_TEXT).status_code == 500
+    assert client.post("/webhooks/wechat", params=params, content=WECHAT_TEXT).status_code == 200, "its retry"
+    assert len(attempts) == 2
 
 
 @pytest.mark.parametrize(
@@ -251,10 +280,14 @@ def chatwoot_body(payload: dict[str, Any] | None = None) -> bytes:
     return json.dumps(payload or CHATWOOT_MESSAGE, ensure_ascii=False).encode()
 
 
+def chatwoot_signed(body: bytes, ts: int = NOW, *, prefix: str = "sha256=") -> dict[str, str]:
+    sig = hmac.new(SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Chatwoot-Signature": prefix + sig, "X-Chatwoot-Timestamp": str(ts)}
+
+
 def test_chatwoot_hmac_ok(h: Harness) -> None:
     body = chatwoot_body()
-    sig = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    r = h.client.post("/webhooks/chatwoot", content=body, headers={"X-Chatwoot-Signature": sig})
+    r = h.client.post("/webhooks/chatwoot", content=body, headers=chatwoot_signed(body, prefix=""))
     assert r.status_code == 202
     assert r.json() == {"accepted": True, "channel": "chat", "message_id": "chatwoot:message_created:4711"}
     assert h.calls == [Published("chat", body, "chatwoot:message_created:4711", "application/json")]
@@ -262,10 +295,25 @@ def test_chatwoot_hmac_ok(h: Harness) -> None:
 
 def test_chatwoot_hmac_prefix_form(h: Harness) -> None:
     body = chatwoot_body()
-    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    r = h.client.post("/webhooks/chatwoot", content=body, headers={"X-Chatwoot-Signature": sig})
+    r = h.client.post("/webhooks/chatwoot", content=body, headers=chatwoot_signed(body))
     assert r.status_code == 202
     assert h.calls[0].body == body
+
+
+def test_a_chatwoot_signature_without_its_timestamp_is_refused(h: Harness) -> None:
+    body = chatwoot_body()
+    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert h.client.post("/webhooks/chatwoot", content=body, headers={"X-Chatwoot-Signature": sig}).status_code == 401
+    assert h.calls == []
+
+
+def test_a_replayed_chatwoot_delivery_is_refused_within_the_window(h: Harness) -> None:
+    body = chatwoot_body({"event": "conversation_status_changed", "id": 812, "status": "resolved"})
+    headers = chatwoot_signed(body)
+    assert h.client.post("/webhooks/chatwoot", content=body, headers=headers).status_code == 202
+    replay = h.client.post("/webhooks/chatwoot", content=body, headers=headers)
+    assert replay.status_code == 401 and "replay" in replay.json()["error"]
+    assert len(h.calls) == 1
 
 
 def test_chatwoot_timestamped_signature(h: Harness) -> None:
@@ -307,10 +355,7 @@ def test_chatwoot_unauthenticated(h: Harness, headers: dict[str, str], params: d
 
 def test_chatwoot_body_tampered_after_signing(h: Harness) -> None:
     body = chatwoot_body()
-    sig = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    r = h.client.post(
-        "/webhooks/chatwoot", content=body.replace(b"4711", b"4712"), headers={"X-Chatwoot-Signature": sig}
-    )
+    r = h.client.post("/webhooks/chatwoot", content=body.replace(b"4711", b"4712"), headers=chatwoot_signed(body))
     assert r.status_code == 401
 
 
