@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking chaos soak dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking bench-metrics metrics-rebuild chaos soak dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,7 +23,8 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
-	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking"
+	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking | bench-metrics"
+	@echo "make metrics-rebuild [ARGS=--compact|--status]   recompute metrics' figures from its event log (local database)"
 	@echo "make chaos [ARGS=--short]   the fault suite: a table of sent / once / lost / doubled / recovery"
 	@echo "make soak [ARGS=--minutes 10]   the mixed stream at half its maximum: latency, memory, queues, errors"
 	@echo "make dlq ARGS=...   dead letters: ARGS=\"list\", \"show QUEUE\", \"replay QUEUE --reason TEXT\" (docs/runbook.md)"
@@ -59,7 +60,7 @@ lint: install
 
 compose-check: install
 	@if command -v docker-compose >/dev/null 2>&1; then \
-		echo "docker-compose config -q"; docker-compose -f docker-compose.yml config -q; \
+		echo "docker-compose config -q"; MEETDESK_API_TOKEN=$${MEETDESK_API_TOKEN:-compose-check-placeholder} docker-compose -f docker-compose.yml config -q; \
 	elif command -v check-jsonschema >/dev/null 2>&1 || test -x $(VENV)/bin/check-jsonschema; then \
 		echo "check-jsonschema (compose-spec)"; \
 		PATH="$(VENV)/bin:$$PATH" check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml; \
@@ -89,6 +90,19 @@ bench-scheduler: install
 
 bench-booking: install
 	$(PY) bench/booking.py
+
+bench-metrics: install
+	$(PY) bench/metrics.py
+
+# the metrics service's environment exactly as `make run` gives it (tools/run_local.py's plan from
+# docker-compose.yml; anything it prints before the plan is skipped), then
+# python -m services.metrics.rebuild $(ARGS) with it
+metrics-rebuild: install
+	@$(PY) -c 'import json, os, subprocess, sys; \
+		out = subprocess.check_output([sys.executable, "tools/run_local.py", "--print", "--only", "metrics"]); \
+		plan = json.loads(out[out.index(b"{"):]); \
+		env = {**os.environ, **plan["services"][0]["environment"]}; \
+		sys.exit(subprocess.call([sys.executable, "-m", "services.metrics.rebuild", *sys.argv[1:]], env=env))' $(ARGS)
 
 chaos: install
 	$(PY) tools/chaos.py $(ARGS)

@@ -1,4 +1,5 @@
-"""Metrics' migration and counters against a real PostgreSQL.
+"""Metrics' store against a real PostgreSQL: the event log's key, concurrent batches on shared states and
+counts, the queries (the unit tests' fake answers alike), the HTTP routes and the rebuild command.
 
 The servers come from ``tests/servers.py`` like every integration test's; the database
 ``meetdesk_test_metrics_store`` is dropped and migrated afresh. No database: the tests fail, never skip.
@@ -7,42 +8,57 @@ The servers come from ``tests/servers.py`` like every integration test's; the da
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import domain
-from services.metrics.domain import Fact, Policy
-from services.metrics.handlers import Counted, count_batch
-from services.metrics.models import kpi_counters
-from services.metrics.store import MetricsStore, Summed
-from shared.contract.events import BookingConfirmed, FeedbackReceived, make_event
-from shared.db import make_engine
+from services.metrics import domain, handlers
+from services.metrics.domain import Days, Policy
+from services.metrics.handlers import Absorbed
+from services.metrics.store import MetricsStore
+from shared.clock import FixedClock
+from shared.contract.events import (
+    BookingConfirmed,
+    ComplaintClock,
+    ComplaintRegistered,
+    ComplaintStatusChanged,
+    Envelope,
+    EventData,
+    FeedbackReceived,
+    make_event,
+)
+from shared.db import make_engine, make_sessionmaker
 from shared.migrate import migrate
 from shared.uow import Transaction
 
 from ..servers import Servers
-from ..system import fresh_database
+from ..system import ROOT, fresh_database
 from ..unit.metrics_fakes import FakeMetricsStore
+from ..unit.metrics_traffic import HK, Traffic
 
 pytestmark = pytest.mark.integration
 
 DB_NAME = "meetdesk_test_metrics_store"
-HK = ZoneInfo("Asia/Hong_Kong")
 POLICY = Policy(tz=HK)
-D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
+AT = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+D1 = date(2026, 3, 1)
 
 
 @pytest.fixture(scope="module")
 async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
     url = await fresh_database(servers, DB_NAME, "metrics")
     await asyncio.to_thread(migrate, "metrics", url)  # a second run is a no-op
-    eng = make_engine(url, pool_size=5)
+    eng = make_engine(url, pool_size=10)
     try:
         yield eng
     finally:
@@ -52,267 +68,225 @@ async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def db(engine: AsyncEngine) -> AsyncEngine:
     async with engine.begin() as conn:
-        await conn.execute(sa.text("TRUNCATE kpi_counters, inbox, outbox"))
+        await conn.execute(
+            sa.text("TRUNCATE event_log, entity_states, kpi_daily, compacted_entity_states, compacted_kpi_daily, inbox")
+        )
     return engine
 
 
-async def add(engine: AsyncEngine, facts: list[Fact]) -> int:
-    async with engine.begin() as conn:
-        return await MetricsStore(conn).add_facts(facts)
+def event(data: EventData, at: datetime = AT) -> Envelope:
+    return make_event(data, producer="test", correlation_id=uuid.uuid4(), occurred_at=at)
 
 
-async def query(engine: AsyncEngine, start: date, end: date, group_by: domain.GroupBy) -> list[Summed]:
+def absorbed(env: Envelope) -> Absorbed:
+    found = domain.record(env)
+    assert isinstance(found, domain.Record)
+    return Absorbed(found)
+
+
+async def absorb(engine: AsyncEngine, items: list[Absorbed]) -> None:
+    """One batch in one unit of work on the real database, as the batcher runs it."""
+    async with engine.connect() as conn, conn.begin():
+        await handlers.absorb_batch(Transaction(conn, MetricsStore(conn), "metrics", AT), items, AT, POLICY)
+
+
+async def counts(engine: AsyncEngine) -> dict[tuple[Any, ...], int]:
     async with engine.connect() as conn:
-        return await MetricsStore(conn).query(start, end, group_by)
+        rows = (await conn.execute(sa.text("SELECT * FROM kpi_daily WHERE count <> 0"))).all()
+    return {tuple(r[:7]): r[7] for r in rows}
 
 
-def counted(env) -> Counted:
-    found = domain.facts(env, HK)
-    assert isinstance(found, list)
-    return Counted(env.event_id, found)
-
-
-async def count(engine: AsyncEngine, items: list[Counted], now: datetime) -> None:
-    """One batch in one unit of work on the real database (inbox included), as the batcher runs it."""
-    async with engine.begin() as conn:
-        await count_batch(Transaction(conn, MetricsStore(conn), "metrics", now), items, now, POLICY)
-
-
-async def counters(engine: AsyncEngine) -> dict[tuple[date, str, str, str], tuple[int, float]]:
+async def states(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as conn:
-        rows = (await conn.execute(sa.select(kpi_counters))).all()
-    return {(r.day, r.metric, r.dim_kind, r.dim_value): (r.count, r.total) for r in rows}
+        rows = (await conn.execute(sa.text("SELECT entity, state FROM entity_states WHERE state <> '{}'"))).all()
+    return {r[0]: r[1] for r in rows}
 
 
-def fact(metric: str, count: int = 1, total: float = 0.0, kind: str = "all", value: str = "all", day: date = D1):
-    return Fact(day, metric, kind, value, count, total)
+def feedback(score: int) -> FeedbackReceived:
+    return FeedbackReceived(subject_type="service", score=score, score_100=score * 20, channel="chat", agent_id="ag-1")
 
 
-async def test_add_facts_sums_a_batch_and_accumulates(db: AsyncEngine):
-    batch = [
-        fact("inquiries"),
-        fact("inquiries"),  # the same counter twice in one statement
-        fact("inquiries", kind="channel", value="email"),
-        fact("satisfaction", 1, 80.0),
-        fact("satisfaction", 1, 100.0),
-    ]
-    assert await add(db, batch) == 3
-    assert await add(db, [fact("inquiries", 3), fact("satisfaction", 1, 60.0)]) == 2
-    assert await add(db, []) == 0
-    assert await counters(db) == {
-        (D1, "inquiries", "all", "all"): (5, 0.0),
-        (D1, "inquiries", "channel", "email"): (1, 0.0),
-        (D1, "satisfaction", "all", "all"): (3, 240.0),
-    }
+async def test_the_event_log_keeps_each_event_once_with_its_record(db: AsyncEngine):
+    rating = event(feedback(4))
+    first, again, twice = absorbed(rating), absorbed(rating), absorbed(rating)
+    await absorb(db, [first, twice])
+    await absorb(db, [again])
+    assert (first.fresh, twice.fresh, again.fresh) == (True, False, False)
+    async with db.connect() as conn:
+        row = (await conn.execute(sa.text("SELECT * FROM event_log"))).one()
+    assert (row.type, row.day, row.channel, row.agent, row.value, row.attrs) == (
+        "feedback.received", D1, "chat", "ag-1", 4.0, {"subject_type": "service", "customer_id": None}
+    )  # fmt: skip
+    assert await counts(db) == {(D1, "satisfaction", "chat", "ag-1", "", "", 4): 1}
 
 
-async def test_concurrent_increments_are_not_lost(db: AsyncEngine):
-    batches = [[fact("inquiries"), fact("inquiries", kind="channel", value=ch)] for ch in ("email", "chat") * 15]
-    await asyncio.gather(*(add(db, b) for b in batches))
-    got = await counters(db)
-    assert got[(D1, "inquiries", "all", "all")] == (30, 0.0)
-    assert got[(D1, "inquiries", "channel", "email")] == (15, 0.0)
-
-
-async def test_query_per_day_and_per_dimension(db: AsyncEngine):
-    await add(
-        db,
-        [
-            fact("inquiries", 4, day=D1),
-            fact("inquiries", 6, day=D2),
-            fact("inquiries", 100, day=D3),  # outside the range
-            fact("complaints_registered", 1, day=D2),
-            fact("inquiries", 4, kind="channel", value="email", day=D1),
-            fact("inquiries", 6, kind="channel", value="chat", day=D2),
-            fact("satisfaction", 1, 90.0, "agent", "ag-1", day=D1),
-            fact("satisfaction", 1, 70.0, "agent", "ag-1", day=D2),
-        ],
-    )
-    by_day = await query(db, D1, D2, "day")
-    assert {(r.day, r.metric, r.count) for r in by_day} == {
-        (D1, "inquiries", 4),
-        (D2, "inquiries", 6),
-        (D2, "complaints_registered", 1),
-    }
-    out = domain.kpis(by_day, "day")
-    assert out["totals"]["inquiries"] == 10
-    assert out["totals"]["complaint_rate"] == 0.1
-    assert [g["key"] for g in out["groups"]] == ["2026-03-01", "2026-03-02"]
-
-    by_channel = domain.kpis(await query(db, D1, D2, "channel"), "channel")
-    assert [(g["key"], g["inquiries"]) for g in by_channel["groups"]] == [("chat", 6), ("email", 4)]
-    assert by_channel["totals"]["inquiries"] == 10
-
-    by_agent = domain.kpis(await query(db, D1, D2, "agent"), "agent")
-    assert [(g["key"], g["satisfaction"]["average"], g["satisfaction"]["grade"]) for g in by_agent["groups"]] == [
-        ("ag-1", 80.0, "good")
-    ]
-    one_day = {(r.dim_kind, r.dim_value, r.metric): (r.count, r.total) for r in await query(db, D1, D1, "agent")}
-    assert one_day == {("all", "all", "inquiries"): (4, 0.0), ("agent", "ag-1", "satisfaction"): (1, 90.0)}
-    assert await query(db, date(2025, 1, 1), date(2025, 1, 31), "category") == []
-
-
-async def test_an_event_counts_once_and_a_series_once_in_the_real_inbox(db: AsyncEngine):
-    at = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
-    start = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
-
-    async def deliver(env) -> bool:
-        item = counted(env)
-        await count(db, [item], at)
-        return item.fresh
-
-    feedback = make_event(
-        FeedbackReceived(subject_type="service", score=5, score_100=100, channel="chat"),
-        producer="test",
-        correlation_id=uuid.uuid4(),
-        occurred_at=at,
-    )
-    assert await deliver(feedback) is True
-    assert await deliver(feedback) is False  # redelivery
-    series = [
-        make_event(
-            BookingConfirmed(
-                booking_id=str(uuid.uuid4()),
-                inquiry_id="inq-1",
-                room_id="R1",
-                start=start + timedelta(weeks=i),
-                end=start + timedelta(weeks=i, hours=1),
-                attendees=5,
-                customer_id="c",
-                name="Weekly",
-                series_id="series-1",
-            ),
-            producer="test",
-            correlation_id=uuid.uuid4(),
-            occurred_at=at,
-        )
-        for i in range(3)
-    ]
-    assert await asyncio.gather(*(deliver(e) for e in series)) == [True, True, True]
-    got = await counters(db)
-    assert got[(D1, "satisfaction", "all", "all")] == (1, 100.0)
-    assert got[(D1, "bookings_confirmed", "all", "all")] == (1, 0.0)
-    assert got[(D1, "bookings_confirmed", "room", "R1")] == (1, 0.0)
-    assert got[(D1, "bookings_confirmed_occurrences", "all", "all")] == (3, 0.0)
-
-
-async def test_one_batch_counts_an_event_given_twice_once_and_a_series_once(db: AsyncEngine):
-    """Claims made earlier in the same transaction count as seen (the inbox row is already there)."""
-    at = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
-    start = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
-    rating = make_event(
-        FeedbackReceived(subject_type="service", score=4, score_100=80, channel="chat"),
-        producer="test",
-        correlation_id=uuid.uuid4(),
-        occurred_at=at,
-    )
-    occurrences = [
-        make_event(
-            BookingConfirmed(
-                booking_id=str(uuid.uuid4()), inquiry_id="inq-2", room_id="R2", start=start + timedelta(days=i),
-                end=start + timedelta(days=i, hours=1), attendees=3, customer_id="c", name="Daily",
-                series_id="series-2",
-            ),
-            producer="test",
-            correlation_id=uuid.uuid4(),
-            occurred_at=at,
-        )
-        for i in range(2)
+async def test_concurrent_batches_on_the_same_complaints_and_counts_neither_deadlock_nor_lose_updates(db: AsyncEngine):
+    """Twelve batches at once, each carrying status changes of the same ten complaints in a different
+    order (and ratings sharing counts): states are locked in key order, counts written in key order."""
+    ids = [f"k{i}" for i in range(10)]
+    registered = [
+        event(ComplaintRegistered(complaint_id=k, channel="email", category="catering", severity="normal",
+                                  registered_at=AT, acknowledge_due_at=AT, resolve_due_at=AT))
+        for k in ids
     ]  # fmt: skip
-    batch = [counted(rating), counted(occurrences[0]), counted(rating), counted(occurrences[1])]
-    await count(db, batch, at)
-    assert [item.fresh for item in batch] == [True, True, False, True]
-    got = await counters(db)
-    assert got[(D1, "satisfaction", "all", "all")] == (1, 80.0)
-    assert got[(D1, "bookings_confirmed", "room", "R2")] == (1, 0.0)
-    assert got[(D1, "bookings_confirmed_occurrences", "room", "R2")] == (2, 0.0)
+    await absorb(db, [absorbed(e) for e in registered])
+
+    def change(k: str, n: int) -> Envelope:
+        data = ComplaintStatusChanged.model_validate(
+            {"complaint_id": k, "from": "resolved", "to": "investigating", "actor": "a", "agent_id": f"ag-{n}"}
+        )
+        return event(data, AT + timedelta(minutes=n))
+
+    batches = []
+    for n in range(12):
+        order = ids[n % 10 :] + ids[: n % 10]
+        batches.append([absorbed(change(k, n)) for k in order] + [absorbed(event(feedback(n % 5 + 1)))])
+    await asyncio.gather(*(absorb(db, b) for b in batches))  # a deadlock would raise here
+    got = await states(db)
+    assert {got[f"complaint:{k}"]["reopens"] for k in ids} == {12}  # no update lost
+    assert {got[f"complaint:{k}"]["agent"][1] for k in ids} == {"ag-11"}  # the latest change wins
+    c = await counts(db)
+    assert sum(n for key, n in c.items() if key[1] == "satisfaction") == 12
+    assert sum(n for key, n in c.items() if key[1] == "cohort_reopened") == 10
 
 
-@pytest.mark.parametrize("group_by", ["day", "channel", "agent", "category"])
-async def test_the_unit_tests_fake_store_answers_as_the_real_one(db: AsyncEngine, group_by: domain.GroupBy):
-    facts = [
-        fact("inquiries", 4, day=D1),
-        fact("inquiries", 6, day=D2),
-        fact("inquiries", 9, day=D3),
-        fact("inquiries", 4, kind="channel", value="email", day=D1),
-        fact("inquiries", 6, kind="channel", value="email", day=D2),
-        fact("satisfaction", 1, 90.0, "agent", "ag-1", day=D1),
-        fact("satisfaction", 1, 70.0, "agent", "ag-1", day=D2),
-        fact("satisfaction", 2, 160.0, day=D2),
-        fact("bookings_rejected", 1, kind="category", value="invalid", day=D2),
-        fact("bookings_confirmed", 1, kind="room", value="R1", day=D1),
-    ]
+@pytest.mark.parametrize("group_by", [("day",), ("week", "agent"), ("agent", "category"), ("room",), ("quarter",)])
+async def test_the_unit_tests_fake_store_answers_as_the_real_one(db: AsyncEngine, group_by: tuple[str, ...]):
+    envs = Traffic(seed=3, start=date(2026, 3, 1), days=10, now=datetime(2026, 3, 10, 4, tzinfo=UTC), per_day=6).events
     fake = FakeMetricsStore()
-    assert await add(db, facts) == await fake.add_facts(facts)
-    real_rows = await query(db, D1, D2, group_by)
-    fake_rows = await fake.query(D1, D2, group_by)
-    assert sorted(fake_rows, key=repr) == sorted(real_rows, key=repr)
-    assert len(real_rows) > 1
+    fake_uow: Any = type("U", (), {"store": fake})()
+    for i in range(0, len(envs), 40):
+        chunk = [e for e in envs[i : i + 40] if domain.record(e)]
+        await absorb(db, [absorbed(e) for e in chunk])
+        await handlers.absorb_batch(fake_uow, [absorbed(e) for e in chunk], AT, POLICY)
+    async with db.connect() as conn, conn.begin():
+        real = await MetricsStore(conn).query(date(2026, 2, 1), date(2026, 4, 30), group_by)
+    assert sorted(real, key=repr) == sorted(await fake.query(date(2026, 2, 1), date(2026, 4, 30), group_by), key=repr)
+    assert len(real) > 10
+    assert await states(db) == fake.states
 
 
-async def test_http_kpis_and_prometheus(db: AsyncEngine, monkeypatch: pytest.MonkeyPatch):
-    import httpx
-
+async def test_http_kpis_csv_scorecard_and_prometheus(db: AsyncEngine, monkeypatch: pytest.MonkeyPatch):
     from services.metrics import main
-    from shared.db import make_sessionmaker
 
     monkeypatch.setattr(main.svc, "sessions", make_sessionmaker(db))
-    await add(db, [fact("inquiries", 2, day=D1), fact("inquiries", 2, kind="channel", value="phone", day=D1)])
-    token = main.svc.settings.api_token.get_secret_value()
+    monkeypatch.setattr(main.svc, "clock", FixedClock(AT))
+    token = "metrics-store-test-token"
+    monkeypatch.setattr(main.svc.settings, "api_token", type(main.svc.settings.api_token)(token))
+    await absorb(db, [absorbed(event(feedback(5))), absorbed(event(feedback(3)))])
     transport = httpx.ASGITransport(app=main.app.http)
     async with httpx.AsyncClient(transport=transport, base_url="http://metrics") as client:
-        assert (await client.get("/kpis")).status_code == 401
+        for path in ("/kpis", "/kpis.csv", "/scorecard"):
+            assert (await client.get(path)).status_code == 401
         auth = {"Authorization": f"Bearer {token}"}
         resp = await client.get("/kpis?from=2026-03-01&to=2026-03-02&group_by=channel", headers=auth)
         assert resp.status_code == 200
         body = resp.json()
         assert (body["from"], body["to"], body["group_by"]) == ("2026-03-01", "2026-03-02", "channel")
         assert body["timezone"] == main.svc.settings.venue_timezone
-        assert body["totals"]["inquiries"] == 2
-        assert [(g["key"], g["inquiries"]) for g in body["groups"]] == [("phone", 2)]
-        assert (await client.get("/kpis?period=week", headers=auth)).status_code == 200
-        assert (await client.get("/kpis?period=year", headers=auth)).status_code == 400
-        assert (await client.get("/kpis?group_by=building", headers=auth)).status_code == 400
-        assert (await client.get("/kpis?from=yesterday", headers=auth)).status_code == 400
-        prom = await client.get("/metrics")
-        assert prom.status_code == 200
-        assert prom.headers["content-type"].startswith("text/plain")
-        assert "meetdesk_metrics_events_total" in prom.text
-
-
-async def test_concurrent_batches_share_counters_without_deadlocking(db: AsyncEngine):
-    """Batches in flight together touch the same counters in different orders (here ratings and
-    bookings, alternating, each batch starting with the other kind than its neighbour); each batch
-    writes its counters once, in key order, so they queue for the rows instead of deadlocking."""
-    day = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
-
-    def rating() -> FeedbackReceived:
-        return FeedbackReceived(subject_type="service", score=4, score_100=80, channel="chat")
-
-    def booking() -> BookingConfirmed:
-        return BookingConfirmed(
-            booking_id=str(uuid.uuid4()),
-            inquiry_id=str(uuid.uuid4()),
-            room_id="R1",
-            start=day + timedelta(days=1),
-            end=day + timedelta(days=1, hours=1),
-            attendees=5,
-            customer_id="c",
-            name="Board",
+        assert body["totals"]["satisfaction"]["average"] == 80.0
+        assert [(g["key"], g["satisfaction"]["responses"]) for g in body["groups"]] == [("chat", 2)]
+        today = (await client.get("/kpis?period=today", headers=auth)).json()
+        assert (today["from"], today["totals"]["satisfaction"]["responses"]) == ("2026-03-01", 2)
+        for ok in ("period=week", "period=quarter", "group_by=agent,category", "group_by=month,room"):
+            assert (await client.get(f"/kpis?{ok}", headers=auth)).status_code == 200, ok
+        for bad in ("period=year", "group_by=building", "from=yesterday", "group_by=day,week"):
+            assert (await client.get(f"/kpis?{bad}", headers=auth)).status_code == 400, bad
+        csv = await client.get("/kpis.csv?period=month&group_by=agent", headers=auth)
+        assert csv.headers["content-type"].startswith("text/csv")
+        lines = csv.text.splitlines()
+        assert lines[0].startswith("scope,agent,inquiries,bookings.requested,")
+        assert lines[1].startswith("total,,0,") and lines[2].startswith("group,ag-1,")
+        card = (await client.get("/scorecard", headers=auth)).json()
+        assert (card["period"], card["from"], card["to"]) == ("month", "2026-03-01", "2026-03-31")
+        [row] = card["agents"]
+        assert (row["agent"], row["satisfaction_score_100"], row["grade"], row["grade_zh"]) == (
+            "ag-1",
+            80.0,
+            "good",
+            "良好",
         )
+        assert (await client.get("/scorecard?period=week", headers=auth)).status_code == 400
+        prom = await client.get("/metrics")
+        assert prom.status_code == 200 and "meetdesk_metrics_events_total" in prom.text
 
-    def batch(seed: int) -> list[Counted]:
-        kinds = [rating, booking] if seed % 2 else [booking, rating]
-        items = []
-        for i in range(20):
-            env = make_event(kinds[i % 2](), producer="test", correlation_id=uuid.uuid4(), occurred_at=day)
-            items.append(counted(env))
-        return items
 
-    batches = [batch(seed) for seed in range(8)]
+def clock(complaint_id: str, transition: str, elapsed: float, seq: int) -> ComplaintClock:
+    return ComplaintClock.model_validate(
+        {"complaint_id": complaint_id, "which": "acknowledge", "transition": transition, "at": AT, "seq": seq,
+         "target_seconds": 7200, "elapsed_seconds": elapsed, "severity": "normal", "agent_id": "ag-1"}
+    )  # fmt: skip
 
-    await asyncio.gather(*(count(db, b, day) for b in batches))  # a deadlock would raise here
-    assert all(item.fresh for b in batches for item in b)
-    totals = {(r.dim_kind, r.dim_value, r.metric): r.count for r in await query(db, day.date(), day.date(), "channel")}
-    assert totals[("all", "all", "satisfaction")] == 80
-    assert totals[("channel", "chat", "satisfaction")] == 80
+
+async def test_prometheus_shows_todays_sla_compliance_the_complaints_past_due_and_the_queue(
+    db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+):
+    from services.metrics import main
+
+    async def queue_counts(names: Any, **kw: Any) -> dict[str, tuple[int, int]]:
+        return {name: (7, 1) for name in names}
+
+    monkeypatch.setattr(main.svc, "sessions", make_sessionmaker(db))
+    monkeypatch.setattr(main.svc, "clock", FixedClock(AT))
+    monkeypatch.setattr(main.svc.publisher, "queue_counts", queue_counts)
+    await absorb(
+        db,
+        [
+            absorbed(event(clock("k1", "breached", 7200, 1))),  # breached, not met: past due
+            absorbed(event(clock("k2", "met", 600, 1))),  # met in time
+            absorbed(event(clock("k3", "breached", 7200, 1))),
+            absorbed(event(clock("k3", "met", 9000, 2))),  # met after its breach: late, no longer past due
+        ],
+    )
+    transport = httpx.ASGITransport(app=main.app.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://metrics") as client:
+        text = (await client.get("/metrics")).text
+    assert 'meetdesk_kpi_sla_decided_today{target="acknowledge"} 3.0' in text
+    assert 'meetdesk_kpi_sla_compliance_today{target="acknowledge"} 0.3333' in text
+    assert 'meetdesk_kpi_complaints_past_due{target="acknowledge"} 1.0' in text
+    assert 'meetdesk_kpi_complaints_past_due{target="resolve"} 0.0' in text
+    assert 'meetdesk_queue_messages{queue="metrics.events"} 7.0' in text
+
+
+def rebuild_command(url: str, *args: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETDESK_")}
+    env |= {"MEETDESK_DATABASE_URL": url, "MEETDESK_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.metrics.rebuild", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def test_the_rebuild_command_recomputes_the_figures_and_compacts_the_log(servers: Servers, db: AsyncEngine):
+    url = await fresh_database(servers, "meetdesk_test_metrics_rebuild", "metrics")
+    engine = make_engine(url, pool_size=2)
+    try:
+        start = datetime(2026, 3, 9, 2, tzinfo=UTC)
+        envs = [event(feedback(4), AT - timedelta(days=d)) for d in range(5)] + [
+            event(BookingConfirmed(booking_id=str(uuid.uuid4()), inquiry_id="i", room_id="R1", start=start,
+                                   end=start + timedelta(hours=1), attendees=3, customer_id="c", name="x"))
+        ]  # fmt: skip
+        await absorb(engine, [absorbed(e) for e in envs])
+        before = await counts(engine)
+        async with engine.begin() as conn:  # the projections lost (or a definition changed)
+            await conn.execute(sa.text("DELETE FROM kpi_daily"))
+            await conn.execute(sa.text("DELETE FROM entity_states"))
+        out = await asyncio.to_thread(rebuild_command, url)
+        assert (out["events"], out["entities"]) == (6, 2)
+        assert await counts(engine) == before
+        status = await asyncio.to_thread(rebuild_command, url, "--status")
+        assert (status["events"], status["first_day"], status["last_day"]) == (6, "2026-02-25", "2026-03-01")
+        compacted = await asyncio.to_thread(rebuild_command, url, "--compact", "--before", "2026-02-28")
+        assert compacted["events"] == 3
+        assert await counts(engine) == before
+        await asyncio.to_thread(rebuild_command, url)
+        assert await counts(engine) == before
+        status = await asyncio.to_thread(rebuild_command, url, "--status")
+        assert (status["events"], status["compacted_before"], status["compacted_events"]) == (3, "2026-02-28", 3)
+    finally:
+        await engine.dispose()
+
+
+def test_days_are_venue_days():
+    assert Days(HK).of(datetime(2026, 3, 1, 16, 30, tzinfo=UTC)) == date(2026, 3, 2)

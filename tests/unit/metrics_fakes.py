@@ -2,55 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from services.metrics.domain import ALL, GROUP_BYS, Fact, GroupBy
-from services.metrics.store import Summed
-
-Key = tuple[date, str, str, str]  # day, metric, dim_kind, dim_value
+from services.metrics.domain import DIMS, Days, Fact, Record, State
+from services.metrics.domain.periods import bucket_start
 
 
 @dataclass
 class FakeMetricsStore:
-    """The counters (key → count, total), and every write that reached them (one statement each)."""
+    """The event log, entity states and fact counts, and every statement that reached them."""
 
-    counters: dict[Key, tuple[int, float]] = field(default_factory=dict)
-    writes: list[list[Fact]] = field(default_factory=list)
+    log_rows: dict[str, Record] = field(default_factory=dict)
+    logged_days: dict[str, date] = field(default_factory=dict)
+    states: dict[str, State] = field(default_factory=dict)
+    counts: Counter[Fact] = field(default_factory=Counter)
+    statements: list[str] = field(default_factory=list)
 
     # -- the store's methods --------------------------------------------------------------------
-    async def add_facts(self, facts: Iterable[Fact]) -> int:
-        facts = list(facts)
-        touched: set[Key] = set()
-        for f in facts:
-            key = (f.day, f.metric, f.dim_kind, f.dim_value)
-            count, total = self.counters.get(key, (0, 0.0))
-            self.counters[key] = (count + f.count, total + f.total)
-            touched.add(key)
-        if touched:
-            self.writes.append(facts)
-        return len(touched)
+    async def log(self, records: Iterable[Record], days: Days) -> set[str]:
+        unique = {r.event_id: r for r in records}
+        if not unique:
+            return set()
+        self.statements.append("log")
+        fresh = set()
+        for event_id, r in unique.items():
+            if event_id not in self.log_rows:
+                self.log_rows[event_id] = r
+                self.logged_days[event_id] = days.of(r.at)
+                fresh.add(event_id)
+        return fresh
 
-    async def query(self, start_day: date, end_day: date, group_by: GroupBy) -> list[Summed]:
-        if group_by not in GROUP_BYS:
-            raise ValueError(f"group_by must be one of {', '.join(GROUP_BYS)}")
-        summed: dict[tuple[date | None, str, str, str], list[float]] = {}
-        for (day, metric, kind, value), (count, total) in self.counters.items():
-            if not start_day <= day <= end_day:
+    async def lock_states(self, entities: list[str], *, table: str = "entity_states") -> dict[str, State]:
+        if not entities:
+            return {}
+        assert entities == sorted(entities), "entities are locked in key order"
+        self.statements.append("lock_states")
+        return {e: copy.deepcopy(self.states[e]) for e in entities if self.states.get(e)}
+
+    async def save_states(self, states: Mapping[str, State], *, table: str = "entity_states") -> None:
+        if not states:
+            return
+        self.statements.append("save_states")
+        self.states.update(copy.deepcopy(dict(states)))
+
+    async def add_facts(self, counts: Mapping[Fact, int], *, table: str = "kpi_daily") -> int:
+        items = {f: n for f, n in counts.items() if n}
+        if not items:
+            return 0
+        self.statements.append("add_facts")
+        self.counts.update(items)
+        return len(items)
+
+    async def query(self, start: date, end: date, group_by: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        summed: Counter[tuple[Any, ...]] = Counter()
+        for f, n in self.counts.items():
+            if not start <= f.day <= end:
                 continue
-            if group_by == "day" and kind == ALL:
-                key: tuple[date | None, str, str, str] = (day, metric, kind, value)
-            elif group_by != "day" and kind in (ALL, group_by):
-                key = (None, metric, kind, value)
-            else:
-                continue
-            acc = summed.setdefault(key, [0, 0.0])
-            acc[0] += count
-            acc[1] += total
-        return [Summed(*k, int(c), float(t)) for k, (c, t) in summed.items()]
+            keys = tuple(getattr(f, by) if by in DIMS else bucket_start(f.day, by) for by in group_by)
+            summed[(keys, f.metric, f.value)] += n
+        return [(keys, metric, value, n) for (keys, metric, value), n in summed.items() if n]
+
+    async def breached_complaints(self) -> list[State]:
+        return [
+            copy.deepcopy(s)
+            for e, s in self.states.items()
+            if e.startswith("complaint:") and any("breach" in c for c in s.get("sla", {}).values())
+        ]
 
     # -- what tests read ----------------------------------------------------------------------------
-    def count(self, metric: str, day: date, dim_kind: str = ALL, dim_value: str = ALL) -> int:
-        """A counter's count (0 when it was never written)."""
-        return self.counters.get((day, metric, dim_kind, dim_value), (0, 0.0))[0]
+    def count(self, metric: str, **dims: Any) -> int:
+        """How many facts of ``metric`` (with these dimension values, day or value) are counted."""
+        return sum(
+            n for f, n in self.counts.items() if f.metric == metric and all(getattr(f, k) == v for k, v in dims.items())
+        )

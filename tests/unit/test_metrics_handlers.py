@@ -1,8 +1,9 @@
-"""Metrics' handlers against the in-memory unit of work: what a delivery counts, claims and tells ops."""
+"""Metrics' handlers against an in-memory store: deliveries, batches, redeliveries, order, refusals."""
 
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,16 +13,17 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from services.metrics import domain, handlers
-from services.metrics.handlers import Counted
+from services.metrics.handlers import Absorbed
 from shared.contract.events import (
+    AgentReplied,
     BookingConfirmed,
+    ComplaintRegistered,
     ComplaintStatusChanged,
-    DueItemParked,
+    CustomerRef,
     Envelope,
     EventData,
     FeedbackReceived,
     InquiryReceived,
-    MessageReplayed,
     NotificationRequested,
     make_event,
 )
@@ -30,49 +32,46 @@ from shared.topology import METRICS_EVENTS
 
 from .fakes import FakeUnitOfWork
 from .metrics_fakes import FakeMetricsStore
+from .metrics_traffic import Traffic
 
 HK = domain.Policy(tz=ZoneInfo("Asia/Hong_Kong"))
-# 2026-03-01 15:30 UTC is 23:30 in Hong Kong; 16:30 UTC is already 2 March there.
-BEFORE_MIDNIGHT = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
-AFTER_MIDNIGHT = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
+BEFORE_MIDNIGHT = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 in Hong Kong
+AFTER_MIDNIGHT = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 March there
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # when the deliveries are handled: it decides no day
 START = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 
 
 class Metrics:
-    """The metrics service as its handlers see it: one database (a fake unit of work whose inbox
-    outlives each delivery, as the real one does), its policy and its Prometheus counter."""
+    """The metrics service as its handlers see it: one database (a fake store), its policy and its
+    Prometheus counter; each delivery is its own batch unless :meth:`absorb` is given several."""
 
     def __init__(self, policy: domain.Policy = HK):
         self.policy = policy
         self.store = FakeMetricsStore()
         self.uow = FakeUnitOfWork(self.store, producer="metrics", now=NOW)
         self.registry = CollectorRegistry()
-        self.consumed = Counter(
-            "meetdesk_metrics_events", "by type and outcome", ["type", "outcome"], registry=self.registry
-        )
+        self.consumed = Counter("meetdesk_metrics_events", "by type and outcome", ["type", "outcome"],
+                                registry=self.registry)  # fmt: skip
 
-    async def count(self, batch: list[Counted]) -> None:
-        """One batch, as the batcher applies it."""
-        await handlers.count_batch(self.uow, batch, self.uow.now, self.policy)
+    async def absorb(self, batch: list[Absorbed]) -> None:
+        await handlers.absorb_batch(self.uow, batch, self.uow.now, self.policy)
 
-    async def submit(self, item: Counted) -> None:
-        await self.count([item])
+    async def submit(self, item: Absorbed) -> None:
+        await self.absorb([item])
 
     async def deliver(self, env: Envelope | bytes) -> None:
         await handlers.event_delivered(delivery(env), self.policy, self.submit, self.consumed)
 
     def outcome(self, event_type: str, outcome: str) -> float:
-        """How many deliveries Prometheus shows with this type and outcome."""
         value = self.registry.get_sample_value(
             "meetdesk_metrics_events_total", {"type": event_type, "outcome": outcome}
         )
         return value or 0.0
 
-    async def kpis(self, day: date, group_by: domain.GroupBy = "day") -> dict[str, Any]:
-        """What GET /kpis?from=day&to=day shows."""
-        return domain.kpis(await self.store.query(day, day, group_by), group_by)
+    async def kpis(self, start: date, end: date | None = None, group_by: tuple[str, ...] = ("day",)) -> dict[str, Any]:
+        rows = await self.store.query(start, end or start, group_by)
+        return domain.kpis(rows, group_by, now=NOW.timestamp(), answer_target_seconds=15)
 
 
 def event(data: EventData, at: datetime = BEFORE_MIDNIGHT) -> Envelope:
@@ -93,99 +92,52 @@ def delivery(env: Envelope | bytes) -> Incoming:
     )
 
 
+def absorbed(env: Envelope) -> Absorbed:
+    found = domain.record(env)
+    assert isinstance(found, domain.Record)
+    return Absorbed(found)
+
+
 def feedback(score: int = 5, agent_id: str | None = None) -> FeedbackReceived:
     return FeedbackReceived(
         subject_type="service", score=score, score_100=score * 20, channel="chat", agent_id=agent_id
     )
 
 
-def occurrence(week: int, series_id: str | None = "series-1") -> BookingConfirmed:
-    return BookingConfirmed(
-        booking_id=str(uuid.uuid4()),
-        inquiry_id="inq-1",
-        room_id="R1",
-        start=START + timedelta(weeks=week),
-        end=START + timedelta(weeks=week, hours=1),
-        attendees=5,
-        customer_id="c",
-        name="Weekly",
-        series_id=series_id,
+def inquiry(conversation: str = "c1", at: datetime = BEFORE_MIDNIGHT) -> InquiryReceived:
+    return InquiryReceived(
+        inquiry_id=str(uuid.uuid4()),
+        channel="chat",
+        source_ref="m",
+        conversation_id=conversation,
+        customer=CustomerRef(customer_id="cu"),
+        intent="inquiry",
+        language="en",
+        received_at=at,
     )
 
 
-def resolved(complaint_id: str = "k1", actor: str = "ag-1") -> ComplaintStatusChanged:
-    return ComplaintStatusChanged.model_validate(
-        {"complaint_id": complaint_id, "from": "in_progress", "to": "resolved", "actor": actor, "category": "catering"}
-    )
-
-
-# -- one delivery -------------------------------------------------------------------------------
+# -- one delivery ---------------------------------------------------------------------------------------
 async def test_an_event_delivered_twice_counts_once():
     metrics = Metrics()
     rating = event(feedback(5))
     await metrics.deliver(rating)
     await metrics.deliver(rating)  # the broker redelivers it (or the relay sweeps it out again)
-    assert metrics.store.counters[(D1, "satisfaction", "all", "all")] == (1, 100.0)
-    assert metrics.store.counters[(D1, "satisfaction", "channel", "chat")] == (1, 100.0)
-    assert len(metrics.store.writes) == 1
-    assert metrics.uow.claimed == {f"event:{rating.event_id}"}
+    assert list(metrics.store.log_rows) == [str(rating.event_id)]
+    assert metrics.store.count("satisfaction", value=5) == 1
+    assert metrics.store.statements == ["log", "add_facts", "log"]  # the second changed nothing
     assert metrics.outcome("feedback.received", "counted") == 1
     assert metrics.outcome("feedback.received", "duplicate") == 1
-    assert (await metrics.kpis(D1))["totals"]["satisfaction"] == {
-        "responses": 1,
-        "average": 100.0,
-        "grade": "excellent",
-    }
-
-
-async def test_a_recurring_series_confirms_once_towards_bookings_and_every_occurrence_towards_occurrences():
-    metrics = Metrics()
-    for week in range(3):
-        await metrics.deliver(event(occurrence(week)))
-    bookings = (await metrics.kpis(D1))["totals"]["bookings"]
-    assert (bookings["confirmed"], bookings["confirmed_occurrences"]) == (1, 3)
-    assert metrics.store.count("bookings_confirmed", D1, "room", "R1") == 1
-    assert metrics.store.count("bookings_confirmed_occurrences", D1, "room", "R1") == 3
-    assert "once:booking-series:series-1" in metrics.uow.claimed
-    assert metrics.outcome("booking.confirmed", "counted") == 3  # each occurrence is a fresh event
-
-
-async def test_single_bookings_each_confirm_a_booking():
-    metrics = Metrics()
-    for week in range(2):
-        await metrics.deliver(event(occurrence(week, series_id=None)))
-    bookings = (await metrics.kpis(D1))["totals"]["bookings"]
-    assert (bookings["confirmed"], bookings["confirmed_occurrences"]) == (2, 2)
-    assert not any(key.startswith("once:") for key in metrics.uow.claimed)
-
-
-async def test_a_complaint_resolved_again_after_reopening_counts_one_resolution():
-    metrics = Metrics()
-    await metrics.deliver(event(resolved(actor="ag-1")))
-    await metrics.deliver(event(resolved(actor="ag-2"), at=AFTER_MIDNIGHT))  # reopened, resolved again
-    assert (await metrics.kpis(D1))["totals"]["complaints"]["resolved"] == 1
-    assert (await metrics.kpis(D2))["totals"]["complaints"]["resolved"] == 0
-    assert metrics.store.count("complaints_resolved", D1, "agent", "ag-1") == 1
-    assert metrics.store.count("complaints_resolved", D2, "agent", "ag-2") == 0
-    # the second event was fresh (it was counted: it added nothing), not a duplicate
-    assert metrics.outcome("complaint.status_changed", "counted") == 2
-    assert len(metrics.store.writes) == 1
+    assert (await metrics.kpis(D1))["totals"]["satisfaction"]["average"] == 100.0
 
 
 async def test_an_event_that_feeds_no_kpi_writes_nothing():
     metrics = Metrics()
     await metrics.deliver(event(NotificationRequested(channel="email", template="ack", language="en")))
-    assert metrics.store.counters == {}
-    assert metrics.store.writes == []
-    assert metrics.uow.claimed == set()
-    assert metrics.outcome("notification.requested", "ignored") == 1
-
-
-async def test_an_event_type_nobody_declared_is_ignored_under_the_label_other():
-    metrics = Metrics()
     unknown = event(feedback()).model_copy(update={"type": "something.new", "data": {"x": 1}})
     await metrics.deliver(unknown)
-    assert metrics.store.counters == {}
+    assert metrics.store.statements == [] and metrics.store.log_rows == {}
+    assert metrics.outcome("notification.requested", "ignored") == 1
     assert metrics.outcome("other", "ignored") == 1
 
 
@@ -197,8 +149,7 @@ async def test_an_event_whose_data_breaks_the_contract_is_dead_lettered_naming_t
         await metrics.deliver(broken)
     assert str(refused.value).startswith("feedback.received data invalid: channel")
     assert "2123" not in str(refused.value)
-    assert metrics.store.counters == {}
-    assert metrics.uow.claimed == set()
+    assert metrics.store.statements == []
     assert metrics.outcome("feedback.received", "rejected") == 1
 
 
@@ -208,91 +159,118 @@ async def test_a_body_that_is_not_an_event_is_dead_lettered_as_other():
         await metrics.deliver(b"not json")
     with pytest.raises(Rejected):
         await metrics.deliver(json.dumps({"type": "feedback.received"}).encode())
-    assert metrics.store.counters == {}
     assert metrics.outcome("other", "rejected") == 2
 
 
 async def test_the_policys_time_zone_decides_the_day_an_event_counts_on():
-    at_2330_in_hong_kong = event(feedback(), at=BEFORE_MIDNIGHT)
-    at_0030_in_hong_kong = event(feedback(), at=AFTER_MIDNIGHT)
     hong_kong, utc = Metrics(HK), Metrics(domain.Policy(tz=ZoneInfo("UTC")))
+    late, early = event(feedback(), at=BEFORE_MIDNIGHT), event(feedback(), at=AFTER_MIDNIGHT)
     for metrics in (hong_kong, utc):
-        await metrics.deliver(at_2330_in_hong_kong)
-        await metrics.deliver(at_0030_in_hong_kong)
-    assert (hong_kong.store.count("satisfaction", D1), hong_kong.store.count("satisfaction", D2)) == (1, 1)
-    assert (utc.store.count("satisfaction", D1), utc.store.count("satisfaction", D2)) == (2, 0)
+        await metrics.deliver(late)
+        await metrics.deliver(early)
+    assert (hong_kong.store.count("satisfaction", day=D1), hong_kong.store.count("satisfaction", day=D2)) == (1, 1)
+    assert (utc.store.count("satisfaction", day=D1), utc.store.count("satisfaction", day=D2)) == (2, 0)
+    assert hong_kong.store.logged_days[str(early.event_id)] == D2
 
 
 async def test_an_inquiry_counts_on_the_day_it_was_received_not_the_day_it_was_handled():
     metrics = Metrics()
-    inquiry = InquiryReceived.model_validate(
-        {"inquiry_id": "i", "channel": "wechat", "source_ref": "m", "conversation_id": "c",
-         "customer": {"customer_id": "cu"}, "intent": "complaint", "language": "zh-Hant",
-         "received_at": BEFORE_MIDNIGHT.isoformat(), "category": "catering"}
-    )  # fmt: skip
-    await metrics.deliver(event(inquiry, at=NOW))
-    by_channel = await metrics.kpis(D1, "channel")
-    assert by_channel["totals"]["inquiries"] == 1
-    assert [(g["key"], g["inquiries"], g["complaints"]["received"]) for g in by_channel["groups"]] == [("wechat", 1, 1)]
+    await metrics.deliver(event(inquiry(), at=NOW))
+    by_channel = await metrics.kpis(D1, group_by=("channel",))
+    assert [(g["key"], g["inquiries"]) for g in by_channel["groups"]] == [("chat", 1)]
     assert (await metrics.kpis(D2))["totals"]["inquiries"] == 0
 
 
-async def test_replays_and_parked_due_items_show_in_the_operations_figures():
-    metrics = Metrics()
-    replay = MessageReplayed(dead_letter_queue="booking.events.dlq", exchange="meetdesk.events",
-                             routing_key="booking.requested", message_id="m-1", actor="alice")  # fmt: skip
-    parked = DueItemParked(service="booking", kind="booking.reminder", key="b-1", due_at=BEFORE_MIDNIGHT,
-                           attempts=5, reason="RuntimeError: boom")  # fmt: skip
-    await metrics.deliver(event(replay))
-    await metrics.deliver(event(replay))  # the same message replayed again: a second replay
-    await metrics.deliver(event(parked))
-    totals = (await metrics.kpis(D1))["totals"]
-    assert (totals["replayed_messages"], totals["due_items_parked"]) == (2, 1)
-    assert metrics.outcome("message.replayed", "counted") == 2
-    assert metrics.outcome("due.parked", "counted") == 1
-
-
-# -- one batch ----------------------------------------------------------------------------------
-def counted(env: Envelope) -> Counted:
-    found = domain.facts(env, HK.tz)
-    assert isinstance(found, list)
-    return Counted(env.event_id, found)
-
-
-async def test_a_batch_writes_its_fresh_events_once_and_marks_the_redelivered_ones():
+# -- batches --------------------------------------------------------------------------------------------
+async def test_a_batch_logs_its_events_once_and_marks_the_redelivered_ones():
     metrics = Metrics()
     seen = event(feedback(3))
-    await metrics.count([counted(seen)])
-    batch = [counted(event(feedback(5))), counted(seen), counted(event(feedback(4)))]
-    await metrics.count(batch)
-    assert [item.fresh for item in batch] == [True, False, True]
-    assert len(metrics.store.writes) == 2  # one statement per batch
-    assert metrics.store.counters[(D1, "satisfaction", "all", "all")] == (3, 240.0)
+    await metrics.absorb([absorbed(seen)])
+    batch = [absorbed(event(feedback(5))), absorbed(seen), absorbed(event(feedback(4))), absorbed(seen)]
+    await metrics.absorb(batch)
+    assert [item.fresh for item in batch] == [True, False, True, False]
+    assert metrics.store.count("satisfaction") == 3
 
 
-async def test_an_event_twice_in_one_batch_counts_once():
+async def test_a_batch_touching_entities_is_four_statements_whatever_its_size():
     metrics = Metrics()
-    rating = event(feedback())
-    batch = [counted(rating), counted(rating)]
-    await metrics.count(batch)
-    assert [item.fresh for item in batch] == [True, False]
-    assert metrics.store.count("satisfaction", D1) == 1
+    occurrences = [
+        event(BookingConfirmed(booking_id=str(uuid.uuid4()), inquiry_id="inq-1", room_id="R1",
+                               start=START + timedelta(weeks=w), end=START + timedelta(weeks=w, hours=1), attendees=5,
+                               customer_id="c", name="Weekly", series_id="s-1"))
+        for w in range(20)
+    ]  # fmt: skip
+    await metrics.absorb([absorbed(e) for e in occurrences])
+    assert metrics.store.statements == ["log", "lock_states", "save_states", "add_facts"]
+    totals = (await metrics.kpis(D1))["totals"]["bookings"]
+    assert (totals["confirmed"], totals["confirmed_occurrences"]) == (1, 20)  # one request, twenty meetings
+    metrics.store.statements.clear()
+    await metrics.absorb([absorbed(e) for e in occurrences])  # all redelivered
+    assert metrics.store.statements == ["log"]
 
 
-async def test_occurrences_of_one_series_in_one_batch_confirm_one_booking():
+async def test_a_complaint_resolved_again_after_reopening_is_one_resolution_and_the_cohort_follows():
     metrics = Metrics()
-    await metrics.count([counted(event(occurrence(week))) for week in range(4)])
-    assert metrics.store.count("bookings_confirmed", D1) == 1
-    assert metrics.store.count("bookings_confirmed_occurrences", D1) == 4
+    registered = ComplaintRegistered(
+        complaint_id="k1",
+        channel="email",
+        category="catering",
+        severity="normal",
+        registered_at=BEFORE_MIDNIGHT,
+        acknowledge_due_at=NOW,
+        resolve_due_at=NOW,
+    )
+
+    def change(frm: str, to: str) -> ComplaintStatusChanged:
+        return ComplaintStatusChanged.model_validate(
+            {"complaint_id": "k1", "from": frm, "to": to, "actor": "ag-1", "agent_id": "ag-1"}
+        )
+
+    await metrics.deliver(event(registered))
+    await metrics.deliver(event(change("in_progress", "resolved"), BEFORE_MIDNIGHT + timedelta(minutes=10)))
+    await metrics.deliver(event(change("resolved", "investigating"), AFTER_MIDNIGHT))
+    cohort = (await metrics.kpis(D1, D2))["totals"]["complaints"]
+    assert (cohort["resolved"], cohort["cohort"]["resolved"], cohort["cohort"]["reopened"]) == (1, 0, 1)
+    await metrics.deliver(event(change("investigating", "resolved"), AFTER_MIDNIGHT + timedelta(hours=1)))
+    totals = (await metrics.kpis(D1, D2))["totals"]
+    assert (totals["complaints"]["resolved"], totals["complaints"]["cohort"]["resolved"]) == (1, 1)
+    assert totals["resolution_rate"] == 1.0
+    assert totals["handling_time"]["average_seconds"] == 600.0  # to the first resolution
 
 
-async def test_a_batch_of_redeliveries_only_writes_nothing():
-    metrics = Metrics()
-    items = [counted(event(feedback())), counted(event(occurrence(0)))]
-    await metrics.count(items)
-    before = dict(metrics.store.counters)
-    again = [Counted(item.event_id, item.facts) for item in items]
-    await metrics.count(again)
-    assert [item.fresh for item in again] == [False, False]
-    assert metrics.store.counters == before
-    assert len(metrics.store.writes) == 1
+async def test_a_reply_before_its_inquiry_gives_the_same_figures_once_both_are_in():
+    reply = event(AgentReplied(conversation_id="c1", channel="chat", agent_id="ag-1", first_reply=True,
+                               replied_at=BEFORE_MIDNIGHT + timedelta(minutes=5), response_seconds=300))  # fmt: skip
+    question = event(inquiry("c1"))
+    in_order, reversed_ = Metrics(), Metrics()
+    for env in (question, reply):
+        await in_order.deliver(env)
+    for env in (reply, question):
+        await reversed_.deliver(env)
+    assert in_order.store.counts == reversed_.store.counts
+    assert (await reversed_.kpis(D1))["totals"]["first_response"]["average_seconds"] == 300.0
+
+
+async def test_a_month_of_traffic_in_any_order_and_any_batches_gives_the_same_figures():
+    now = datetime(2026, 3, 20, 4, tzinfo=UTC)
+    envs = Traffic(seed=11, start=date(2026, 3, 1), days=20, now=now, per_day=8).events
+    in_order = Metrics()
+    for i in range(0, len(envs), 50):
+        await in_order.absorb([absorbed(e) for e in envs[i : i + 50] if domain.record(e)])
+    shuffled = Metrics()
+    rng = random.Random(5)
+    mixed = envs + rng.sample(envs, 100)  # and some of them delivered twice
+    rng.shuffle(mixed)
+    i = 0
+    while i < len(mixed):
+        size = rng.randrange(1, 80)
+        await shuffled.absorb([absorbed(e) for e in mixed[i : i + size] if domain.record(e)])
+        i += size
+    assert {f: n for f, n in in_order.store.counts.items() if n} == {
+        f: n for f, n in shuffled.store.counts.items() if n
+    }
+    assert in_order.store.states == shuffled.store.states
+    month = (date(2026, 3, 1), date(2026, 3, 31))
+    assert await in_order.kpis(*month, group_by=("agent", "category")) == await shuffled.kpis(
+        *month, group_by=("agent", "category")
+    )
