@@ -73,6 +73,7 @@ from .topology import EVENTS, QueueSpec, declare_on, exchange
 from .uow import Transaction, Transactions
 
 log = get_logger(__name__)
+EX_CONFIG = 78  # sysexits.h: a configuration error (a restart will not help)
 S = TypeVar("S")
 P = TypeVar("P")
 T = TypeVar("T")
@@ -230,7 +231,11 @@ class Service(Generic[S, P]):
         async def wrapper(request: Request) -> Response:
             expected = self.settings.api_token.get_secret_value()
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(), expected.encode()):
+            if (
+                not expected  # no secret configured: nobody is let in
+                or scheme.lower() != "bearer"
+                or not secrets.compare_digest(token.encode(), expected.encode())
+            ):
                 return JSONResponse(
                     {"error": "a valid bearer token is required"},
                     status_code=401,
@@ -418,6 +423,10 @@ class Service(Generic[S, P]):
     # -- lifecycle ------------------------------------------------------------------------------
     async def _on_startup(self) -> None:
         adopt_library_loggers()  # uvicorn configured its loggers after our import-time setup
+        problem = self.settings.secret_problem()
+        if problem is not None:
+            log.critical("refusing to start", reason=problem)
+            raise SystemExit(EX_CONFIG)
         async with self.publisher.channel() as channel:
             await declare_on(channel, self.settings.delivery_limit)
         self.engine = make_engine(self.settings.database_url)

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+WELL_KNOWN_TOKENS = frozenset({"change-me", "changeme", "secret", "token", "password", "test", "admin"})
+MIN_TOKEN_LENGTH = 16
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEETDESK_", extra="ignore")
@@ -27,9 +30,21 @@ class ServiceSettings(BaseSettings):
     http_host: str = "0.0.0.0"
     http_port: int = 8000
     api_token: SecretStr = Field(
-        SecretStr("change-me"), description="bearer token for HTTP paths that return customer data"
+        SecretStr(""),
+        description="bearer token for HTTP paths that return customer data; required: a service without one "
+        "(or with a well-known placeholder, or shorter than 16 characters) refuses to start",
     )
     log_level: str = "INFO"
+
+    def secret_problem(self) -> str | None:
+        """Why this service must not start with its secrets as they are, or None."""
+        token = self.api_token.get_secret_value()
+        if not token:
+            return "MEETDESK_API_TOKEN is not set: give every service the same secret (e.g. `openssl rand -hex 24`)"
+        if token.lower() in WELL_KNOWN_TOKENS or len(token) < MIN_TOKEN_LENGTH:
+            return f"MEETDESK_API_TOKEN is a placeholder or shorter than {MIN_TOKEN_LENGTH} characters: set a secret"
+        return None
+
     venue_timezone: str = Field("Asia/Hong_Kong", description="the venue's time zone: opening hours, 'today'")
 
     # messaging

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # MEETDESK_TEST_AMQP_URL), database prefix and ports; the defaults suit a single run.
 PORT_BASE = int(os.environ.get("MEETDESK_TEST_PORT_BASE", "18000"))
 PORTS = {"intake": PORT_BASE + 1, "booking": PORT_BASE + 2, "complaints": PORT_BASE + 3, "metrics": PORT_BASE + 4}
-API_TOKEN = "test-token"
+API_TOKEN = "meetdesk-test-api-token"  # 16 characters or more, as every service requires
 WECHAT_TOKEN = "wechat-test-token"
 CHATWOOT_SECRET = "chatwoot-test-secret"
 DB_PREFIX = os.environ.get("MEETDESK_TEST_DB_PREFIX", "meetdesk_test_")

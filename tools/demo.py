@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aio_pika
@@ -23,7 +24,8 @@ import httpx
 
 AMQP = os.environ.get("MEETDESK_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 METRICS = os.environ.get("MEETDESK_METRICS_URL", "http://127.0.0.1:8004")
-TOKEN = os.environ.get("MEETDESK_API_TOKEN", "change-me")
+_LOCAL_TOKEN = Path(__file__).resolve().parents[1] / ".local-api-token"  # what `make run` made, if it did
+TOKEN = os.environ.get("MEETDESK_API_TOKEN") or (_LOCAL_TOKEN.read_text().strip() if _LOCAL_TOKEN.exists() else "")
 HK = ZoneInfo("Asia/Hong_Kong")
 
 ROOMS = [

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -260,11 +261,30 @@ def load_plan(compose_path: str | os.PathLike[str] = COMPOSE_FILE, env: Mapping[
     path = Path(compose_path)
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
+        if not env.get("MEETDESK_API_TOKEN"):
+            env["MEETDESK_API_TOKEN"] = local_token()
     with path.open() as f:
         compose = yaml.safe_load(f)
     if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
         raise PlanError(f"{path}: no services")
     return plan_from_compose(interpolate_tree(compose, env))
+
+
+LOCAL_TOKEN_FILE = ROOT / ".local-api-token"
+
+
+def local_token() -> str:
+    """The API token for a local run when none is configured: made once, kept in .local-api-token
+    (git-ignored) so tools and a second `make run` use the same one."""
+    if LOCAL_TOKEN_FILE.exists():
+        token = LOCAL_TOKEN_FILE.read_text().strip()
+        if len(token) >= 16:
+            return token
+    token = secrets.token_hex(24)
+    LOCAL_TOKEN_FILE.write_text(token + "\n")
+    LOCAL_TOKEN_FILE.chmod(0o600)
+    print(f"run_local: MEETDESK_API_TOKEN was not set; this run uses {token} (kept in {LOCAL_TOKEN_FILE.name})")
+    return token
 
 
 # --------------------------------------------------------------------------- running

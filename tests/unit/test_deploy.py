@@ -5,17 +5,18 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tools.check_compose import problems
-from tools.run_local import load_plan
+from tools.run_local import PlanError, load_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 
 
 def test_make_run_starts_exactly_the_compose_commands_and_environment() -> None:
-    plan = load_plan(COMPOSE, env={})
+    plan = load_plan(COMPOSE, env={"MEETDESK_API_TOKEN": "a-local-secret-of-some-length"})
     compose = yaml.safe_load(COMPOSE.read_text())["services"]
     assert sorted(j.name for j in plan.services) == ["booking", "complaints", "intake", "metrics"]
     assert sorted(j.name for j in plan.migrations) == [
@@ -30,6 +31,11 @@ def test_make_run_starts_exactly_the_compose_commands_and_environment() -> None:
         assert job.environment["MEETDESK_DATABASE_URL"].endswith(f"@127.0.0.1:5432/meetdesk_{job.name}")
         assert job.environment["MEETDESK_AMQP_URL"] == "amqp://guest:guest@127.0.0.1:5672/"
         assert set(job.environment) >= {k for k in spec["environment"] if not k.startswith("<<")}
+
+
+def test_the_deployment_does_not_start_without_an_api_token() -> None:
+    with pytest.raises(PlanError, match="MEETDESK_API_TOKEN"):
+        load_plan(COMPOSE, env={})
 
 
 def test_overrides_from_the_environment_reach_both() -> None:
