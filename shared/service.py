@@ -168,6 +168,7 @@ class Service(Generic[S, P]):
         self.exit_code = 0
         self.availability = Availability(self._probe, name="database and broker")
         self._due: dict[str, DueHandler] = {}
+        self._scrape_hooks: list[Callable[[], Awaitable[None]]] = []
         self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queues: list[QueueSpec] = []
         self._batchers: list[Batcher[Any]] = []
@@ -598,7 +599,14 @@ class Service(Generic[S, P]):
         except Exception as exc:
             return {q.name: f"error: {type(exc).__name__}" for q in self._queues}
 
+    def on_scrape(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Run ``refresh()`` before each ``/metrics`` scrape (gauges of live figures); it must not
+        raise, nor take long: the scrape waits for it."""
+        self._scrape_hooks.append(refresh)
+
     async def _prometheus(self, request: Request) -> Response:
+        for refresh in self._scrape_hooks:
+            await refresh()
         if self._scheduler is not None:
             backlog = self._scheduler.backlog
             self._due_gauges["overdue"].set(backlog.overdue)

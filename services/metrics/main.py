@@ -16,13 +16,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 
 from shared.contract.events import MessageRejected
 from shared.http import error
@@ -195,16 +193,4 @@ async def refresh_live() -> None:
         log.warning("live figures not refreshed", error=type(exc).__name__)
 
 
-def refreshed(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    async def prometheus(request: Request) -> Response:
-        await refresh_live()
-        return await endpoint(request)
-
-    return prometheus
-
-
-# the Service's own /metrics route, preceded by the refresh
-_routes = app.http.router.routes
-for _i, _route in enumerate(_routes):
-    if isinstance(_route, Route) and _route.path == "/metrics":
-        _routes[_i] = Route("/metrics", refreshed(_route.endpoint), methods=["GET"])
+svc.on_scrape(refresh_live)
