@@ -113,12 +113,23 @@ def values(c: Counter[Fact], metric: str) -> list[int]:
 
 
 # == records =============================================================================================
-def test_an_inquiry_is_recorded_on_the_venue_day_it_was_received_without_personal_data():
+def test_an_inquiry_is_recorded_on_the_venue_day_meetdesk_received_it_without_personal_data():
     r = rec(inquiry("complaint", category="catering", agent_id="ag-7", received_at=AFTER_MIDNIGHT), at=BEFORE_MIDNIGHT)
-    assert (r.type, r.at, DAYS.of(r.at)) == ("inquiry.received", AFTER_MIDNIGHT, D2)
+    assert (r.type, r.at, DAYS.of(r.at)) == ("inquiry.received", BEFORE_MIDNIGHT, D1)
     assert (r.channel, r.agent, r.category, r.room, r.value) == ("email", "ag-7", "catering", None, None)
-    assert r.attrs == {"intent": "complaint", "customer_id": "cust-1", "conversation_id": "conv-1"}
+    assert r.attrs == {
+        "intent": "complaint",
+        "customer_id": "cust-1",
+        "conversation_id": "conv-1",
+        "sent_at": AFTER_MIDNIGHT.isoformat(),  # the sender's own time, kept as data
+    }
     assert "example.com" not in repr(r) and "2123" not in repr(r) and "Chan" not in repr(r)
+
+
+def test_a_form_dated_next_month_by_its_sender_counts_on_the_day_meetdesk_received_it():
+    next_month = BEFORE_MIDNIGHT + timedelta(days=31)
+    facts = facts_of(inquiry(received_at=next_month), at=BEFORE_MIDNIGHT)
+    assert {day for day, *_ in facts} == {D1}
 
 
 def test_the_time_a_record_counts_on_is_the_events_own():

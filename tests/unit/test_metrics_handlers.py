@@ -173,12 +173,12 @@ async def test_the_policys_time_zone_decides_the_day_an_event_counts_on():
     assert hong_kong.store.logged_days[str(early.event_id)] == D2
 
 
-async def test_an_inquiry_counts_on_the_day_it_was_received_not_the_day_it_was_handled():
+async def test_an_inquiry_counts_on_the_day_meetdesk_received_it_not_the_day_its_sender_wrote_on_it():
     metrics = Metrics()
-    await metrics.deliver(event(inquiry(), at=NOW))
-    by_channel = await metrics.kpis(D1, group_by=("channel",))
+    await metrics.deliver(event(inquiry(), at=NOW))  # the sender's received_at says D1; intake took it on D2
+    by_channel = await metrics.kpis(D2, group_by=("channel",))
     assert [(g["key"], g["inquiries"]) for g in by_channel["groups"]] == [("chat", 1)]
-    assert (await metrics.kpis(D2))["totals"]["inquiries"] == 0
+    assert (await metrics.kpis(D1))["totals"]["inquiries"] == 0
 
 
 # -- batches --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What metrics keeps of each event: its :class:`Record`, one row of the event log.
 
 Every event type a KPI reads is reduced, once, to a record: when it happened in the business sense
-(``at``: the customer's message received, the call started, the reply sent, a clock's transition; the
+(``at``: the customer's message received by meetdesk, the call started, the reply sent, a clock's transition; the
 envelope's ``occurred_at`` where the data has no better time), what it is about (``subject``: the
 complaint, the booking, the request, the conversation), the four dimensions the figures are grouped
 by (channel, agent, category, room), one number (``value``: response seconds, a score, an elapsed
@@ -98,14 +98,21 @@ def _seconds(value: float | None) -> float | None:
 
 # -- one function per event type: (data, envelope) → record --------------------------------------
 def _inquiry(d: InquiryReceived, env: Envelope) -> Record:
+    # counted when meetdesk received it (intake's event), not by the sender's own clock: a form dated
+    # next month is today's inquiry; the sender's time is kept as data
     return _record(
         env,
-        d.received_at,
+        env.occurred_at,
         subject=d.inquiry_id,
         channel=d.channel,
         agent=d.agent_id,
         category=d.category,
-        attrs={"intent": d.intent, "customer_id": d.customer.customer_id, "conversation_id": d.conversation_id},
+        attrs={
+            "intent": d.intent,
+            "customer_id": d.customer.customer_id,
+            "conversation_id": d.conversation_id,
+            "sent_at": d.received_at.isoformat(),
+        },
     )
 
 
