@@ -54,8 +54,19 @@ INTAKE_INBOUND = QueueSpec("intake.inbound", "intake", ((INBOUND, "#"),))
 INTAKE_EVENTS = QueueSpec("intake.events", "intake", ((EVENTS, "booking.reminder_due"),))
 BOOKING_EVENTS = QueueSpec("booking.events", "booking", ((EVENTS, "booking.requested"),))
 BOOKING_COMMANDS = QueueSpec("booking.commands", "booking", ((COMMANDS, "booking.*"), (COMMANDS, "rooms.*")))
+# complaints also keeps its own view of the bookings (room, equipment, time, customer) to check and enrich
+# the booking a complaint names, or to find the customer's meeting when it names none
 COMPLAINTS_EVENTS = QueueSpec(
-    "complaints.events", "complaints", ((EVENTS, "inquiry.received"), (EVENTS, "feedback.received"))
+    "complaints.events",
+    "complaints",
+    (
+        (EVENTS, "inquiry.received"),
+        (EVENTS, "feedback.received"),
+        (EVENTS, "booking.confirmed"),
+        (EVENTS, "booking.cancelled"),
+        (EVENTS, "booking.rescheduled"),
+        (EVENTS, "booking.updated"),
+    ),
 )
 COMPLAINTS_COMMANDS = QueueSpec("complaints.commands", "complaints", ((COMMANDS, "complaint.*"), (COMMANDS, "staff.*")))
 METRICS_EVENTS = QueueSpec("metrics.events", "metrics", ((EVENTS, "#"),))

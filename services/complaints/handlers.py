@@ -17,7 +17,14 @@ import uuid
 from datetime import datetime
 
 from shared.contract.commands import Command, ComplaintHandover, StaffUpsert
-from shared.contract.events import FeedbackReceived, InquiryReceived
+from shared.contract.events import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingRescheduled,
+    BookingUpdated,
+    FeedbackReceived,
+    InquiryReceived,
+)
 from shared.logs import get_logger
 from shared.messages import CommandIn, EventIn
 from shared.scheduler import DueItem
@@ -94,16 +101,22 @@ async def inquiry_received(
         await uow.store.update(outcome.state)
         await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
         log.info("customer wrote on their complaint", complaint_id=state.complaint_id, inquiry_id=data.inquiry_id)
-    if on_conversation:
+    if on_conversation or data.intent != "complaint":
         return
-    outcome = domain.register(data, complaint_id=str(uuid.uuid4()), event_id=str(msg.event_id), now=now, policy=policy)
+    outcome = domain.register(
+        data,
+        complaint_id=str(uuid.uuid4()),
+        event_id=str(msg.event_id),
+        now=now,
+        policy=policy,
+        booking=await _booking_link(uow.store, data, now),
+    )
     if outcome is None:
         return
     added = await uow.store.add(
         outcome.state,
         inquiry_id=data.inquiry_id,
         channel=data.channel,
-        booking_id=data.booking_id,
         text=data.text,
         correlation_id=str(msg.correlation_id),
     )
@@ -118,6 +131,37 @@ async def inquiry_received(
         severity=state.severity,
         acknowledge_due_at=state.acknowledge_due_at.isoformat(),
     )
+
+
+async def _booking_link(store: ComplaintsStore, data: InquiryReceived, now: datetime) -> domain.BookingLink:
+    """The booking the complaint names, checked against complaints' view of the bookings; or the
+    customer's meeting at the time they wrote."""
+    at = min(data.received_at, now)
+    named = await store.booking(data.booking_id) if data.booking_id else None
+    customer_id = data.customer.customer_id
+    around = await store.customer_bookings(customer_id, at) if customer_id and not data.booking_id else []
+    return domain.link_booking(data.booking_id, customer_id, at, named, around)
+
+
+BookingNews = BookingConfirmed | BookingCancelled | BookingRescheduled | BookingUpdated
+
+
+async def booking_news(
+    uow: UnitOfWork[ComplaintsStore], msg: EventIn[BookingNews], now: datetime, policy: domain.Policy
+) -> None:
+    """booking.confirmed / cancelled / rescheduled / updated: complaints' view of the booking follows, and
+    so do the open complaints naming it (their room and equipment; a link not yet checked is checked)."""
+    data = msg.data
+    view = domain.booking_news(
+        await uow.store.booking(data.booking_id, lock=True), type(data).event_type, data.model_dump()
+    )
+    await uow.store.save_booking(view)
+    for state in await uow.store.complaints_about(data.booking_id):
+        outcome = domain.booking_seen(state, view, now)
+        if outcome is not None:
+            await uow.store.update(outcome.state)
+            await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+            log.info("complaint's booking updated", complaint_id=state.complaint_id, booking_id=data.booking_id)
 
 
 async def feedback_received(
@@ -176,6 +220,8 @@ async def lifecycle(
         return outcome.reason
     await uow.store.update(outcome.state)
     await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id)
+    if outcome.case is not None:
+        await uow.store.save_case(outcome.case)
     log.info("complaint updated", complaint_id=state.complaint_id, action=msg.name, status=outcome.state.status)
     return None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from shared.db import add_messaging_tables
+from shared.db import add_messaging_tables, command_outcomes_table
 from shared.scheduler import due_items_table
 
-from .domain import CATEGORIES, LOG_KINDS, ROLES, SEVERITIES, STATUSES, TARGETS
+from .domain import CATEGORIES, LOG_KINDS, ROLES, ROOT_CAUSES, SERVICE_STEPS, SEVERITIES, STATUSES, TARGETS
 
 metadata = sa.MetaData()
 OUTBOX, INBOX = add_messaging_tables(metadata)
@@ -53,14 +53,31 @@ complaints = sa.Table(
     sa.Column("satisfaction_score", sa.SmallInteger),
     sa.Column("satisfied_at", sa.DateTime(timezone=True)),
     sa.Column("follow_ups", sa.SmallInteger, nullable=False, server_default="0"),
+    # the investigation's findings; the solution plan (its actions, JSON) and the customer's answer to it
+    sa.Column("root_cause", sa.Text),
+    sa.Column("responsible_department", sa.Text),
+    sa.Column("evidence", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("actions", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("plan_agreed", sa.Boolean),
+    sa.Column("plan_agreed_at", sa.DateTime(timezone=True)),
+    # what registration found or estimated: how the booking was linked, its room and equipment, the
+    # service step concerned, why the severity is what it is
+    sa.Column("booking_link", sa.Text),
+    sa.Column("room_id", sa.Text),
+    sa.Column("equipment", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("service_step", sa.Text),
+    sa.Column("severity_reason", sa.Text),
     sa.UniqueConstraint("inquiry_id", name="complaints_inquiry_id_key"),
     sa.CheckConstraint(_in("status", STATUSES), name="complaints_status_known"),
     sa.CheckConstraint(_in("category", CATEGORIES), name="complaints_category_known"),
     sa.CheckConstraint(_in("severity", SEVERITIES), name="complaints_severity_known"),
+    sa.CheckConstraint(_in("root_cause", ROOT_CAUSES), name="complaints_root_cause_known"),
+    sa.CheckConstraint(_in("service_step", SERVICE_STEPS), name="complaints_service_step_known"),
     sa.Index("complaints_status_registered", "status", "registered_at"),
     sa.Index("complaints_customer", "customer_id"),
     sa.Index("complaints_conversation", "conversation_id"),
     sa.Index("complaints_agent", "agent_id"),
+    sa.Index("complaints_booking", "booking_id"),
 )
 
 # Every step of every complaint, append-only: rows are inserted, never updated or deleted.
@@ -123,4 +140,52 @@ staff = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint(_in("role", ROLES), name="staff_role_known"),
+)
+
+# The answer given to a command posted over HTTP (POST /commands/{name}): a repeated POST gets it again.
+command_outcomes = command_outcomes_table(metadata)
+
+# Complaints' own view of the bookings, kept from booking's events (booking.confirmed, cancelled,
+# rescheduled, updated): to check the booking a complaint names and find the customer's meeting.
+booking_view = sa.Table(
+    "booking_view",
+    metadata,
+    sa.Column("booking_id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text),
+    sa.Column("room_id", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("start", sa.DateTime(timezone=True)),
+    sa.Column("end", sa.DateTime(timezone=True)),
+    sa.Column("equipment", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("booking_view_customer_start", "customer_id", "start"),
+)
+
+# The case library (案例庫): each closed complaint written up, with its labels and its text normalised
+# for search (Simplified Chinese, lower case: a Traditional query finds Simplified text and the reverse).
+cases = sa.Table(
+    "complaint_cases",
+    metadata,
+    sa.Column(
+        "complaint_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("complaints.complaint_id", name="complaint_cases_complaint_id_fkey"),
+        primary_key=True,
+    ),
+    sa.Column("problem", sa.Text, nullable=False),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("solution", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("lesson", sa.Text, nullable=False),
+    sa.Column("written_by", sa.Text, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("root_cause", sa.Text),
+    sa.Column("service_step", sa.Text),
+    sa.Column("room_id", sa.Text),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Index("complaint_cases_closed", "closed_at"),
 )

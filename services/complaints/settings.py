@@ -1,6 +1,6 @@
 """Complaints' configuration (environment, prefix ``MEETDESK_``): the shared part plus the complaint
 policy — SLA targets per severity, the warning share, an optional business-hours calendar, the
-escalation chain, the satisfaction follow-ups.
+escalation chain, the satisfaction follow-ups, the reminders of overdue solution actions.
 
 Maps are JSON objects, e.g.
 ``MEETDESK_ACKNOWLEDGE_WITHIN_MINUTES='{"critical": 30, "high": 60, "normal": 120, "low": 120}'``,
@@ -19,7 +19,7 @@ from shared.contract.commands import StaffRole
 from shared.contract.common import Severity
 from shared.settings import ServiceSettings
 
-from .domain import BusinessCalendar, EscalationPolicy, FollowUpPolicy, Policy, SlaPolicy
+from .domain import ActionPolicy, BusinessCalendar, EscalationPolicy, FollowUpPolicy, Policy, SlaPolicy
 
 
 class ComplaintsSettings(ServiceSettings):
@@ -61,6 +61,12 @@ class ComplaintsSettings(ServiceSettings):
     satisfaction_follow_ups: NonNegativeInt = Field(
         2, le=20, description="how many follow-ups before an agent must record the answer (or a supervisor override)"
     )
+    action_reminder_hours: PositiveFloat = Field(
+        24, description="the owner of an overdue solution action is reminded this many hours after it fell overdue"
+    )
+    action_reminders: NonNegativeInt = Field(
+        2, le=20, description="how many times the owner of an overdue solution action is reminded"
+    )
 
     @model_validator(mode="after")
     def _complete_policy(self) -> ComplaintsSettings:
@@ -88,4 +94,5 @@ class ComplaintsSettings(ServiceSettings):
             follow_up=FollowUpPolicy(
                 interval=timedelta(hours=self.satisfaction_follow_up_hours), count=self.satisfaction_follow_ups
             ),
+            actions=ActionPolicy(interval=timedelta(hours=self.action_reminder_hours), count=self.action_reminders),
         )

@@ -116,18 +116,50 @@ class ComplaintAcknowledge(_ComplaintCommand, name="complaint.acknowledge"):
     pass
 
 
+ServiceStep = Literal["booking", "preparation", "on_site", "catering", "av", "after_meeting", "other"]
+
+
 class ComplaintAssign(_ComplaintCommand, name="complaint.assign"):
     agent_id: Ident
     category: Category | None = None
     severity: Severity | None = None
+    service_step: ServiceStep | None = Field(None, description="extension: the service step the complaint concerns")
+
+
+RootCause = Literal[
+    "staff_error", "equipment_failure", "process_gap", "training_gap", "third_party", "misunderstanding", "other"
+]
+Remedy = Literal["apology", "compensation", "partial_refund", "rerun_meeting", "improvement", "training", "other"]
 
 
 class ComplaintInvestigate(_ComplaintCommand, name="complaint.investigate"):
-    root_cause: ShortText | None = None
+    """Starts the investigation (from acknowledged) and/or records its findings (while investigating:
+    at least one of them; evidence accumulates, the latest root cause and department stand)."""
+
+    root_cause: RootCause | None = Field(None, description="extension: from the fixed list (was free text)")
+    department: ShortText | None = Field(None, description="extension: the department responsible")
+    evidence: list[ShortText] = Field(
+        default_factory=list, max_length=50, description="extension: references to the evidence (files, recordings)"
+    )
+
+
+class SolutionAction(Model):
+    """One action of a complaint's solution plan: a remedy, who carries it out and by when."""
+
+    action_id: Ident | None = Field(None, description="given, or a1, a2 … in the order planned; names it later")
+    remedy: Remedy
+    owner: Ident = Field(description="the staff member (or department) who carries it out")
+    due_at: AwareDatetime
+    description: ShortText | None = None
+    amount: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="compensation or a partial refund, in the venue's currency"
+    )
 
 
 class ComplaintProposeSolution(_ComplaintCommand, name="complaint.propose_solution"):
-    actions: list[dict[str, Any]] = Field(default_factory=list)
+    actions: list[SolutionAction] = Field(
+        default_factory=list, max_length=50, description="extension: the plan's actions (was free-form)"
+    )
 
 
 class ComplaintStartExecution(_ComplaintCommand, name="complaint.start_execution"):
@@ -141,12 +173,30 @@ class ComplaintResolve(_ComplaintCommand, name="complaint.resolve"):
     )
 
 
+class CaseRecord(Model):
+    """A closed complaint written up for the case library (案例庫): what happened, why, what was done,
+    how it ended and what the desk learns from it."""
+
+    problem: LongText
+    cause: LongText
+    solution: LongText
+    outcome: LongText
+    lesson: LongText
+
+
 class ComplaintClose(_ComplaintCommand, name="complaint.close"):
     override_reason: ShortText | None = Field(
         None,
         description="extension: a supervisor or manager closes without the customer's satisfaction, saying why "
         "(e.g. the customer could not be reached after the follow-ups)",
     )
+    case: CaseRecord | None = Field(None, description="extension: the case, for the case library")
+
+
+class ComplaintRecordCase(_ComplaintCommand, name="complaint.record_case"):
+    """Extension: write (or rewrite) a closed complaint's case for the case library."""
+
+    case: CaseRecord
 
 
 class ComplaintReopen(_ComplaintCommand, name="complaint.reopen"):
@@ -181,6 +231,27 @@ class ComplaintConfirmSatisfaction(_ComplaintCommand, name="complaint.confirm_sa
     score of 1-2 reopens the complaint, a higher score or none (the customer confirmed) lets it close."""
 
     score: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class ComplaintPlan(_ComplaintCommand, name="complaint.plan"):
+    """Extension: revise the solution plan (solution proposed or in progress): actions added, or replaced
+    by their ``action_id`` (not once done), and actions dropped. The customer's agreement is asked anew."""
+
+    actions: list[SolutionAction] = Field(default_factory=list, max_length=50)
+    drop: list[Ident] = Field(default_factory=list, max_length=50, description="action ids no longer planned")
+
+
+class ComplaintActionDone(_ComplaintCommand, name="complaint.action_done"):
+    """Extension: an action of the solution plan is done (late, if after its due time)."""
+
+    action_id: Ident
+
+
+class ComplaintPlanAgreement(_ComplaintCommand, name="complaint.plan_agreement"):
+    """Extension: the customer's answer to the solution plan, as an agent heard it (the plan cannot be
+    carried out while the customer's last answer is no)."""
+
+    agreed: bool = True
 
 
 class ComplaintHandover(Command, name="complaint.handover"):

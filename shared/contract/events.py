@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from .commands import StaffRole
+from .commands import Remedy, ServiceStep, StaffRole
 from .common import (
     Category,
     Channel,
@@ -205,6 +205,13 @@ class ComplaintRegistered(EventData, type_="complaint.registered"):
     registered_at: AwareDatetime
     acknowledge_due_at: AwareDatetime
     resolve_due_at: AwareDatetime
+    # extensions: what registration estimated or found
+    service_step: ServiceStep | None = Field(None, description="the service step concerned (estimated if not given)")
+    severity_source: Literal["given", "estimated", "default"] | None = Field(
+        None, description="the severity came with the complaint, was estimated from its text, or is the default"
+    )
+    severity_reason: str | None = Field(None, description="why the severity is what it is (e.g. the words found)")
+    room_id: str | None = Field(None, description="the booked room, from complaints' view of the bookings")
 
 
 class ComplaintStatusChanged(EventData, type_="complaint.status_changed"):
@@ -464,6 +471,31 @@ class ComplaintClock(EventData, type_="complaint.clock"):
     category: Category | None = None
     agent_id: str | None = None
     reason: str | None = None
+
+
+class ComplaintActionOverdue(EventData, type_="complaint.action_overdue"):
+    """An action of a complaint's solution plan was not done by its due time (once per action)."""
+
+    complaint_id: str
+    action_id: str
+    remedy: Remedy
+    owner: str
+    due_at: AwareDatetime
+    agent_id: str | None = None
+    severity: Severity | None = None
+
+
+class ComplaintActionReminder(EventData, type_="complaint.action_reminder"):
+    """The owner of an overdue action is reminded (every interval after it fell overdue, a few times):
+    an agent tool tells them."""
+
+    complaint_id: str
+    action_id: str
+    remedy: Remedy
+    owner: str
+    due_at: AwareDatetime
+    reminder: int = Field(ge=1)
+    agent_id: str | None = None
 
 
 class ComplaintSatisfactionRequested(EventData, type_="complaint.satisfaction_requested"):

@@ -5,9 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from services.complaints.domain import OPEN_STATUSES, ClockEvent, Complaint, HistoryEntry, Staff
+from services.complaints.domain import (
+    AROUND_AFTER,
+    AROUND_BEFORE,
+    OPEN_STATUSES,
+    BookingView,
+    Case,
+    ClockEvent,
+    Complaint,
+    HistoryEntry,
+    Staff,
+)
 
 
 @dataclass
@@ -20,6 +31,8 @@ class FakeComplaintsStore:
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     clocks: dict[str, list[ClockEvent]] = field(default_factory=dict)
     members: dict[str, Staff] = field(default_factory=dict)
+    bookings: dict[str, BookingView] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
     locked: list[str] = field(default_factory=list)
 
     # -- the store's methods --------------------------------------------------------------------
@@ -29,7 +42,6 @@ class FakeComplaintsStore:
         *,
         inquiry_id: str,
         channel: str | None,
-        booking_id: str | None,
         text: str | None,
         correlation_id: str,
     ) -> bool:
@@ -40,7 +52,6 @@ class FakeComplaintsStore:
         self.registered_with[state.complaint_id] = {
             "inquiry_id": inquiry_id,
             "channel": channel,
-            "booking_id": booking_id,
             "text": text,
             "correlation_id": correlation_id,
         }
@@ -90,6 +101,35 @@ class FakeComplaintsStore:
         log = self.clocks[complaint_id]
         assert first_seq == len(log) + 1, f"the SLA log of {complaint_id} continues at {len(log) + 1}, not {first_seq}"
         log.extend(events)
+
+    async def booking(self, booking_id: str, *, lock: bool = False) -> BookingView | None:
+        return self.bookings.get(booking_id)
+
+    async def customer_bookings(self, customer_id: str, at: datetime) -> list[BookingView]:
+        return sorted(
+            (
+                b
+                for b in self.bookings.values()
+                if b.customer_id == customer_id
+                and b.start is not None
+                and b.end is not None
+                and b.start <= at + AROUND_BEFORE
+                and b.end >= at - AROUND_AFTER
+            ),
+            key=lambda b: b.start or at,
+        )
+
+    async def save_booking(self, view: BookingView) -> None:
+        self.bookings[view.booking_id] = view
+
+    async def complaints_about(self, booking_id: str) -> list[Complaint]:
+        found = sorted(
+            cid for cid, s in self.states.items() if s.booking_id == booking_id and s.status in OPEN_STATUSES
+        )
+        return [s for cid in found if (s := await self.get(cid, lock=True)) is not None]
+
+    async def save_case(self, case: Case) -> None:
+        self.cases[case.complaint_id] = case
 
     async def upsert_staff(self, member: Staff) -> None:
         self.members[member.staff_id] = member

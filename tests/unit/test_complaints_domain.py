@@ -367,6 +367,10 @@ def test_registration_announces_the_complaint_its_receipt_and_both_clocks() -> N
         "registered_at": "2026-03-02T09:00:00Z",
         "acknowledge_due_at": "2026-03-02T10:00:00Z",
         "resolve_due_at": "2026-03-04T09:00:00Z",
+        "service_step": "on_site",  # 冷氣壞了: the air conditioning, on site
+        "severity_source": "given",
+        "severity_reason": "given with the complaint",
+        "room_id": None,  # the booking is not known from booking's events
     }
     started = of_type(out, "complaint.clock")
     assert [c.model_dump(mode="json") for c in started] == [

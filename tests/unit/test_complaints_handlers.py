@@ -215,10 +215,10 @@ async def test_a_complaint_inquiry_is_registered_its_receipt_sent_and_its_clocks
     assert desk.store.registered_with[cid] == {
         "inquiry_id": data.inquiry_id,
         "channel": "webform",
-        "booking_id": "bk-1",
         "text": data.text,
         "correlation_id": str(msg.correlation_id),
     }
+    assert (state.booking_id, state.booking_link) == ("bk-1", "given_unknown")
     assert desk.store.actions(cid) == ["complaint.registered"]
     assert desk.store.transitions(cid) == [(ACKNOWLEDGE, "started"), (RESOLVE, "started")]
     assert desk.due_at(cid) == {
@@ -698,7 +698,9 @@ async def test_a_command_reads_the_complaint_under_lock_and_records_its_details(
     desk = Desk()
     cid = await desk.register()
     await _to(desk, cid, ACKNOWLEDGED, AT_8 + timedelta(minutes=1))
-    await desk.command("complaint.investigate", cid, AT_8 + timedelta(hours=1), root_cause="bulb", note="checked")
+    await desk.command(
+        "complaint.investigate", cid, AT_8 + timedelta(hours=1), root_cause="equipment_failure", note="checked"
+    )
     assert desk.store.locked == [cid, cid]
     entry = desk.store.history[cid][-1]
     assert (entry.action, entry.actor, entry.note, entry.at) == (
@@ -707,7 +709,7 @@ async def test_a_command_reads_the_complaint_under_lock_and_records_its_details(
         "checked",
         AT_8 + timedelta(hours=1),
     )
-    assert entry.data["root_cause"] == "bulb" and "command_id" in entry.data
+    assert entry.data["root_cause"] == "equipment_failure" and "command_id" in entry.data
 
 
 async def test_a_due_item_of_a_complaint_that_does_not_exist_emits_nothing() -> None:

@@ -144,6 +144,24 @@ SAMPLES: dict[str, EventData] = {
             agent_id="agent-7",
             reason="awaiting the customer",
         ),
+        ev.ComplaintActionOverdue(
+            complaint_id="cp-1",
+            action_id="a1",
+            remedy="partial_refund",
+            owner="finance-2",
+            due_at=T0 + timedelta(days=2),
+            agent_id="agent-7",
+            severity="high",
+        ),
+        ev.ComplaintActionReminder(
+            complaint_id="cp-1",
+            action_id="a1",
+            remedy="partial_refund",
+            owner="finance-2",
+            due_at=T0 + timedelta(days=2),
+            reminder=1,
+            agent_id="agent-7",
+        ),
         ev.ComplaintSatisfactionRequested(
             complaint_id="cp-1", attempt=1, channel="email", customer_id="c-1", agent_id="agent-7"
         ),

@@ -5,6 +5,9 @@
 - :mod:`.clock` — the SLA clock as a sequence of events (started, paused, resumed, warning, met,
   breached, stopped): elapsed running time, due times, what fell due;
 - :mod:`.calendar` — counted time: calendar time, or a business-hours calendar;
+- :mod:`.actions` — the investigation's root causes, the solution plan's actions (overdue, reminders);
+- :mod:`.registration` — the service step, the severity estimated from the text, the booking linked;
+- :mod:`.cases` — the case library (search in any script) and the monthly review of recurring problems;
 - :mod:`.escalation` — the chain agent → supervisor → manager, and the staff directory;
 - :mod:`.policy` — what the rules are configured with (targets per severity, warning share,
   calendar, escalation delays, satisfaction follow-ups).
@@ -12,7 +15,9 @@
 
 from __future__ import annotations
 
+from .actions import REMEDIES, ROOT_CAUSES, Action, ActionPolicy
 from .calendar import WEEKDAYS, BusinessCalendar, advance, measure
+from .cases import CASE_FIELDS, RECURRING_FROM, Case, make_case, month_bounds, normalise, recurring, terms
 from .clock import (
     ACKNOWLEDGE,
     BREACHED,
@@ -37,6 +42,9 @@ from .lifecycle import (
     ACK_TEMPLATE,
     ACKNOWLEDGE_DUE,
     ACKNOWLEDGED,
+    ACTION_DONE_TEMPLATE,
+    ACTION_DUE,
+    ACTION_REMINDER_DUE,
     ALL_DUE_KINDS,
     AWAITING_TEMPLATE,
     CATEGORIES,
@@ -51,6 +59,7 @@ from .lifecycle import (
     IN_PROGRESS,
     INVESTIGATING,
     OPEN_STATUSES,
+    PLAN_REVISED_TEMPLATE,
     PROGRESS_TEMPLATES,
     REGISTERED,
     REMINDER_TEMPLATE,
@@ -58,6 +67,7 @@ from .lifecycle import (
     RESOLVE_DUE,
     RESOLVED,
     SATISFACTION_TEMPLATE,
+    SEVERITY_RANK,
     SLA_ACTOR,
     SOLUTION_PROPOSED,
     STATUSES,
@@ -70,6 +80,7 @@ from .lifecycle import (
     Outcome,
     Refusal,
     apply,
+    booking_seen,
     concerns,
     customer_wrote,
     fire,
@@ -80,18 +91,39 @@ from .lifecycle import (
     replan,
     satisfaction,
     sla,
+    standing,
 )
 from .policy import DEFAULT_ESCALATION, SEVERITIES, FollowUpPolicy, Policy, SlaPolicy
+from .registration import (
+    AROUND_AFTER,
+    AROUND_BEFORE,
+    CANCELLED,
+    SERVICE_STEPS,
+    BookingLink,
+    BookingView,
+    Estimate,
+    booking_news,
+    estimate_service_step,
+    estimate_severity,
+    link_booking,
+)
 
 __all__ = [
     "ACKNOWLEDGE",
     "ACKNOWLEDGED",
     "ACKNOWLEDGE_DUE",
     "ACK_TEMPLATE",
+    "ACTION_DONE_TEMPLATE",
+    "ACTION_DUE",
+    "ACTION_REMINDER_DUE",
     "AGENT",
     "ALL_DUE_KINDS",
+    "AROUND_AFTER",
+    "AROUND_BEFORE",
     "AWAITING_TEMPLATE",
     "BREACHED",
+    "CANCELLED",
+    "CASE_FIELDS",
     "CATEGORIES",
     "CLOSED",
     "CUSTOMER",
@@ -110,9 +142,12 @@ __all__ = [
     "MET",
     "OPEN_STATUSES",
     "PAUSED",
+    "PLAN_REVISED_TEMPLATE",
     "PROGRESS_TEMPLATES",
     "REARMED",
+    "RECURRING_FROM",
     "REGISTERED",
+    "REMEDIES",
     "REMINDER_TEMPLATE",
     "REOPENED_TEMPLATE",
     "RESOLVE",
@@ -120,8 +155,11 @@ __all__ = [
     "RESOLVE_DUE",
     "RESUMED",
     "ROLES",
+    "ROOT_CAUSES",
     "SATISFACTION_TEMPLATE",
+    "SERVICE_STEPS",
     "SEVERITIES",
+    "SEVERITY_RANK",
     "SLA_ACTOR",
     "SOLUTION_PROPOSED",
     "STARTED",
@@ -135,11 +173,17 @@ __all__ = [
     "WARNING_KINDS",
     "WEEKDAYS",
     "WITHDRAWN",
+    "Action",
+    "ActionPolicy",
+    "BookingLink",
+    "BookingView",
     "BusinessCalendar",
+    "Case",
     "ClockEvent",
     "Command",
     "Complaint",
     "EscalationPolicy",
+    "Estimate",
     "FollowUpPolicy",
     "HistoryEntry",
     "Outcome",
@@ -152,15 +196,26 @@ __all__ = [
     "Step",
     "advance",
     "apply",
+    "booking_news",
+    "booking_seen",
     "concerns",
     "customer_wrote",
+    "estimate_service_step",
+    "estimate_severity",
     "fire",
     "handover",
+    "link_booking",
+    "make_case",
     "measure",
+    "month_bounds",
     "new_complaint",
+    "normalise",
     "plan",
+    "recurring",
     "register",
     "replan",
     "satisfaction",
     "sla",
+    "standing",
+    "terms",
 ]

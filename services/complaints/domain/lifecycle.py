@@ -25,6 +25,8 @@ from typing import Any, get_args
 
 from shared.contract.common import Category
 from shared.contract.events import (
+    ComplaintActionOverdue,
+    ComplaintActionReminder,
     ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
@@ -40,7 +42,9 @@ from shared.contract.events import (
 )
 from shared.notifications import reply_route
 
-from . import clock, escalation
+from . import actions, clock, escalation
+from .actions import ROOT_CAUSES, Action
+from .cases import Case, make_case
 from .clock import (
     ACKNOWLEDGE,
     BREACHED,
@@ -58,6 +62,7 @@ from .clock import (
 )
 from .escalation import MANAGER, SUPERVISOR, Staff
 from .policy import SEVERITIES, Policy
+from .registration import SERVICE_STEPS, BookingLink, BookingView, estimate_service_step, estimate_severity
 
 # -- statuses -------------------------------------------------------------------------------------
 REGISTERED = "registered"
@@ -101,6 +106,8 @@ PROGRESS_TEMPLATES: Mapping[str, str] = {  # each step, by the status it leads t
     WITHDRAWN: "complaint.withdrawn",
 }
 REOPENED_TEMPLATE = "complaint.reopened"
+PLAN_REVISED_TEMPLATE = "complaint.plan_revised"  # the solution plan changed (its agreement is asked anew)
+ACTION_DONE_TEMPLATE = "complaint.action_done"  # an action of the plan was carried out
 SATISFIED_FROM = 3  # a score of 3-5 satisfies; 1-2 reopens
 
 # -- the due items a complaint may have (all keyed by its id) -------------------------------------
@@ -108,12 +115,16 @@ DUE_KINDS: Mapping[str, str] = {t: f"complaint.{t}_due" for t in TARGETS}  # the
 WARNING_KINDS: Mapping[str, str] = {t: f"complaint.{t}_warning" for t in TARGETS}
 ESCALATION_KINDS: Mapping[str, str] = {t: f"complaint.{t}_escalation" for t in TARGETS}
 FOLLOW_UP = "complaint.satisfaction_follow_up"
+ACTION_DUE = "complaint.action_due"  # the next open action of the plan falls overdue
+ACTION_REMINDER_DUE = "complaint.action_reminder_due"  # the next reminder of an overdue action
 ACKNOWLEDGE_DUE, RESOLVE_DUE = DUE_KINDS[ACKNOWLEDGE], DUE_KINDS[RESOLVE]
 ALL_DUE_KINDS: tuple[str, ...] = (
     *DUE_KINDS.values(),
     *WARNING_KINDS.values(),
     *ESCALATION_KINDS.values(),
     FOLLOW_UP,
+    ACTION_DUE,
+    ACTION_REMINDER_DUE,
 )
 SLA_ACTOR = "scheduler"
 CUSTOMER = "customer"
@@ -139,6 +150,14 @@ class Complaint:
     reopened_at: datetime | None = None  # the last reopening: the resolution clock restarted there
     customer_id: str | None = None
     conversation_id: str | None = None
+    # what registration found or estimated: the booking (how it was linked), its room and equipment, the
+    # service step concerned, why the severity is what it is
+    booking_id: str | None = None
+    booking_link: str | None = None
+    room_id: str | None = None
+    equipment: tuple[str, ...] = ()
+    service_step: str | None = None
+    severity_reason: str | None = None
     # where the customer hears back: the channel they complained on (or email/phone), in their language
     reply_channel: str | None = None
     reply_address: str | None = None
@@ -149,7 +168,18 @@ class Complaint:
     satisfaction_score: int | None = None
     satisfied_at: datetime | None = None
     follow_ups: int = 0  # satisfaction follow-ups fired since the resolution
+    # the investigation's findings (the latest root cause and department; the evidence accumulates)
+    root_cause: str | None = None
+    responsible_department: str | None = None
+    evidence: tuple[str, ...] = ()
+    # the solution plan and the customer's last answer to it (None: not given since it last changed)
+    actions: tuple[Action, ...] = ()
+    plan_agreed: bool | None = None
+    plan_agreed_at: datetime | None = None
     clock: tuple[ClockEvent, ...] = ()
+
+    def action(self, action_id: str) -> Action | None:
+        return next((a for a in self.actions if a.action_id == action_id), None)
 
     def due_at(self, target: str) -> datetime:
         return self.acknowledge_due_at if target == ACKNOWLEDGE else self.resolve_due_at
@@ -204,6 +234,7 @@ class Outcome:
     clock: tuple[ClockEvent, ...] = ()
     schedule: Mapping[str, datetime] = field(default_factory=dict)
     cancel: tuple[str, ...] = ()
+    case: Case | None = None  # the case written for the case library
 
     @property
     def entry(self) -> HistoryEntry:
@@ -245,6 +276,12 @@ def plan(state: Complaint, policy: Policy) -> dict[str, datetime]:
         and state.follow_ups <= policy.follow_up.count
     ):
         due[FOLLOW_UP] = state.resolved_at + policy.follow_up.interval * (state.follow_ups + 1)
+    overdue_at = actions.overdue_at(state.actions)
+    if overdue_at is not None:
+        due[ACTION_DUE] = overdue_at
+    reminder_at = actions.reminder_at(state.actions, policy.actions)
+    if reminder_at is not None:
+        due[ACTION_REMINDER_DUE] = reminder_at
     return due
 
 
@@ -267,6 +304,7 @@ class _Draft:
         self.entries: list[HistoryEntry] = []
         self.events: list[EventData] = []
         self.log: list[ClockEvent] = []
+        self.case: Case | None = None
 
     # -- the clock --------------------------------------------------------------------------------
     def rules(self, which: str) -> clock.Rules:
@@ -395,7 +433,7 @@ class _Draft:
         """The decision: due times refreshed from the clocks, the due items re-planned."""
         state = self.refresh_due()
         schedule, cancel = replan(self.before, state, self.policy)
-        return Outcome(state, tuple(self.entries), tuple(self.events), tuple(self.log), schedule, cancel)
+        return Outcome(state, tuple(self.entries), tuple(self.events), tuple(self.log), schedule, cancel, self.case)
 
 
 # -- registration ---------------------------------------------------------------------------------
@@ -431,15 +469,29 @@ def new_complaint(
 
 
 def register(
-    inquiry: InquiryReceived, *, complaint_id: str, event_id: str, now: datetime, policy: Policy
+    inquiry: InquiryReceived,
+    *,
+    complaint_id: str,
+    event_id: str,
+    now: datetime,
+    policy: Policy,
+    booking: BookingLink | None = None,
 ) -> Outcome | None:
     """An inquiry with the intent ``complaint`` becomes a registered complaint: ``complaint.registered``,
     the automatic receipt to the customer, both clocks started and their due items planned. Other
     inquiries: None.
 
+    Registration records the service step (estimated from the text or the category), a severity
+    estimated from the text when none was given (with the reason), and the booking (``booking``: how it
+    was found in complaints' view of the bookings, with its room and equipment).
     The clocks start when the customer's message reached us (``received_at``), never in the future."""
     if inquiry.intent != "complaint":
         return None
+    words = " ".join(t for t in (inquiry.subject, inquiry.text) if t)
+    severity = estimate_severity(inquiry.severity, words, DEFAULT_SEVERITY)
+    step = estimate_service_step(words, inquiry.category)
+    link = booking or BookingLink(inquiry.booking_id, "given_unknown" if inquiry.booking_id else None)
+    view: BookingView | None = link.booking
     registered_at = min(inquiry.received_at.astimezone(UTC), now)
     customer = inquiry.customer
     channel, address = reply_route(
@@ -450,13 +502,19 @@ def register(
         registered_at,
         policy,
         inquiry.category,
-        inquiry.severity,
+        severity.value,
         inquiry.agent_id,
         customer_id=customer.customer_id,
         conversation_id=inquiry.conversation_id,
         reply_channel=channel,
         reply_address=address,
         language=inquiry.language,
+        booking_id=link.booking_id,
+        booking_link=link.how,
+        room_id=view.room_id if view else None,
+        equipment=view.equipment if view else (),
+        service_step=step.value,
+        severity_reason=severity.reason,
     )
     draft = _Draft(None, replace(started, clock=()), policy)
     state = draft.state
@@ -466,12 +524,16 @@ def register(
             inquiry_id=inquiry.inquiry_id,
             customer_id=customer.customer_id,
             channel=inquiry.channel,
-            booking_id=inquiry.booking_id,
+            booking_id=state.booking_id,
             category=state.category,  # type: ignore[arg-type]
             severity=state.severity,  # type: ignore[arg-type]
             registered_at=state.registered_at,
             acknowledge_due_at=state.acknowledge_due_at,
             resolve_due_at=state.resolve_due_at,
+            service_step=state.service_step,  # type: ignore[arg-type]
+            severity_source=severity.source,  # type: ignore[arg-type]
+            severity_reason=severity.reason,
+            room_id=state.room_id,
         )
     )
     notified = draft.notify(ACK_TEMPLATE, acknowledge_due_at=state.acknowledge_due_at.isoformat())
@@ -491,11 +553,71 @@ def register(
             "subject": inquiry.subject,
             "received_at": inquiry.received_at.isoformat(),
             "notified": notified,
+            "severity": {"value": severity.value, "source": severity.source, "reason": severity.reason},
+            "service_step": {"value": step.value, "source": step.source, "reason": step.reason},
+            "booking": _booking_record(link),
         },
     )
     for which in TARGETS:
         draft.move(which, STARTED, registered_at)
     return draft.outcome()
+
+
+def _booking_record(link: BookingLink) -> dict[str, Any] | None:
+    """What the history keeps of the booking a complaint was linked to, and how."""
+    if link.booking_id is None:
+        return None
+    b = link.booking
+    return {
+        "booking_id": link.booking_id,
+        "how": link.how,
+        "reason": link.reason,
+        **(
+            {
+                "room_id": b.room_id,
+                "name": b.name,
+                "start": b.start.isoformat() if b.start else None,
+                "end": b.end.isoformat() if b.end else None,
+                "equipment": list(b.equipment),
+                "status": b.status,
+            }
+            if b is not None
+            else {}
+        ),
+    }
+
+
+def booking_seen(state: Complaint, view: BookingView, at: datetime) -> Outcome | None:
+    """Booking's news of the booking a complaint names (confirmed, moved, changed, cancelled): the
+    complaint's room and equipment follow it, and a link not yet checked is checked (history entry);
+    None when nothing changes."""
+    if state.booking_id != view.booking_id or state.status in FINAL_STATUSES:
+        return None
+    how = state.booking_link
+    if how == "given_unknown":
+        same = view.customer_id is None or state.customer_id in (None, view.customer_id)
+        how = "given" if same else "given_other_customer"
+    new = replace(state, booking_link=how, room_id=view.room_id or state.room_id, equipment=view.equipment)
+    if new == state:
+        return None
+    changes = {
+        k: {"from": _plain(getattr(state, k)), "to": _plain(getattr(new, k))}
+        for k in ("booking_link", "room_id", "equipment")
+        if getattr(state, k) != getattr(new, k)
+    }
+    entry = HistoryEntry(
+        at=at,
+        actor="booking",
+        action="complaint.booking_updated",
+        from_status=state.status,
+        to_status=state.status,
+        data={"booking_id": view.booking_id, "status": view.status, **changes},
+    )
+    return Outcome(new, (entry,))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 # -- the state table ------------------------------------------------------------------------------
@@ -508,7 +630,8 @@ class Transition:
 TRANSITIONS_TABLE: Mapping[str, Transition] = {
     "complaint.acknowledge": Transition(frozenset({REGISTERED}), ACKNOWLEDGED),
     "complaint.assign": Transition(OPEN_STATUSES, None),
-    "complaint.investigate": Transition(frozenset({ACKNOWLEDGED}), INVESTIGATING),
+    # from acknowledged: the investigation starts; while investigating: its findings are recorded
+    "complaint.investigate": Transition(frozenset({ACKNOWLEDGED, INVESTIGATING}), INVESTIGATING),
     "complaint.propose_solution": Transition(frozenset({INVESTIGATING}), SOLUTION_PROPOSED),
     "complaint.start_execution": Transition(frozenset({SOLUTION_PROPOSED}), IN_PROGRESS),
     "complaint.resolve": Transition(frozenset({IN_PROGRESS}), RESOLVED),
@@ -518,6 +641,10 @@ TRANSITIONS_TABLE: Mapping[str, Transition] = {
     "complaint.withdraw": Transition(OPEN_STATUSES, WITHDRAWN),
     "complaint.confirm_satisfaction": Transition(frozenset({RESOLVED}), None),
     "complaint.note": Transition(frozenset(STATUSES), None),
+    "complaint.plan": Transition(frozenset({SOLUTION_PROPOSED, IN_PROGRESS}), None),
+    "complaint.action_done": Transition(frozenset({SOLUTION_PROPOSED, IN_PROGRESS}), None),
+    "complaint.plan_agreement": Transition(frozenset({SOLUTION_PROPOSED, IN_PROGRESS}), None),
+    "complaint.record_case": Transition(frozenset({CLOSED}), None),
 }
 FIRST_CONTACT_FROM = frozenset({REGISTERED, ACKNOWLEDGED})  # complaint.resolve with first_contact
 
@@ -552,6 +679,7 @@ def apply(state: Complaint, cmd: Command, policy: Policy) -> Outcome | Refusal:
 
     draft = _Draft(state, state, policy)
     draft.settle(cmd.at)  # what fell due before the command is recorded first, at its own time
+    _actions_overdue(draft, cmd.at)  # so is an action that fell overdue, whatever the scheduler's lag
     data: dict[str, Any] = {k: v for k, v in cmd.details.items() if v is not None and v != [] and v != {}}
     decide = _DECISIONS.get(cmd.name, _step)
     refused = decide(draft, cmd, data)
@@ -564,19 +692,140 @@ def _entry(draft: _Draft, cmd: Command, from_status: str, data: Mapping[str, Any
     draft.entry(cmd.at, cmd.actor, cmd.name, from_status=from_status, note=cmd.note, data=data)
 
 
-def _step(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+def _resume(draft: _Draft, at: datetime) -> None:
+    """Working on the complaint again ends a wait for the customer."""
+    for which in TARGETS:
+        draft.move(which, RESUMED, at, reason="work resumed")
+
+
+def _step(draft: _Draft, cmd: Command, data: dict[str, Any], **notice: Any) -> Refusal | None:
     """investigate, propose_solution, start_execution: the next status; working on the complaint
     again ends a wait for the customer."""
     before = draft.state.status
     to = TRANSITIONS_TABLE[cmd.name].to
     assert to is not None
-    for which in TARGETS:
-        draft.move(which, RESUMED, cmd.at, reason="work resumed")
+    _resume(draft, cmd.at)
     draft.state = replace(draft.state, status=to)
-    data["notified"] = draft.notify(PROGRESS_TEMPLATES[to])
+    data["notified"] = draft.notify(PROGRESS_TEMPLATES[to], **notice)
     _entry(draft, cmd, before, data)
     draft.status_changed(before, cmd.actor)
     return None
+
+
+FINDINGS = ("root_cause", "department", "evidence")
+
+
+def _investigate(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The investigation starts (from acknowledged) and/or records its findings: a root cause from the
+    fixed list, the department responsible (the latest stand), evidence references (they accumulate)."""
+    state = draft.state
+    if state.status == INVESTIGATING and not any(k in data for k in FINDINGS):
+        return Refusal(
+            "the complaint is already investigating; complaint.investigate records findings: "
+            "root_cause, department or evidence"
+        )
+    root_cause = data.get("root_cause")
+    if root_cause is not None and root_cause not in ROOT_CAUSES:
+        return Refusal(f"unknown root cause {root_cause!r}; one of {', '.join(ROOT_CAUSES)}")
+    evidence = tuple(dict.fromkeys((*state.evidence, *data.get("evidence", ()))))
+    draft.state = replace(
+        state,
+        root_cause=root_cause or state.root_cause,
+        responsible_department=data.get("department") or state.responsible_department,
+        evidence=evidence,
+    )
+    if state.status == ACKNOWLEDGED:
+        return _step(draft, cmd, data)
+    _resume(draft, cmd.at)
+    _entry(draft, cmd, state.status, data)
+    return None
+
+
+def _plan_notice(state: Complaint) -> list[dict[str, Any]]:
+    """The plan as the customer is told it: what will be done, by when (not who inside the desk)."""
+    return [
+        {k: v for k, v in a.to_json().items() if k in ("action_id", "remedy", "description", "amount", "due_at")}
+        for a in state.actions
+        if a.dropped_at is None
+    ]
+
+
+def _revise(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The plan's actions added, replaced or dropped; the customer's agreement is asked anew."""
+    merged = actions.merge(draft.state.actions, data.get("actions", ()), data.get("drop", ()), cmd.at)
+    if isinstance(merged, str):
+        return Refusal(merged)
+    plan, changed = merged
+    draft.state = replace(draft.state, actions=plan, plan_agreed=None, plan_agreed_at=None)
+    if "actions" in data:
+        data["actions"] = [a.to_json() for a in plan if a.action_id in changed and a.dropped_at is None]
+    return None
+
+
+def _propose(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The solution is proposed with its plan: each action a remedy, an owner and a due time."""
+    refused = _revise(draft, cmd, data)
+    if refused is not None:
+        return refused
+    return _step(draft, cmd, data, actions=_plan_notice(draft.state) or None)
+
+
+def _plan(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The plan revised while it is proposed or carried out; the customer is told and asked anew."""
+    if not data.get("actions") and not data.get("drop"):
+        return Refusal("complaint.plan needs actions to add or revise, or action ids to drop")
+    refused = _revise(draft, cmd, data)
+    if refused is not None:
+        return refused
+    _resume(draft, cmd.at)
+    data["notified"] = draft.notify(PLAN_REVISED_TEMPLATE, actions=_plan_notice(draft.state))
+    _entry(draft, cmd, draft.state.status, data)
+    return None
+
+
+def _action_done(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """An action of the plan carried out (late if after its due time); the customer is told."""
+    state = draft.state
+    action_id = str(data.get("action_id"))
+    found = state.action(action_id)
+    if found is None:
+        planned = ", ".join(a.action_id for a in state.actions) or "none"
+        return Refusal(f"there is no action {action_id!r} in the plan (planned: {planned})")
+    if found.done_at is not None:
+        return Refusal(f"action {action_id} is already done")
+    if found.dropped_at is not None:
+        return Refusal(f"action {action_id} was dropped from the plan")
+    done = replace(found, done_at=cmd.at, done_by=cmd.actor)
+    draft.state = replace(state, actions=tuple(done if a is found else a for a in state.actions))
+    data.update(remedy=found.remedy, owner=found.owner, due_at=found.due_at.isoformat(), late=cmd.at > found.due_at)
+    _resume(draft, cmd.at)
+    notice = {"action_id": action_id, "remedy": found.remedy, "description": found.description, "amount": found.amount}
+    data["notified"] = draft.notify(ACTION_DONE_TEMPLATE, **notice)
+    _entry(draft, cmd, state.status, data)
+    return None
+
+
+def _plan_agreement(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The customer's answer to the plan, as an agent heard it (the customer spoke: a wait ends)."""
+    state = draft.state
+    if not any(a.dropped_at is None for a in state.actions):
+        return Refusal("there is no plan to agree to (complaint.propose_solution or complaint.plan gives one)")
+    agreed = bool(data.get("agreed", True))
+    data["agreed"] = agreed
+    draft.state = replace(state, plan_agreed=agreed, plan_agreed_at=cmd.at)
+    _resume(draft, cmd.at)
+    _entry(draft, cmd, state.status, data)
+    return None
+
+
+def _start_execution(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The plan is carried out — not against the customer's stated disagreement."""
+    if draft.state.plan_agreed is False:
+        return Refusal(
+            "the customer did not agree to the plan; revise it (complaint.plan) or record their agreement "
+            "(complaint.plan_agreement)"
+        )
+    return _step(draft, cmd, data)
 
 
 def _acknowledge(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
@@ -602,7 +851,14 @@ def _assign(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None
         return Refusal(f"unknown category {cmd.category!r}")
     if cmd.severity is not None and cmd.severity not in SEVERITIES:
         return Refusal(f"unknown severity {cmd.severity!r}")
+    step = cmd.details.get("service_step")
+    if step is not None and step not in SERVICE_STEPS:
+        return Refusal(f"unknown service step {step!r}; one of {', '.join(SERVICE_STEPS)}")
+    data.pop("service_step", None)
     new = state
+    if step is not None and step != state.service_step:
+        data["service_step"] = {"from": state.service_step, "to": step}
+        new = replace(new, service_step=step)
     if cmd.agent_id != state.agent_id:
         data["agent_id"] = {"from": state.agent_id, "to": cmd.agent_id}
         new = replace(new, agent_id=cmd.agent_id)
@@ -611,7 +867,7 @@ def _assign(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None
         new = replace(new, category=cmd.category)
     if cmd.severity is not None and cmd.severity != state.severity:
         data["severity"] = {"from": state.severity, "to": cmd.severity}
-        new = replace(new, severity=cmd.severity)
+        new = replace(new, severity=cmd.severity, severity_reason=f"reassessed by {cmd.actor}")
     if new == state:
         return Refusal(f"the complaint is already assigned to {cmd.agent_id} as described")
     draft.state = new
@@ -631,6 +887,9 @@ def _resolve(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | Non
     asked whether they are satisfied."""
     before = draft.state.status
     first_contact = bool(cmd.details.get("first_contact"))
+    undone = [a for a in draft.state.actions if a.open]
+    if undone:
+        return Refusal(f"the plan's actions are not all done: {'; '.join(actions.describe(a) for a in undone)}")
     if first_contact:
         draft.move(ACKNOWLEDGE, MET, cmd.at, reason="resolved in the first contact")
     draft.move(RESOLVE, MET, cmd.at, reason="resolved")
@@ -688,6 +947,8 @@ def _close(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
         data.pop("override_reason", None)
     data["satisfaction_score"] = state.satisfaction_score
     draft.state = replace(state, status=CLOSED, closed_at=cmd.at)
+    if cmd.details.get("case"):
+        draft.case = make_case(draft.state, cmd.details["case"], cmd.actor, cmd.at)
     data["notified"] = draft.notify(PROGRESS_TEMPLATES[CLOSED])
     _entry(draft, cmd, state.status, data)
     draft.status_changed(state.status, cmd.actor)
@@ -699,6 +960,15 @@ def _close(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
             override_reason=override,
         )
     )
+    return None
+
+
+def _record_case(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
+    """The closed complaint written up (again) for the case library."""
+    if not cmd.details.get("case"):
+        return Refusal("complaint.record_case needs the case (problem, cause, solution, outcome, lesson)")
+    draft.case = make_case(draft.state, cmd.details["case"], cmd.actor, cmd.at)
+    _entry(draft, cmd, draft.state.status, data)
     return None
 
 
@@ -772,6 +1042,13 @@ def _note(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
 
 _DECISIONS = {
     "complaint.acknowledge": _acknowledge,
+    "complaint.investigate": _investigate,
+    "complaint.propose_solution": _propose,
+    "complaint.start_execution": _start_execution,
+    "complaint.plan": _plan,
+    "complaint.action_done": _action_done,
+    "complaint.plan_agreement": _plan_agreement,
+    "complaint.record_case": _record_case,
     "complaint.assign": _assign,
     "complaint.resolve": _resolve,
     "complaint.close": _close,
@@ -908,7 +1185,67 @@ def fire(
             _escalate(draft, which, now, directory or {})
     if kind == FOLLOW_UP:
         _follow_up(draft, now)
+    if kind == ACTION_DUE:
+        _actions_overdue(draft, now)
+    if kind == ACTION_REMINDER_DUE:
+        _action_reminders(draft, now)
     return draft.outcome()
+
+
+def _actions_overdue(draft: _Draft, now: datetime) -> None:
+    """Each open action whose due time passed falls overdue, once (recorded at its due time)."""
+    s = draft.state
+    overdue = [a for a in s.actions if a.open and a.overdue_at is None and a.due_at <= now]
+    if not overdue:
+        return
+    late = {a.action_id: replace(a, overdue_at=a.due_at) for a in overdue}
+    draft.state = replace(s, actions=tuple(late.get(a.action_id, a) for a in s.actions))
+    for a in sorted(overdue, key=lambda a: (a.due_at, a.action_id)):
+        draft.events.append(
+            ComplaintActionOverdue(
+                complaint_id=s.complaint_id,
+                action_id=a.action_id,
+                remedy=a.remedy,  # type: ignore[arg-type]
+                owner=a.owner,
+                due_at=a.due_at,
+                agent_id=s.agent_id,
+                severity=s.severity,  # type: ignore[arg-type]
+            )
+        )
+        draft.entry(a.due_at, SLA_ACTOR, "complaint.action_overdue", data={"action_id": a.action_id, "owner": a.owner})
+
+
+def _action_reminders(draft: _Draft, now: datetime) -> None:
+    """The owner of each overdue action whose reminder is due is reminded (one reminder per action at a
+    time; the next is planned from it)."""
+    s = draft.state
+    policy = draft.policy.actions
+    due = {a.action_id: at for a in s.actions if (at := a.next_reminder(policy)) is not None and at <= now}
+    if not due:
+        return
+    draft.state = replace(
+        s, actions=tuple(replace(a, reminders=a.reminders + 1) if a.action_id in due else a for a in s.actions)
+    )
+    for a in s.actions:
+        if a.action_id not in due:
+            continue
+        draft.events.append(
+            ComplaintActionReminder(
+                complaint_id=s.complaint_id,
+                action_id=a.action_id,
+                remedy=a.remedy,  # type: ignore[arg-type]
+                owner=a.owner,
+                due_at=a.due_at,
+                reminder=a.reminders + 1,
+                agent_id=s.agent_id,
+            )
+        )
+        draft.entry(
+            due[a.action_id],
+            SLA_ACTOR,
+            "complaint.action_reminder",
+            data={"action_id": a.action_id, "owner": a.owner, "reminder": a.reminders + 1},
+        )
 
 
 def _escalate(draft: _Draft, which: str, now: datetime, directory: Mapping[str, Staff]) -> None:
@@ -1023,3 +1360,26 @@ def sla(state: Complaint, policy: Policy, now: datetime) -> dict[str, dict[str, 
             "business_hours": rules.calendar is not None,
         }
     return out
+
+
+# the most severe first (the contract lists severities from the least severe)
+SEVERITY_RANK: Mapping[str, int] = {s: n for n, s in enumerate(reversed(SEVERITIES))}
+
+
+def standing(state: Complaint, policy: Policy, now: datetime) -> tuple[datetime | None, bool]:
+    """Where the complaint stands on its clocks at ``now`` (an agent's worklist): the next due time of a
+    running target (None: no clock runs — waiting for the customer, met, closed), and whether it is
+    overdue (a target of the current cycle passed unmet, recorded or not yet)."""
+    if state.status in FINAL_STATUSES:
+        return None, False
+    due: list[datetime] = []
+    overdue = False
+    for which in TARGETS:
+        r = clock.read(state.clock, which, policy.sla.rules(which, state.severity), now)
+        if r.state not in (clock.RUNNING, clock.WAITING):
+            continue
+        passed = r.running and r.breach_at is not None and r.breach_at <= now
+        overdue = overdue or r.breached or passed
+        if r.running and r.breach_at is not None:
+            due.append(r.breach_at)
+    return (min(due) if due else None), overdue

@@ -10,6 +10,7 @@ from typing import get_args
 
 from shared.contract.common import Severity
 
+from .actions import ActionPolicy
 from .calendar import BusinessCalendar, advance
 from .clock import ACKNOWLEDGE, Rules
 from .escalation import AGENT, MANAGER, SUPERVISOR, EscalationPolicy
@@ -97,3 +98,4 @@ class Policy:
     sla: SlaPolicy
     escalation: EscalationPolicy = DEFAULT_ESCALATION
     follow_up: FollowUpPolicy = field(default_factory=FollowUpPolicy)
+    actions: ActionPolicy = field(default_factory=ActionPolicy)
