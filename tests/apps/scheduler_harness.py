@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 
 from tests.servers import Servers
-from tests.system import ROOT
+from tests.system import API_TOKEN, ROOT
 
 
 class Replica:
@@ -37,6 +37,7 @@ class Replica:
             MEETDESK_AMQP_URL=servers.amqp_url,
             MEETDESK_DATABASE_URL=database_url,
             MEETDESK_HTTP_PORT=str(port),
+            MEETDESK_API_TOKEN=API_TOKEN,  # every service refuses to start without one
             MEETDESK_SCHEDULER_POLL_SECONDS=str(poll),
             MEETDESK_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
