@@ -382,11 +382,7 @@ async def no_show_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Pol
         log.info("booking not released", booking_id=item.key, reason=step.reason)
         return
     assert booking is not None
-    correlation_id = uuid.UUID(booking.correlation_id)
-    await uow.store.save_state(step.booking)
-    uow.emit(step.event, correlation_id=correlation_id)
-    if step.notice is not None:
-        _notify(uow, step.notice, correlation_id=correlation_id, booking_id=item.key)
+    correlation_id = await _record(uow, booking, step)
     for kind in (domain.REMINDER, domain.PREPARATION, domain.COMPLETION):
         await uow.cancel(kind, item.key)
     await _offer_freed(uow, [booking], now, policy, correlation_id=correlation_id)
@@ -401,12 +397,19 @@ async def completion_due(uow: Uow, item: DueItem, now: datetime, policy: domain.
         log.info("booking not completed", booking_id=item.key, reason=step.reason)
         return
     assert booking is not None
+    await _record(uow, booking, step)
+    await uow.cancel(domain.PREPARATION, item.key)
+
+
+async def _record(uow: Uow, booking: domain.Booking, step: domain.Step) -> uuid.UUID:
+    """Save the booking's new state, emit its event and tell the customer (under the booking's
+    correlation id, which it returns)."""
     correlation_id = uuid.UUID(booking.correlation_id)
     await uow.store.save_state(step.booking)
     uow.emit(step.event, correlation_id=correlation_id)
     if step.notice is not None:
-        _notify(uow, step.notice, correlation_id=correlation_id, booking_id=item.key)
-    await uow.cancel(domain.PREPARATION, item.key)
+        _notify(uow, step.notice, correlation_id=correlation_id, booking_id=str(booking.booking_id))
+    return correlation_id
 
 
 async def waitlist_offer_due(uow: Uow, item: DueItem, now: datetime, policy: domain.Policy) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,6 +45,24 @@ class FakeUnitOfWork:
         yield tx
 
 
+def consuming(
+    servers: Servers, spec: QueueSpec, dispatcher: Dispatcher, handler: Callable[[Incoming], Awaitable[None]]
+) -> RabbitBroker:
+    """A broker (not started) that consumes ``spec``'s queue as a service does, through ``dispatcher``."""
+    broker = RabbitBroker(servers.amqp_url, apply_types=False)
+
+    @broker.subscriber(
+        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_delivery,
+        no_reply=True,
+    )
+    async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await dispatcher.dispatch(delivery, spec, handler)
+
+    return broker
+
+
 async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) -> None:
     spec = QueueSpec(f"test.poison.{uuid.uuid4().hex[:6]}", "test", ())
     conn = await aio_pika.connect(servers.amqp_url)
@@ -72,17 +91,7 @@ async def test_poison_message_is_retried_then_dead_lettered(servers: Servers) ->
         max_message_bytes=1 << 20,
         delivery_limit=LIMIT,
     )
-    broker = RabbitBroker(servers.amqp_url, apply_types=False)  # consumes, as a service does
-
-    @broker.subscriber(
-        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_delivery,
-        no_reply=True,
-    )
-    async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
-        await dispatcher.dispatch(delivery, spec, always_fails)
-
+    broker = consuming(servers, spec, dispatcher, always_fails)
     try:
         await broker.start()
         await ch.default_exchange.publish(
@@ -141,17 +150,7 @@ async def test_an_unrecognised_error_while_the_database_refuses_connections_hold
         max_message_bytes=1 << 20,
         delivery_limit=LIMIT,
     )
-    broker = RabbitBroker(servers.amqp_url, apply_types=False)
-
-    @broker.subscriber(
-        RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_delivery,
-        no_reply=True,
-    )
-    async def handle(delivery: aio_pika.abc.AbstractIncomingMessage) -> None:
-        await dispatcher.dispatch(delivery, spec, refused_while_down)
-
+    broker = consuming(servers, spec, dispatcher, refused_while_down)
     try:
         await broker.start()
         await ch.default_exchange.publish(
