@@ -56,6 +56,11 @@ class Directory:
         self._attach(customer_id, wanted)
         return Resolution(customer_id, True, [], [])
 
+    def owner(self, ids: Iterable[Identity]) -> uuid.UUID | None:
+        """The known customer (the oldest) with one of these identities; None: nobody. Creates nothing."""
+        found = [self._owner[i] for i in ids if i in self._owner]
+        return min(found, key=self._age.__getitem__) if found else None
+
     def _attach(self, customer_id: uuid.UUID, ids: list[Identity]) -> None:
         for kind, value in ids:
             self._owner[(kind, value)] = customer_id
@@ -80,7 +85,19 @@ class Conversation:
     customer_id: uuid.UUID | None = None
     first_reply_at: datetime | None = None
     awaiting_since: datetime | None = None
+    language: str | None = None  # the language of the customer's last message whose script was clear
     changed: bool = field(default=False, compare=False)
+
+    def language_for(self, detected: str, *, undecided: bool) -> str:
+        """The language of the customer's new message: as detected, unless its Chinese does not show
+        its script (``undecided``: ``detected`` is then the channel's usual one) and the conversation
+        was in Chinese before — then that script. A clear one is remembered."""
+        if undecided:
+            return self.language if self.language in ("zh-Hant", "zh-Hans") else detected
+        if detected != self.language:
+            self.language = detected
+            self.changed = True
+        return detected
 
     def customer_wrote(self, customer_id: uuid.UUID | None, at: datetime) -> None:
         """The customer wrote (or called): the conversation is open and awaits an answer since the

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, get_args
+from typing import Any, NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
 from shared.contract.commands import BookingCancel, BookingConfirmAttendance, Command
@@ -37,6 +37,7 @@ from shared.contract.events import (
     EventData,
     FeedbackReceived,
     InquiryReceived,
+    NotificationFailed,
     NotificationRequested,
     ReplyRoute,
 )
@@ -66,6 +67,11 @@ CHANNEL_LIMITS: Mapping[str, int] = {
 }
 
 
+# WeChat is mainland China's messenger (simplified script); the venue's other channels are read in
+# Hong Kong's traditional script unless the text shows otherwise
+USUAL_CHINESE: Mapping[str, str] = {"wechat": "zh-Hans"}
+
+
 @dataclass(frozen=True)
 class Policy:
     """What intake's handlers are told by the settings (``main.py`` builds it once)."""
@@ -74,11 +80,31 @@ class Policy:
     limits: Mapping[str, int]  # the largest message accepted, per channel
     tz: ZoneInfo  # the venue's: relative dates in free text (明天, next Tuesday) are read in it
     answer_within: timedelta = timedelta(hours=48)  # a later message is no answer to a question asked
+    # at most one acknowledgement per reply route (address) in this period (RFC 3834 2: no loops)
+    acknowledge_every: timedelta = timedelta(minutes=60)
+    # the script a channel's customers usually write, for Chinese text that does not show it (位置信息)
+    usual_chinese: Mapping[str, str] = field(default_factory=lambda: dict(USUAL_CHINESE))
+
+    def usual_chinese_of(self, channel: str) -> str:
+        return self.usual_chinese.get(channel, "zh-Hant")
 
     @classmethod
-    def of(cls, context: ChannelContext, max_message_bytes: int, *, answer_within_hours: float = 48) -> Policy:
+    def of(
+        cls,
+        context: ChannelContext,
+        max_message_bytes: int,
+        *,
+        answer_within_hours: float = 48,
+        acknowledge_every_minutes: float = 60,
+    ) -> Policy:
         limits = {c: min(CHANNEL_LIMITS[c] or max_message_bytes, max_message_bytes) for c in CHANNELS}
-        return cls(context, limits, ZoneInfo(context.venue_timezone), timedelta(hours=answer_within_hours))
+        return cls(
+            context,
+            limits,
+            ZoneInfo(context.venue_timezone),
+            timedelta(hours=answer_within_hours),
+            timedelta(minutes=acknowledge_every_minutes),
+        )
 
 
 # -- one delivery ---------------------------------------------------------------------------------
@@ -127,7 +153,11 @@ def prepare(n: Normalised, correlation_id: uuid.UUID, now: datetime, policy: Pol
         email = phone = None
         n.flags.append("contact_invalid")
     received_at = n.received_at or now
-    understood = understand(n, received_at, policy.tz) if n.kind == "inquiry" else None
+    understood = (
+        understand(n, received_at, policy.tz, usual_chinese=policy.usual_chinese_of(n.channel))
+        if n.kind == "inquiry"
+        else None
+    )
     item = Item(n, received_at, email, phone, correlation_id, understood)
     if answer_route(item) is not None:  # read here, outside the batch's transaction
         item.reply = read_answer(n.text)
@@ -181,17 +211,26 @@ def first_deliveries(batch: Iterable[Item], first_seen: Iterable[tuple[str, str]
     return fresh, repeats
 
 
+# Items about a message we sent, not in any conversation with a customer: a delivery report (bounce)
+REPORTS = frozenset({"delivery_failure", "delivery_report"})
+
+
 def message_refs(fresh: Iterable[Item]) -> list[tuple[str, str, str]]:
     """(channel, ref, conversation_id) of the message ids a later reply may name: email Message-IDs."""
-    return [(w.n.channel, w.n.source_ref, w.conversation_id) for w in fresh if w.n.channel == "email"]
+    return [
+        (w.n.channel, w.n.source_ref, w.conversation_id)
+        for w in fresh
+        if w.n.channel == "email" and w.n.kind not in REPORTS
+    ]
 
 
 def opened(fresh: Iterable[Item]) -> dict[str, tuple[str, datetime]]:
     """Each conversation the batch touches, with the channel and time of its first item (which
-    opens it if it is new)."""
+    opens it if it is new). A delivery report touches none."""
     first: dict[str, tuple[str, datetime]] = {}
     for w in fresh:
-        first.setdefault(w.conversation_id, (w.n.channel, w.received_at))
+        if w.n.kind not in REPORTS:
+            first.setdefault(w.conversation_id, (w.n.channel, w.received_at))
     return first
 
 
@@ -331,21 +370,105 @@ def command_for(w: Item, answer: Answer) -> Command | None:
 
 @dataclass(slots=True)
 class Decision:
-    """What one fresh item implies: its events, in order, the inquiry to record (if it is one) and
-    the command to send (if it answers a question)."""
+    """What one fresh item implies: its events, in order, the inquiry to record (if it is one), the
+    command to send (if it answers a question) and the acknowledgement it asks for, which goes out
+    only if its route had none within the period (:func:`acknowledgements`)."""
 
     events: list[EventData] = field(default_factory=list)
     inquiry: Inquiry | None = None
     command: Command | None = None
+    acknowledgement: NotificationRequested | None = None
 
 
-def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: Answer | None = None) -> Decision:
+# -- acknowledgements: automatic, and at most one per address in a period (RFC 3834) ---------------
+ACK_MESSAGE_ID = "{inquiry_id}.ack@{domain}"  # the Message-ID intake asks the gateway to give one
+
+
+def acknowledgement_parameters(parameters: dict[str, Any], *, message_id: str | None) -> dict[str, Any]:
+    """An acknowledgement's parameters with what the sending gateway needs besides the template's:
+    ``auto_submitted`` — send it as an automatic reply (``Auto-Submitted: auto-replied``, RFC 3834 5;
+    a null envelope sender where the gateway can) — and, for email, ``message_id``: the Message-ID to
+    give the mail (without angle brackets), so that a bounce quoting it names the inquiry."""
+    out = dict(parameters, auto_submitted="auto-replied")
+    if message_id is not None:
+        out["message_id"] = message_id
+    return out
+
+
+def ack_message_id(inquiry_id: uuid.UUID | str, domains: tuple[str, ...]) -> str:
+    return ACK_MESSAGE_ID.format(inquiry_id=inquiry_id, domain=domains[0] if domains else "meetdesk.invalid")
+
+
+def acked_inquiry(message_id: str | None) -> str | None:
+    """The inquiry whose acknowledgement had this Message-ID (:func:`ack_message_id`), if it was one."""
+    head, dot, rest = (message_id or "").partition(".")
+    if not dot or not rest.startswith("ack@"):
+        return None
+    try:
+        return str(uuid.UUID(head))
+    except ValueError:
+        return None
+
+
+class AckClaim(NamedTuple):
+    """An acknowledgement asked for on a route at a time; granted when the route had none within the period."""
+
+    channel: str
+    address: str
+    at: datetime
+
+
+def acknowledgements(asked: Iterable[tuple[Item, NotificationRequested]], now: datetime) -> list[AckClaim]:
+    """The routes whose acknowledgement slot a batch claims at ``now``: one per route (a second
+    asked on the same route in the same batch is inside the period anyway)."""
+    claims: dict[Route, AckClaim] = {}
+    for _, ack in asked:
+        if ack.address:
+            claims.setdefault((ack.channel, ack.address), AckClaim(ack.channel, ack.address, now))
+    return sorted(claims.values())
+
+
+def granted(
+    asked: Iterable[tuple[Item, NotificationRequested]], won: set[Route]
+) -> list[tuple[Item, NotificationRequested]]:
+    """The acknowledgements that go out: the first of each route whose claim was granted (``won``)."""
+    out = []
+    for w, ack in asked:
+        route = (ack.channel, ack.address or "")
+        if route in won:
+            won = won - {route}
+            out.append((w, ack))
+    return out
+
+
+def decide(
+    w: Item,
+    conversation: Conversation | None,
+    who: Resolution | None,
+    answer: Answer | None = None,
+    *,
+    owner: uuid.UUID | None = None,
+    domains: tuple[str, ...] = (),
+) -> Decision:
     """One fresh item: its effect on ``conversation`` (changed in place, as its methods record) and
     what it implies. ``who`` is the item's customer, as the directory resolved it (None for a
     conversation's status change, which is about no one). ``answer``: the item answers a question
     (:func:`answers`): its inquiry names the booking, the service that asked answers the customer (no
-    acknowledgement from intake, no booking request), and a confirmation or cancellation is sent on."""
+    acknowledgement from intake, no booking request), and a confirmation or cancellation is sent on.
+    A delivery report is in no conversation: a failure becomes ``notification.failed`` naming the
+    address, its known customer (``owner``, never created for it) and the inquiry whose acknowledgement
+    bounced; a report of no failure is recorded only. ``domains``: the agent email domains, the first
+    of which names the acknowledgements' Message-IDs."""
     n = w.n
+    if n.kind == "delivery_report":
+        return Decision()
+    if n.kind == "delivery_failure":
+        failed = _failed(w, owner)
+        # a bounce about a message that is neither ours nor to a customer we know is backscatter
+        # (someone else's mail, sent in our name): recorded only
+        ours = failed.customer_id or failed.inquiry_id or n.extra.get("ours")
+        return Decision(events=[failed] if w.email and ours else [])
+    assert conversation is not None, f"a {n.kind} belongs to a conversation"
     if n.kind == "status_change":
         conversation.status_changed(n.extra.get("status", "?"), w.received_at)
         return Decision()
@@ -399,6 +522,8 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: 
 
     u = w.understood
     assert u is not None, "an inquiry is understood before the batch"
+    automatic = n.extra.get("automatic")
+    language = conversation.language_for(u.language, undecided=u.script_undecided)
     inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
     missing = [] if answer else u.missing  # an answer is about a booking that exists: nothing to ask
     decision.inquiry = Inquiry(
@@ -408,7 +533,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: 
         w.conversation_id,
         who.customer_id,
         u.intent,
-        u.language,
+        language,
         n.subject,
         n.text,
         n.agent_id,
@@ -424,7 +549,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: 
             conversation_id=w.conversation_id,
             customer=CustomerRef(customer_id=customer_id, name=name, email=w.email, phone=w.phone),
             intent=u.intent,  # type: ignore[arg-type]
-            language=u.language,  # type: ignore[arg-type]
+            language=language,  # type: ignore[arg-type]
             subject=n.subject,
             text=n.text,
             received_at=w.received_at,
@@ -434,6 +559,7 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: 
             severity=n.severity,  # type: ignore[arg-type]
             score=n.score,
             missing=missing,
+            automatic=automatic,
         )
     )
     if answer is not None:
@@ -447,28 +573,47 @@ def decide(w: Item, conversation: Conversation, who: Resolution | None, answer: 
                 inquiry_id=str(inquiry_id),
                 customer_id=customer_id,
                 channel=n.channel,  # type: ignore[arg-type]
-                language=u.language,  # type: ignore[arg-type]
+                language=language,  # type: ignore[arg-type]
                 meeting=BookingDetails.model_validate(u.meeting.model_dump()),
-                reply_to=ReplyRoute(channel=channel, address=address, language=u.language),  # type: ignore[arg-type]
+                reply_to=ReplyRoute(channel=channel, address=address, language=language),  # type: ignore[arg-type]
             )
         )
     if n.score is not None:
         events.append(_feedback(n, customer_id))
     # Every new inquiry is acknowledged once, in the customer's language and on the channel they used
     # when it can carry a reply; a complaint's acknowledgement (with its reference and response
-    # deadline) comes from the complaints service when it registers the complaint.
-    if u.intent != "complaint" and address:
-        events.append(
-            NotificationRequested(
-                channel=channel,  # type: ignore[arg-type]
-                address=address,
-                customer_id=customer_id,
-                template=f"{u.intent}.acknowledged",
-                language=u.language,  # type: ignore[arg-type]
-                parameters={"inquiry_id": str(inquiry_id), "name": name, "missing": missing},
-            )
+    # deadline) comes from the complaints service when it registers the complaint. Mail from a machine,
+    # a list or marked as spam is never answered automatically (RFC 3834); an acknowledgement is
+    # itself automatic (Auto-Submitted: auto-replied), and goes out only if its route had none lately.
+    if u.intent != "complaint" and address and automatic is None:
+        decision.acknowledgement = NotificationRequested(
+            channel=channel,  # type: ignore[arg-type]
+            address=address,
+            customer_id=customer_id,
+            template=f"{u.intent}.acknowledged",
+            language=language,  # type: ignore[arg-type]
+            parameters=acknowledgement_parameters(
+                {"inquiry_id": str(inquiry_id), "name": name, "missing": missing},
+                message_id=ack_message_id(inquiry_id, domains) if channel == "email" else None,
+            ),
         )
     return decision
+
+
+def _failed(w: Item, owner: uuid.UUID | None) -> NotificationFailed:
+    n = w.n
+    original = n.extra.get("original_message_id")
+    return NotificationFailed(
+        channel=n.channel,  # type: ignore[arg-type]
+        address=w.email or "",
+        customer_id=str(owner) if owner else None,
+        inquiry_id=acked_inquiry(original),
+        original_message_id=original,
+        status=n.extra.get("status"),
+        reason=n.extra.get("reason"),
+        failed_at=w.received_at,
+        report_ref=n.source_ref,
+    )
 
 
 def _feedback(n: Normalised, customer_id: str) -> FeedbackReceived:

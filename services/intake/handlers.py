@@ -5,8 +5,9 @@ items — adapter, size limit, correlation id, identities, understanding — out
 (pure work: a refusal dead-letters that message alone and costs no batch a replay). :func:`apply`
 applies a batch of items in one unit of work: it loads what the batch needs through ``uow.store`` in
 a few set-based statements, decides item by item in delivery order (``domain.py``,
-``directory.py``), writes the outcome back and emits the events. ``main.py`` wires them:
-:func:`receive` per delivery, :func:`apply` through ``svc.batched``.
+``directory.py``), writes the outcome back and emits the events; an acknowledgement goes out only
+when its route's slot is claimed (at most one per address per ``MEETDESK_ACKNOWLEDGE_EVERY_MINUTES``).
+``main.py`` wires them: :func:`receive` per delivery, :func:`apply` through ``svc.batched``.
 
 Intake also learns what booking asks the customer: :func:`reminder_due` takes ``booking.reminder_due``
 from ``intake.events`` (through ``svc.on_events``) and records the question awaiting the customer's
@@ -20,7 +21,7 @@ from datetime import datetime
 
 import structlog
 
-from shared.contract.events import BookingReminderDue
+from shared.contract.events import BookingReminderDue, NotificationRequested
 from shared.logs import get_logger
 from shared.messages import EventIn
 from shared.runtime import Incoming, Rejected, derive_uuid
@@ -83,8 +84,10 @@ async def apply(uow: UnitOfWork[IntakeStore], batch: list[Item], now: datetime, 
         return
     await store.add_message_refs(domain.message_refs(fresh))
 
-    people = [w for w in fresh if w.n.kind != "status_change"]
-    directory = Directory(await store.known_identities([i for w in people for i in w.identities]))
+    people = [w for w in fresh if w.n.kind != "status_change" and w.n.kind not in domain.REPORTS]
+    reports = [w for w in fresh if w.n.kind in domain.REPORTS]
+    directory = Directory(await store.known_identities([i for w in people + reports for i in w.identities]))
+    owners = {w: directory.owner(w.identities) for w in reports}  # found, never created, for a bounce
     who: dict[Item, Resolution] = {w: directory.resolve(w.name, w.identities) for w in people}
     await store.add_customers(directory.new_customers, directory.new_identities)
 
@@ -93,15 +96,20 @@ async def apply(uow: UnitOfWork[IntakeStore], batch: list[Item], now: datetime, 
     questions = await store.lock_questions(domain.answer_routes(fresh))
     answered = domain.answers(fresh, questions, policy.answer_within)
     inquiries: list[domain.Inquiry] = []
+    acks: list[tuple[Item, NotificationRequested]] = []
+    domains = policy.context.agent_email_domains
     for w in fresh:
         answer = answered.get(w)
-        decision = domain.decide(w, conversations[w.conversation_id], who.get(w), answer)
+        conversation = conversations.get(w.conversation_id)
+        decision = domain.decide(w, conversation, who.get(w), answer, owner=owners.get(w), domains=domains)
         for event in decision.events:
             uow.emit(event, correlation_id=w.correlation_id)
         if decision.command is not None:
             uow.send(decision.command, correlation_id=w.correlation_id)
         if decision.inquiry is not None:
             inquiries.append(decision.inquiry)
+        if decision.acknowledgement is not None:
+            acks.append((w, decision.acknowledgement))
         if answer is not None:
             log.info(
                 "answer to a question",
@@ -111,6 +119,10 @@ async def apply(uow: UnitOfWork[IntakeStore], batch: list[Item], now: datetime, 
                 asked_correlation_id=answer.question.correlation_id,
                 correlation_id=str(w.correlation_id),
             )
+    # at most one acknowledgement per route in the period: each route's slot claimed in one statement
+    won = await store.claim_acknowledgements(domain.acknowledgements(acks, now), policy.acknowledge_every)
+    for w, ack in domain.granted(acks, won):
+        uow.emit(ack, correlation_id=w.correlation_id)
     await store.save_conversations(conversations.values())
     await store.record_inquiries(inquiries)
     await store.clear_questions([a.question for a in answered.values()])

@@ -25,6 +25,7 @@ from shared.contract.events import (
     FeedbackReceived,
     InquiryReceived,
     IntakeRejected,
+    NotificationFailed,
     NotificationRequested,
 )
 from shared.http import error
@@ -49,6 +50,7 @@ policy = Policy.of(
     ),
     settings.max_message_bytes,
     answer_within_hours=settings.answer_within_hours,
+    acknowledge_every_minutes=settings.acknowledge_every_minutes,
 )
 svc = Service(
     "intake",
@@ -65,6 +67,7 @@ svc.produces(
     AgentReplied,
     CallMissed,
     NotificationRequested,
+    NotificationFailed,
     IntakeRejected,
 )
 # commands sent through the outbox (uow.send) when a customer answers the day-before reminder: documented here

@@ -79,6 +79,8 @@ conversations = sa.Table(
     sa.Column("first_reply_at", sa.DateTime(timezone=True)),
     sa.Column("awaiting_since", sa.DateTime(timezone=True)),  # the customer's oldest unanswered message
     sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=False),
+    # the language of the customer's last message whose script was clear (for text that shows none)
+    sa.Column("language", sa.Text),
 )
 
 # Channel-native message ids that belong to a conversation (email Message-IDs): a reply naming one
@@ -102,4 +104,13 @@ awaiting_answers = sa.Table(
     sa.Column("question", sa.Text, nullable=False),  # what was asked: booking.reminder (domain.REMINDER)
     sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("correlation_id", sa.Text, nullable=False),  # the asking event's
+)
+
+# The last acknowledgement sent on a reply route: at most one per route in MEETDESK_ACKNOWLEDGE_EVERY_MINUTES.
+acknowledgements = sa.Table(
+    "acknowledgements",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("address", sa.Text, primary_key=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
 )

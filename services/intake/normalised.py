@@ -15,6 +15,8 @@ Kind = Literal[
     "agent_reply",  # one of our agents answered on a conversation: agent.replied
     "missed_call",  # a call nobody answered: call.missed
     "status_change",  # a conversation was opened/resolved on the channel's side: recorded only
+    "delivery_failure",  # a bounce: a message we sent to contact.email could not be delivered: notification.failed
+    "delivery_report",  # a delivery report that reports no failure (a delay, a relay): recorded only
 ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.db import RetryTransaction, driver_connection
 
 from .directory import Conversation
-from .domain import Delivery, Inquiry, Question, Route
+from .domain import AckClaim, Delivery, Inquiry, Question, Route
 
 DeliveryKey = tuple[str, str]  # (channel, source_ref)
 
@@ -128,7 +128,7 @@ class IntakeStore:
         )
         rows = await pg.fetch(
             """SELECT conversation_id, channel, customer_id, status, opened_at, first_reply_at, awaiting_since,
-                      last_activity_at
+                      last_activity_at, language
                  FROM conversations WHERE conversation_id = ANY($1::text[]) ORDER BY conversation_id FOR UPDATE""",
             ids,
         )
@@ -142,10 +142,11 @@ class IntakeStore:
         await (await self._driver()).execute(
             """UPDATE conversations c SET customer_id = u.customer_id, status = u.status,
                       first_reply_at = u.first_reply_at, awaiting_since = u.awaiting_since,
-                      last_activity_at = u.last_activity_at
+                      last_activity_at = u.last_activity_at, language = u.language
                  FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-                             $6::timestamptz[])
-                      AS u(conversation_id, customer_id, status, first_reply_at, awaiting_since, last_activity_at)
+                             $6::timestamptz[], $7::text[])
+                      AS u(conversation_id, customer_id, status, first_reply_at, awaiting_since, last_activity_at,
+                           language)
                 WHERE c.conversation_id = u.conversation_id""",
             [c.conversation_id for c in changed],
             [c.customer_id for c in changed],
@@ -153,11 +154,30 @@ class IntakeStore:
             [c.first_reply_at for c in changed],
             [c.awaiting_since for c in changed],
             [c.last_activity_at for c in changed],
+            [c.language for c in changed],
         )
 
     async def record_inquiries(self, rows: list[Inquiry]) -> None:
         if rows:
             await (await self._driver()).execute(_INSERT_INQUIRIES, *_columns(rows, len(Inquiry._fields)))
+
+    # -- acknowledgements: at most one per route in a period ----------------------------------------
+    async def claim_acknowledgements(self, claims: list[AckClaim], every: timedelta) -> set[Route]:
+        """The routes whose acknowledgement may go out now: those with none sent within ``every``
+        before the claim's time, now recorded as sent. One statement; a concurrent batch claiming the
+        same route waits for this one's row, then finds it taken."""
+        if not claims:
+            return set()
+        rows = await (await self._driver()).fetch(
+            """INSERT INTO acknowledgements AS a (channel, address, sent_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+               ON CONFLICT (channel, address) DO UPDATE SET sent_at = excluded.sent_at
+                WHERE a.sent_at <= excluded.sent_at - $4::interval OR a.sent_at > excluded.sent_at + $4::interval
+               RETURNING channel, address""",
+            *_columns(sorted(claims), 3),
+            every,
+        )
+        return {(r["channel"], r["address"]) for r in rows}
 
     # -- questions awaiting the customer's answer ---------------------------------------------------
     async def lock_questions(self, routes: Iterable[Route]) -> dict[Route, Question]:

@@ -26,12 +26,21 @@ class Understanding:
     category: str | None = None
     meeting: MeetingDetails | None = None
     missing: list[str] = field(default_factory=list)  # what an agent still has to ask
+    # the text is Chinese written the same in both scripts (位置信息): ``language`` is the channel's
+    # usual one, and the conversation's earlier language, if Chinese, is preferred (domain.decide)
+    script_undecided: bool = False
 
 
-def understand(n: Normalised, received_at: datetime, tz: ZoneInfo) -> Understanding:
-    """``received_at``: when the message was written (relative dates such as 明天 count from it)."""
+def understand(n: Normalised, received_at: datetime, tz: ZoneInfo, *, usual_chinese: str = "zh-Hant") -> Understanding:
+    """``received_at``: when the message was written (relative dates such as 明天 count from it);
+    ``usual_chinese``: the channel's usual script, for Chinese text that does not show its script."""
     text = " ".join(p for p in (n.subject, n.text) if p)
-    language = n.language or detect_language(text)
+    undecided = False
+    language = n.language
+    if language is None:
+        language = detect_language(text, default_chinese="")
+        undecided = language == ""
+        language = language or usual_chinese
     intent, category = n.intent, n.category
     if intent is None:
         verdict = classify(n.text, n.subject)
@@ -45,7 +54,14 @@ def understand(n: Normalised, received_at: datetime, tz: ZoneInfo) -> Understand
             missing = [] if meeting else list(found.missing)
         else:
             missing = ["date", "time", "attendees"]
-    return Understanding(intent=intent, language=language, category=category, meeting=meeting, missing=missing)
+    return Understanding(
+        intent=intent,
+        language=language,
+        category=category,
+        meeting=meeting,
+        missing=missing,
+        script_undecided=undecided,
+    )
 
 
 def _default_name(language: str) -> str:

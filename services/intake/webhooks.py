@@ -10,7 +10,11 @@ Configuration (``MEETDESK_`` environment variables; empty = that webhook is disa
 
 - ``wechat_token`` — the Token entered in the Official Account's server configuration. WeChat signs
   the query string (``signature`` = SHA-1 of token, ``timestamp`` and ``nonce`` sorted and joined);
-  point the account at ``https://<host>/webhooks/wechat`` in plaintext or compatible mode.
+  point the account at ``https://<host>/webhooks/wechat`` (plaintext, compatible or safe mode).
+- ``wechat_encoding_aes_key`` and ``wechat_app_id`` — for safe mode (安全模式), where the push carries
+  only ``<Encrypt>``: its ``msg_signature`` (SHA-1 of token, timestamp, nonce and the ciphertext) is
+  checked, the message decrypted (``channels/wechat_crypto.py``) and checked to be for this AppID, and
+  the plaintext XML is what goes on to the queue. Without them a safe-mode push is refused (503).
 - ``chatwoot_secret`` — the webhook's secret. Chatwoot 4.11.2 and later sign each delivery:
   ``X-Chatwoot-Signature: sha256=<hex HMAC-SHA256 of "{X-Chatwoot-Timestamp}.{raw body}">``;
   a signature without its timestamp is refused (it could be replayed forever). Older Chatwoot sends
@@ -43,7 +47,7 @@ from shared.http import error
 from shared.logs import get_logger
 from shared.runtime import Rejected
 
-from .channels import wechat
+from .channels import wechat, wechat_crypto
 
 log = get_logger(__name__)
 
@@ -194,6 +198,12 @@ def make_routes(
             return error(413, "payload too large")
         try:
             fields = wechat.parse(body)
+            if _encrypted(request, fields):
+                opened = _open_safe_mode(request, settings, token, fields)
+                if isinstance(opened, Response):
+                    return opened
+                body = opened
+                fields = wechat.parse(body)
             wechat.check(fields)
         except Rejected as rej:
             _log_refused("wechat", 400, rej.reason, len(body))
@@ -265,6 +275,39 @@ def _secret(settings: Any, name: str) -> str:
     if value is None:
         return ""
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+def _encrypted(request: Request, fields: dict[str, str]) -> bool:
+    """A safe-mode push: ``encrypt_type=aes`` with an ``Encrypt`` field and no plaintext message
+    (compatible mode sends both: its plaintext is read as it is)."""
+    if not fields.get("Encrypt"):
+        return False
+    plaintext = all(fields.get(name) for name in wechat.REQUIRED)
+    return not plaintext and (request.query_params.get("encrypt_type", "aes").lower() == "aes")
+
+
+def _open_safe_mode(request: Request, settings: Any, token: str, fields: dict[str, str]) -> bytes | Response:
+    """The plaintext XML of a safe-mode push, or the refusal: 503 when safe mode is not configured,
+    403 for a wrong ``msg_signature``; :class:`Rejected` (400) for a message that does not decrypt
+    for this account."""
+    encoding_key = _secret(settings, "wechat_encoding_aes_key")
+    app_id = str(getattr(settings, "wechat_app_id", "") or "")
+    if not encoding_key or not app_id:
+        _log_refused("wechat", 503, "safe mode not configured")
+        return error(503, "WeChat safe mode is not configured (EncodingAESKey and AppID)")
+    q = request.query_params
+    encrypted = fields["Encrypt"]
+    if not wechat_crypto.verify(
+        token, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), encrypted
+    ):
+        _log_refused("wechat", 403, "bad msg_signature")
+        return error(403, "invalid WeChat msg_signature")
+    try:
+        key = wechat_crypto.aes_key(encoding_key)
+    except Rejected as rej:  # the account's setting, not the push, is wrong
+        _log_refused("wechat", 503, rej.reason)
+        return error(503, f"WeChat safe mode is misconfigured: {rej.reason}")
+    return wechat_crypto.decrypt(encrypted, key, app_id)
 
 
 def _wechat_signed(request: Request, token: str, now: float) -> bool:

@@ -81,6 +81,11 @@ class BookingDetails(MeetingDetails):
     """MeetingDetails as they travel between services."""
 
 
+def _absent(value: Any) -> bool:
+    """An extension left out of the payload when unset (so payloads without it stay as they were)."""
+    return value is None
+
+
 class InquiryReceived(EventData, type_="inquiry.received"):
     inquiry_id: str
     channel: Channel
@@ -99,6 +104,15 @@ class InquiryReceived(EventData, type_="inquiry.received"):
     severity: Severity | None = None
     score: int | None = None
     missing: list[str] = Field(default_factory=list, description="what an agent still has to ask")
+    automatic: Literal["auto_submitted", "bulk", "spam"] | None = Field(
+        None,
+        exclude_if=_absent,
+        description=(
+            "the message was sent by a machine (RFC 3834: Auto-Submitted, a null Return-Path), by a list or bulk"
+            " sender, or marked as spam by the receiving mail system: nothing automatic may answer it"
+            " (no acknowledgement, no receipt); an agent may"
+        ),
+    )
 
 
 class ReplyRoute(Model):
@@ -300,6 +314,24 @@ class NotificationRequested(EventData, type_="notification.requested"):
     template: str
     language: Language
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotificationFailed(EventData, type_="notification.failed"):
+    """A message meetdesk asked to send (notification.requested) could not be delivered: the receiving
+    system's delivery report (a bounce) says so. The customer did not get it; an agent must reach them
+    another way. Matched as well as the report allows: the address from its Final-Recipient (or the
+    returned message's To), the customer who owns that address, and the request from the returned
+    message's Message-ID."""
+
+    channel: Channel
+    address: str = Field(description="the address the message could not be delivered to")
+    customer_id: str | None = Field(None, description="the customer with that address; None: not one we know")
+    inquiry_id: str | None = Field(None, description="the inquiry whose acknowledgement bounced, when it was one")
+    original_message_id: str | None = Field(None, description="the returned message's Message-ID")
+    status: str | None = Field(None, description="the report's status code, e.g. 5.1.1")
+    reason: str | None = Field(None, description="the receiving system's diagnostic, as it gave it")
+    failed_at: AwareDatetime = Field(description="when the report was written")
+    report_ref: str = Field(description="the report's own Message-ID (or hash)")
 
 
 class IntakeRejected(EventData, type_="intake.rejected"):

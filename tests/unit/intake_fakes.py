@@ -16,10 +16,10 @@ import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.intake.directory import Conversation
-from services.intake.domain import Delivery, Inquiry, Question, Route
+from services.intake.domain import AckClaim, Delivery, Inquiry, Question, Route
 from shared.db import RetryTransaction
 
 Key = tuple[str, str]
@@ -34,6 +34,7 @@ class FakeIntakeStore:
         self.conversations: dict[str, Conversation] = {}
         self.inquiries: dict[Key, Inquiry] = {}
         self.questions: dict[Route, Question] = {}
+        self.acknowledged: dict[Route, datetime] = {}  # the last acknowledgement sent on each route
         self.calls: Counter[str] = Counter()
 
     # -- the store's methods ------------------------------------------------------------------------
@@ -114,6 +115,19 @@ class FakeIntakeStore:
             self.calls["record_inquiries"] += 1
             for row in rows:
                 self.inquiries.setdefault((row.channel, row.source_ref), row)
+
+    async def claim_acknowledgements(self, claims: list[AckClaim], every: timedelta) -> set[Route]:
+        if not claims:
+            return set()
+        self.calls["claim_acknowledgements"] += 1
+        won: set[Route] = set()
+        for channel, address, at in claims:
+            assert (channel, address) not in won, "one claim per route"
+            last = self.acknowledged.get((channel, address))
+            if last is None or last <= at - every or last > at + every:
+                self.acknowledged[(channel, address)] = at
+                won.add((channel, address))
+        return won
 
     async def lock_questions(self, routes: Iterable[Route]) -> dict[Route, Question]:
         wanted = set(routes)

@@ -591,3 +591,30 @@ def test_fixtures_are_real_rfc5322_messages():
     for raw in FIXTURES:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
         assert msg["From"] and not msg.defects
+
+
+# -- RFC 2047: white space around encoded words --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject_lines, expected",
+    [
+        # Nodemailer's own test message, folded after the encoded word as Nodemailer folds it
+        (
+            "Subject: Nodemailer is unicode friendly =?UTF-8?Q?=E2=9C=94?=\n (1476358788189)",
+            "Nodemailer is unicode friendly ✔ (1476358788189)",
+        ),
+        (
+            "Subject: Nodemailer is unicode friendly =?UTF-8?Q?=E2=9C=94?= (1476358788189)",
+            "Nodemailer is unicode friendly ✔ (1476358788189)",
+        ),
+        ("Subject: Nodemailer is unicode friendly\n =?UTF-8?Q?=E2=9C=94?= ok", "Nodemailer is unicode friendly ✔ ok"),
+        # between two adjacent encoded words (folded or not) the white space goes (RFC 2047 6.2)
+        ("Subject: =?UTF-8?B?5p+l6Kmi?=\n =?UTF-8?B?5pyD6K2w5a6k?= 12/10", "查詢會議室 12/10"),
+        ("Subject: =?UTF-8?Q?a?=   =?UTF-8?Q?b?= c", "ab c"),
+        ("Subject: plain text\n\tfolded", "plain text folded"),
+    ],
+)
+def test_only_white_space_between_two_adjacent_encoded_words_is_removed(subject_lines, expected):
+    headers = PLAIN.replace("Subject: Room enquiry", subject_lines)
+    assert run(message(headers)).subject == expected

@@ -210,6 +210,17 @@ SAMPLES: dict[str, EventData] = {
             language="zh-Hant",
             parameters={"room": "R-301", "start": "2026-12-02T14:00:00+08:00"},
         ),
+        ev.NotificationFailed(
+            channel="email",
+            address="tai.man@example.com",
+            customer_id="2b1c6f0e-9a51-4c1e-9d0e-2f3f4f5a6b7c",
+            inquiry_id="7d0f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+            original_message_id="7d0f1e2a-3b4c-4d5e-8f60-718293a4b5c6.ack@meetdesk.example",
+            status="5.1.1",
+            reason="smtp; 550 5.1.1 user unknown",
+            failed_at=T0,
+            report_ref="20261201094301.ABC123@mx.example.com",
+        ),
         ev.IntakeRejected(
             channel="webform", reason="body is not valid JSON", message_id="m-1", dead_letter_queue="intake.inbound.dlq"
         ),

@@ -349,5 +349,6 @@ def test_a_change_sends_nothing_but_the_inquiry_names_the_booking_for_an_agent()
 def test_without_an_answer_the_same_message_is_an_ordinary_inquiry() -> None:
     decision = decided(wechat("改期", at=ASKED + timedelta(hours=1)), None)
     assert decision.command is None
-    assert [e.event_type for e in decision.events] == ["inquiry.received", "notification.requested"]
+    assert [e.event_type for e in decision.events] == ["inquiry.received"]
+    assert decision.acknowledgement is not None  # an ordinary message is acknowledged
     assert decision.events[0].booking_id is None  # type: ignore[attr-defined]

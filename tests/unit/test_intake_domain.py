@@ -51,7 +51,9 @@ def conversation(**fields: Any) -> Conversation:
 
 
 def types(decision: domain.Decision) -> list[str]:
-    return [e.event_type for e in decision.events]
+    """The events a decision emits, then the acknowledgement it asks for (sent if its route's slot is free)."""
+    ack = [decision.acknowledgement.event_type] if decision.acknowledgement else []
+    return [e.event_type for e in decision.events] + ack
 
 
 # -- the contract's enumerations ---------------------------------------------------------------------
@@ -199,7 +201,8 @@ def test_a_form_with_a_score_is_an_inquiry_and_feedback() -> None:
     assert types(decision) == ["inquiry.received", "feedback.received", "notification.requested"]
     feedback = decision.events[1].model_dump()
     assert (feedback["subject_type"], feedback["subject_id"], feedback["score_100"]) == ("booking", "b-7", 100)
-    ack = decision.events[2].model_dump()
+    assert decision.acknowledgement is not None
+    ack = decision.acknowledgement.model_dump()
     assert (ack["channel"], ack["address"], ack["template"]) == ("email", "chan@example.hk", "feedback.acknowledged")
 
 

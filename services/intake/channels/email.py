@@ -12,8 +12,15 @@ when it is missing, unknown or wrong for non-ASCII bytes, UTF-8, then GB18030 an
 Latin-1, and the item is flagged ``charset_guessed``. Big5 text nearly always decodes as GB18030
 too (as mojibake), so when both decode the one that reads as common Chinese wins (ties: GB18030).
 
-Only input that can never be read is rejected: empty, not an email, no From address, MIME nested
-deeper than :data:`MAX_DEPTH`.
+Mail from machines (RFC 3834): a delivery report (bounce: ``multipart/report``, a
+``message/delivery-status`` part, from ``MAILER-DAEMON`` or ``postmaster``) is no customer's message:
+it becomes a ``delivery_failure`` item naming the address that failed and the returned message's
+Message-ID (``notification.failed``), or a ``delivery_report`` item recorded only when nothing failed.
+Other automatic, bulk or spam mail is read as usual and marked ``extra["automatic"]``
+(:func:`machine_sent`): nothing automatic answers it.
+
+Only input that can never be read is rejected: empty, not an email, no From address (except a
+delivery report's), MIME nested deeper than :data:`MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte read with surrogateescape
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")  # a folded header's line breaks (RFC 5322 2.2.3)
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -81,6 +89,9 @@ def adapt(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
         raise Rejected("not an email: none of the header fields a message has")
     flags: list[str] = []
 
+    report = _delivery_report(raw, parsed, headers, ctx, flags)
+    if report is not None:  # a bounce: about a message sent, not from a customer (From may be empty)
+        return [report]
     sender = _first_address(headers.get("from"), flags)
     if sender is None:
         raise Rejected("no From address")
@@ -105,6 +116,12 @@ def adapt(msg: Incoming, ctx: ChannelContext) -> list[Normalised]:
     extra: dict[str, Any] = {"full_text": full_text, "attachments": body.attachments}
     if truncated:
         extra["full_text_truncated"] = True
+    automatic = machine_sent(headers)
+    if automatic is not None:
+        extra["automatic"] = automatic
+        flags.append("automatic")
+        if is_agent:  # an automatic message from our own domain is no agent's answer
+            flags.append("automated")
 
     if is_agent:
         customer = next(
@@ -228,6 +245,11 @@ def _header_text(value: str | None, flags: list[str]) -> str:
     if not value:
         return ""
     text, guessed = _unraw(value[:_MAX_HEADER])
+    # Unfold first: the line break goes, the white space after it stays. ``decode_header`` then keeps
+    # the white space between an encoded word and plain text, and drops only that between two
+    # adjacent encoded words (RFC 2047 6.2); given a folded value it would also drop the folding
+    # white space that separates an encoded word from the text after it.
+    text = _FOLD.sub("", text)
     try:
         chunks = decode_header(text)
     except Exception:  # email.header raises HeaderParseError and worse on broken encoded words
@@ -320,6 +342,158 @@ def _thread_refs(values: Iterable[str | None], exclude: str | None) -> list[str]
             if ref != exclude:
                 refs.setdefault(ref, None)
     return list(refs)[:MAX_REFS]
+
+
+# -- mail from machines (RFC 3834) ---------------------------------------------------------------
+
+_SPAM_FLAG = re.compile(r"^\s*yes\b", re.IGNORECASE)
+_BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+_REPORT_SENDERS = frozenset({"mailer-daemon", "postmaster"})
+
+
+def machine_sent(headers: _Headers) -> str | None:
+    """Why nothing automatic may answer this message, or None: ``auto_submitted`` (an
+    ``Auto-Submitted`` other than ``no``, or a null ``Return-Path``: RFC 3834 2, 3.1.7), ``bulk``
+    (a list or bulk sender: ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``) or
+    ``spam`` (the receiving system's filter said so: ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes, …``)."""
+    auto = _one_line(headers.get("auto-submitted") or "").partition(";")[0].strip().lower()
+    if auto and auto != "no":
+        return "auto_submitted"
+    if _one_line(headers.get("return-path") or "x").replace(" ", "") == "<>":
+        return "auto_submitted"
+    for name in ("x-spam-flag", "x-spam-status", "x-spam"):
+        if _SPAM_FLAG.match(headers.get(name) or ""):
+            return "spam"
+    if headers.get("list-id") or headers.get("list-unsubscribe"):
+        return "bulk"
+    if _one_line(headers.get("precedence") or "").strip().lower() in _BULK_PRECEDENCE:
+        return "bulk"
+    return None
+
+
+def _is_report(parsed: Message, headers: _Headers) -> bool:
+    """A delivery report (bounce): ``multipart/report`` of delivery status, a ``message/delivery-status``
+    part, or a message from ``MAILER-DAEMON`` / ``postmaster`` (with or without an address)."""
+    ctype = _safe(parsed.get_content_type, "")
+    if ctype == "multipart/report" or any(
+        _safe(p.get_content_type, "") == "message/delivery-status" for p in _parts(parsed)
+    ):
+        return True
+    sender = (headers.get("from") or "").lower()
+    return any(re.search(rf"(^|[\s<\"']){who}(@|[\s>\"']|$)", sender) for who in _REPORT_SENDERS)
+
+
+def _parts(msg: Message, limit: int = 64) -> list[Message]:
+    """The message's parts, depth-first, at most ``limit`` (a report has three or four)."""
+    out: list[Message] = []
+    stack = [msg]
+    while stack and len(out) < limit:
+        part = stack.pop()
+        out.append(part)
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+    return out
+
+
+_DSN_FIELD = re.compile(r"^([A-Za-z-]+)\s*:\s*(.*)$")
+
+
+def _dsn_recipients(part: Message) -> list[dict[str, str]]:
+    """The per-recipient groups of a ``message/delivery-status`` part (RFC 3464): field → value."""
+    payload = part.get_payload()
+    if isinstance(payload, list):  # the stdlib reads each group as a header block
+        blocks = [
+            {k.lower(): _one_line(str(v)) for k, v in block.items()} for block in payload if isinstance(block, Message)
+        ]
+    else:
+        text = _payload_bytes(part).decode("utf-8", "replace") if not isinstance(payload, str) else payload
+        blocks, current = [], {}
+        for line in _newlines(text).split("\n"):
+            if not line.strip():
+                if current:
+                    blocks.append(current)
+                current = {}
+            elif (m := _DSN_FIELD.match(line)) is not None:
+                current[m.group(1).lower()] = _one_line(m.group(2))
+        if current:
+            blocks.append(current)
+    return [b for b in blocks if "final-recipient" in b or "original-recipient" in b]
+
+
+def _report_address(value: str) -> str | None:
+    """The address of a DSN recipient field (``rfc822; someone@example.com``)."""
+    address = value.partition(";")[2] if ";" in value else value
+    address = address.strip().strip("<>").strip()
+    local, at, domain = address.rpartition("@")
+    return address if at and local and domain and " " not in address and len(address) <= 320 else None
+
+
+def _returned_headers(parsed: Message) -> _Headers | None:
+    """The header fields of the message returned with the report (``message/rfc822`` or
+    ``text/rfc822-headers``)."""
+    for part in _parts(parsed):
+        ctype = _safe(part.get_content_type, "")
+        if ctype == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return _Headers(inner[0])
+        if ctype == "text/rfc822-headers":
+            return _Headers(_parse(_payload_bytes(part) + b"\r\n\r\n"))
+    return None
+
+
+def _delivery_report(
+    raw: bytes, parsed: Message, headers: _Headers, ctx: ChannelContext, flags: list[str]
+) -> Normalised | None:
+    """A bounce as a ``delivery_failure`` item (which address, which message, why; ``extra["ours"]``:
+    the returned message was sent from one of our domains), a
+    ``delivery_report`` item when it reports no failure of a message it names (a delay, a relay, an
+    unreadable report), or None when the message is no delivery report."""
+    if not _is_report(parsed, headers):
+        return None
+    message_id = _message_id(headers.get("message-id"))
+    source_ref = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    returned = _returned_headers(parsed)
+    original_id = _message_id(returned.get("message-id")) if returned else None
+    failed: dict[str, str] | None = None
+    reported = False
+    for part in _parts(parsed):
+        if _safe(part.get_content_type, "") == "message/delivery-status":
+            for group in _dsn_recipients(part):
+                reported = True
+                if group.get("action", "").lower() == "failed" and failed is None:
+                    failed = group
+    address = None
+    if failed is not None:
+        address = _report_address(failed.get("original-recipient") or "") or _report_address(
+            failed.get("final-recipient") or ""
+        )
+    if address is None and not reported and returned is not None:  # a report without a machine-readable part
+        found = _first_address(returned.get("to"), flags)
+        address = found[1] if found else None
+    if failed is None and reported:
+        address = None  # delayed, relayed, delivered: nothing failed
+    sent_by = _first_address(returned.get("from"), flags) if returned else None
+    ours = {d.lower().rstrip(".") for d in ctx.agent_email_domains}
+    extra: dict[str, Any] = {
+        "original_message_id": original_id,
+        "ours": bool(sent_by and sent_by[1].rpartition("@")[2].lower().rstrip(".") in ours),
+    }
+    if failed is not None:
+        extra["status"] = (failed.get("status") or "").split()[0][:20] or None
+        extra["reason"] = (failed.get("diagnostic-code") or "")[:500] or None
+    return Normalised(
+        channel=CHANNEL,
+        source_ref=source_ref,
+        received_at=_date(headers.get("date")),
+        contact=CustomerContact(email=address) if address else None,
+        kind="delivery_failure" if address else "delivery_report",
+        subject=_header_text(headers.get("subject"), flags)[:_MAX_SUBJECT] or None,
+        flags=list(dict.fromkeys(flags)),
+        extra=extra,
+    )
 
 
 # -- charsets ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """WeChat Official Account pushes (routing key ``wechat``) → :class:`Normalised`.
 
-The body is the XML push exactly as WeChat sends it to the account's server URL (plaintext or
-"compatible" mode; the AES-only "safe" mode is refused with that reason)::
+The body is the XML push as WeChat sends it to the account's server URL in plaintext or
+"compatible" mode; a "safe" mode push is decrypted by the webhook (``wechat_crypto``) and its
+plaintext published, while an encrypted body reaching the queue is refused with that reason::
 
     <xml><ToUserName><![CDATA[gh_...]]></ToUserName><FromUserName><![CDATA[o...openid]]></FromUserName>
     <CreateTime>1764570000</CreateTime><MsgType><![CDATA[text]]></MsgType>
@@ -77,7 +78,7 @@ def check(fields: dict[str, str]) -> None:
     missing = [name for name in REQUIRED if not fields.get(name)]
     if missing:
         if fields.get("Encrypt"):
-            raise Rejected("encrypted (safe mode) WeChat pushes are not supported; use plaintext or compatible mode")
+            raise Rejected("an encrypted (safe mode) WeChat push is decrypted by the webhook, not read from the queue")
         raise Rejected(f"WeChat push without {', '.join(missing)}")
     if fields["MsgType"] == "event" and not fields.get("Event"):
         raise Rejected("WeChat event push without Event")
