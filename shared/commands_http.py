@@ -9,7 +9,11 @@ emitting ``command.rejected``), and answered with what it did:
 - a command id applied before is not applied again: its first answer is given again with
   ``"repeated": true`` (one that came over the queue first: ``"outcome": "already_applied"``);
 - 404 for a command the service does not take, 400 for a body that is not a JSON object, 422 for an
-  invalid command, 503 (``Retry-After``) while the database is away.
+  invalid command, 503 (``Retry-After``) while the database is away;
+- 401 without a known bearer token; 403 with the reason when the token's role may not run the command
+  (or that part of it: :data:`shared.authz.COMMAND_RULES`), or when the body names another ``actor``
+  than the token's principal (a token marked ``delegate`` names the actor it acts for). The ``actor``
+  may be left out: it is the token's principal. A forbidden command changes nothing and is not recorded.
 
 The answers are kept in the service's own ``command_outcomes`` table (:func:`shared.db.command_outcomes_table`,
 created by each service's migration), written in the command's own transaction.
@@ -28,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .authz import Principal, may_run
 from .availability import is_outage
 from .db import command_outcomes_table
 from .http import error
@@ -75,10 +80,16 @@ def command_endpoint(svc: Service[Any, Any]) -> Callable[[Request], Awaitable[JS
             return error(400, "the body is not JSON")
         if not isinstance(body, dict):
             return error(400, "the body is a command: a JSON object")
+        principal: Principal = request.state.principal  # the route is protected
+        if not principal.delegate:
+            body.setdefault("actor", principal.id)  # the authenticated principal acts
         try:
             cmd = model.model_validate(body)
         except ValidationError as exc:
             return error(422, f"invalid {name}: {summarise(exc)}")
+        refusal = may_run(principal, cmd)
+        if refusal is not None:
+            return JSONResponse({"error": "forbidden", "reason": refusal}, status_code=403)
         correlation_id = as_uuid(request.headers.get("x-correlation-id")) or derive_uuid("command", cmd.command_id)
 
         async def keep(tx: Transaction[Any], outcome: CommandOutcome) -> None:

@@ -11,6 +11,10 @@ awaited all the same (a nack raises ``DeliveryError``). The connection is reopen
 a loss; a publish during an outage fails at once with :class:`BrokerConnectionError`, and its caller
 retries (the outbox keeps its rows, a dead letter's delivery waits at the availability gate, the
 HTTP ingress answers 503).
+
+A command sent to ``meetdesk.commands`` carries the AMQP ``user_id`` of this connection's RabbitMQ
+user: the broker refuses a ``user_id`` that is not the connection's own, and the consuming service
+maps it to a principal and its role (:meth:`shared.service.Service.publisher_principal`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import aiormq
 from aio_pika.abc import AbstractConnection
 
 from .logs import get_logger
+from .settings import broker_user_of
+from .topology import COMMANDS
 
 log = get_logger(__name__)
 
@@ -34,6 +40,7 @@ PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
 class Publisher:
     def __init__(self, amqp_url: str, *, app_id: str = "", connect_timeout: float = 5.0):
         self._url = amqp_url
+        self.broker_user = broker_user_of(amqp_url)  # the user_id of the commands it sends
         self._app_id = app_id or None
         self._timeout = connect_timeout
         self._connection: AbstractConnection | None = None
@@ -98,6 +105,7 @@ class Publisher:
                         content_type=content_type,
                         delivery_mode=PERSISTENT,
                         app_id=self._app_id,
+                        user_id=self.broker_user if exchange == COMMANDS else None,
                         headers=dict(headers) if headers else None,
                     ),
                     mandatory=False,

@@ -38,6 +38,7 @@ log = get_logger(__name__)
 
 M = TypeVar("M")
 
+PUBLISHED_BY_HEADER = "x-meetdesk-user-id"  # on a dead letter: the AMQP user_id it was published with
 CORRELATION_NAMESPACE = uuid.UUID("6f1c3a52-8c1e-4a0e-9a35-5b0c8f6f2d10")
 
 
@@ -74,6 +75,7 @@ class Incoming:
     content_type: str | None
     delivery_count: int
     correlation_given: bool = False  # False: the publisher set none, ``correlation_id`` was derived
+    user_id: str | None = None  # the AMQP user_id: the RabbitMQ user that published it (the broker checks it)
 
     @property
     def dedupe_key(self) -> str:
@@ -152,6 +154,7 @@ class Dispatcher:
             content_type=raw.content_type,
             delivery_count=int(headers.get("x-delivery-count") or 0),
             correlation_given=bool(raw.correlation_id),
+            user_id=raw.user_id or None,
         )
         with structlog.contextvars.bound_contextvars(
             correlation_id=str(incoming.correlation_id), queue=spec.name, routing_key=incoming.routing_key
@@ -227,6 +230,8 @@ class Dispatcher:
             ORIGIN_QUEUE_HEADER: spec.name,
             "x-meetdesk-routing-key": incoming.routing_key,
         }
+        if incoming.user_id:  # who published it (a copy is published by this service's own user)
+            headers[PUBLISHED_BY_HEADER] = incoming.user_id
         await self.publisher.publish(
             incoming.body,
             exchange=DLX,

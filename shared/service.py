@@ -54,6 +54,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .authz import Principal, may_run, may_use
 from .availability import Availability, is_outage
 from .batching import Batcher
 from .clock import clock_from
@@ -171,6 +172,7 @@ class Service(Generic[S, P]):
         self._scrape_hooks: list[Callable[[], Awaitable[None]]] = []
         self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queues: list[QueueSpec] = []
+        self.protected_paths: list[str] = []  # route templates that need a bearer token (see route)
         self._batchers: list[Batcher[Any]] = []
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
@@ -220,28 +222,42 @@ class Service(Generic[S, P]):
 
     # -- wiring ---------------------------------------------------------------------------------
     def route(self, path: str, endpoint: Any, methods: Sequence[str] = ("GET",), *, protected: bool = False) -> None:
-        """An HTTP route; ``protected``: it needs ``Authorization: Bearer $MEETDESK_API_TOKEN``."""
+        """An HTTP route; ``protected``: it needs a bearer token whose role may use ``path``
+        (:data:`shared.authz.PATH_RULES`; the endpoint finds the principal in ``request.state.principal``)."""
+        if protected:
+            self.protected_paths.append(path)
         self.app.http.router.routes.append(
-            Route(path, self._protected(endpoint) if protected else endpoint, methods=list(methods))
+            Route(path, self._protected(path, endpoint) if protected else endpoint, methods=list(methods))
         )
 
+    def authenticate(self, request: Request) -> Principal | None:
+        """The principal of the request's bearer token, or None (no token, or one nobody was given)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        found = None
+        for secret, principal in self.settings.http_principals().items():  # every one compared, in constant time
+            if secrets.compare_digest(token.encode(), secret.encode()):
+                found = principal
+        return found
+
     def _protected(
-        self, endpoint: Callable[[Request], Awaitable[Response]]
+        self, path: str, endpoint: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         @wraps(endpoint)
         async def wrapper(request: Request) -> Response:
-            expected = self.settings.api_token.get_secret_value()
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if (
-                not expected  # no secret configured: nobody is let in
-                or scheme.lower() != "bearer"
-                or not secrets.compare_digest(token.encode(), expected.encode())
-            ):
+            principal = self.authenticate(request)
+            if principal is None:  # also when no token is configured: nobody is let in
                 return JSONResponse(
                     {"error": "a valid bearer token is required"},
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
+            refusal = may_use(principal, path)
+            if refusal is not None:
+                log.info("request forbidden", path=path, principal=principal.id, role=principal.role)
+                return JSONResponse({"error": "forbidden", "reason": refusal}, status_code=403)
+            request.state.principal = principal
             return await endpoint(request)
 
         return wrapper
@@ -300,19 +316,35 @@ class Service(Generic[S, P]):
     def on_commands(self, spec: QueueSpec, handlers: Mapping[type[Command], CommandHandler]) -> None:
         """Commands on ``spec``'s queue: the routing key names the command. A command id is applied
         once; a handler's refusal goes out as ``command.rejected`` (and changed nothing). An unknown
-        or invalid command is dead-lettered, with ``command.rejected`` too."""
+        or invalid command is dead-lettered, with ``command.rejected`` too; so is one whose AMQP
+        ``user_id`` is missing or names a RabbitMQ user not mapped to a principal
+        (``MEETDESK_COMMAND_PUBLISHERS``), or whose principal may not run it (:func:`shared.authz.may_run`)."""
         by_name = {model.command_name: (model, handler) for model, handler in handlers.items()}
         self._commands.update(by_name)
 
         async def on_command(msg: Incoming) -> None:
+            principal = self.publisher_principal(msg.user_id)  # before anything else is said about it
             found = by_name.get(msg.routing_key)
             if found is None:
                 raise Rejected(f"unknown command {msg.routing_key!r}; {self.name} accepts {', '.join(sorted(by_name))}")
             cmd = msg.parse(found[0])
+            refusal = may_run(principal, cmd)
+            if refusal is not None:
+                raise Rejected(f"forbidden: {refusal}")
             await self.run_command(cmd, correlation_id=msg.correlation_id)
 
         on_command.__doc__ = f"Commands {', '.join(sorted(by_name))} (repeating a command_id has no effect)."
         self.consume(spec)(on_command)
+
+    def publisher_principal(self, user_id: str | None) -> Principal:
+        """Who sent a command over the queue: the principal of its AMQP ``user_id`` (RabbitMQ refuses a
+        publish whose ``user_id`` is not the connection's user), or :class:`Rejected` with the reason."""
+        if not user_id:
+            raise Rejected("unauthenticated: a command needs the AMQP user_id property (the publishing RabbitMQ user)")
+        principal = self.settings.publisher_principals().get(user_id)
+        if principal is None:
+            raise Rejected(f"unauthenticated: the RabbitMQ user {user_id!r} may not send commands")
+        return principal
 
     def command_model(self, name: str) -> type[Command] | None:
         """The contract model of a command this service takes (:meth:`on_commands`), or None."""

@@ -8,10 +8,14 @@ SLA policy do not belong in one class. The compose file and ``make run`` set the
 
 from __future__ import annotations
 
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .authz import OWN_BROKER_USER_PRINCIPAL, SIMPLE_TOKEN_PRINCIPAL, CredentialsError, Principal, parse_principals
 
 WELL_KNOWN_TOKENS = frozenset({"change-me", "changeme", "secret", "token", "password", "test", "admin"})
 MIN_TOKEN_LENGTH = 16
@@ -31,19 +35,66 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     api_token: SecretStr = Field(
         SecretStr(""),
-        description="bearer token for HTTP paths that return customer data; required: a service without one "
-        "(or with a well-known placeholder, or shorter than 16 characters) refuses to start",
+        description="the one bearer token of a simple deployment (role ops, naming the actor it acts for); "
+        "required unless MEETDESK_API_TOKENS is set: a service without a token (or with a well-known "
+        "placeholder, or shorter than 16 characters) refuses to start",
+    )
+    api_tokens: SecretStr = Field(
+        SecretStr(""),
+        description='bearer tokens with their roles, JSON: {"<token>": {"principal": "<id>", "role": '
+        '"agent|supervisor|ops", "delegate": false}}; each token 16 characters or more',
+    )
+    command_publishers: str = Field(
+        "",
+        description='RabbitMQ users that may send commands, JSON: {"<broker user>": {"principal": "<id>", '
+        '"role": "agent|supervisor|ops", "delegate": false}}; a command\'s AMQP user_id names its user. '
+        "The user of this service's own MEETDESK_AMQP_URL is always accepted (role ops, delegate) unless named",
     )
     log_level: str = "INFO"
 
     def secret_problem(self) -> str | None:
-        """Why this service must not start with its secrets as they are, or None."""
+        """Why this service must not start with its secrets and credentials as they are, or None."""
         token = self.api_token.get_secret_value()
-        if not token:
-            return "MEETDESK_API_TOKEN is not set: give every service the same secret (e.g. `openssl rand -hex 24`)"
-        if token.lower() in WELL_KNOWN_TOKENS or len(token) < MIN_TOKEN_LENGTH:
+        try:
+            tokens = _principals(self.api_tokens.get_secret_value(), "MEETDESK_API_TOKENS")
+            _principals(self.command_publishers, "MEETDESK_COMMAND_PUBLISHERS")
+        except CredentialsError as exc:
+            return str(exc)
+        if not token and not tokens:
+            return (
+                "MEETDESK_API_TOKEN is not set: give every service the same secret (e.g. `openssl rand -hex 24`), "
+                "or set MEETDESK_API_TOKENS"
+            )
+        if token and _weak(token):
             return f"MEETDESK_API_TOKEN is a placeholder or shorter than {MIN_TOKEN_LENGTH} characters: set a secret"
+        for secret, principal in tokens.items():
+            if _weak(secret):
+                return (
+                    f"MEETDESK_API_TOKENS: the token of {principal.id} is a placeholder or shorter than "
+                    f"{MIN_TOKEN_LENGTH} characters: set a secret"
+                )
         return None
+
+    def http_principals(self) -> dict[str, Principal]:
+        """Bearer token → the principal it stands for (``MEETDESK_API_TOKENS``, and the one
+        ``MEETDESK_API_TOKEN`` as ops unless ``MEETDESK_API_TOKENS`` names it too)."""
+        out = dict(_principals(self.api_tokens.get_secret_value(), "MEETDESK_API_TOKENS"))
+        token = self.api_token.get_secret_value()
+        if token and token not in out:
+            out[token] = SIMPLE_TOKEN_PRINCIPAL
+        return out
+
+    def publisher_principals(self) -> dict[str, Principal]:
+        """RabbitMQ user → the principal its commands are sent by (``MEETDESK_COMMAND_PUBLISHERS``;
+        this service's own broker user is ops, naming the actor it acts for, unless named there)."""
+        out = dict(_principals(self.command_publishers, "MEETDESK_COMMAND_PUBLISHERS"))
+        out.setdefault(self.broker_user, OWN_BROKER_USER_PRINCIPAL)
+        return out
+
+    @property
+    def broker_user(self) -> str:
+        """The RabbitMQ user of ``amqp_url`` (guest when it names none, as the client does)."""
+        return broker_user_of(self.amqp_url)
 
     venue_timezone: str = Field("Asia/Hong_Kong", description="the venue's time zone: opening hours, 'today'")
 
@@ -87,3 +138,21 @@ class ServiceSettings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.venue_timezone)
+
+
+def broker_user_of(amqp_url: str) -> str:
+    """The RabbitMQ user an AMQP URL connects as (guest when it names none, as aio-pika does)."""
+    return unquote(urlsplit(amqp_url).username or "") or "guest"
+
+
+def _weak(token: str) -> bool:
+    return token.lower() in WELL_KNOWN_TOKENS or len(token) < MIN_TOKEN_LENGTH
+
+
+@lru_cache(maxsize=16)
+def _parsed(raw: str, setting: str) -> tuple[tuple[str, Principal], ...]:
+    return tuple(parse_principals(raw, setting=setting).items())
+
+
+def _principals(raw: str, setting: str) -> dict[str, Principal]:
+    return dict(_parsed(raw, setting))

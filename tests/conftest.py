@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from .servers import Servers, resolve
 from .system import (
     API_TOKEN,
     DB_PREFIX,
+    ROLE_TOKENS,
     EventWatcher,
     Publisher,
     ServiceProcess,
@@ -93,6 +95,9 @@ async def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> 
             log_dir,
             workers={"booking": BOOKING_WORKERS, "intake": INTAKE_WORKERS}.get(name, 1),
             clock_file=clock_file,
+            # tokens with roles besides the one ops token (not in service_env: a service given no
+            # MEETDESK_API_TOKEN must still refuse to start, tests/integration/test_secrets.py)
+            extra_env={"MEETDESK_API_TOKENS": json.dumps(ROLE_TOKENS)},
         )
         for name in ("intake", "booking", "complaints", "metrics")
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,11 +20,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
 import httpx
 
+from shared.settings import broker_user_of
 from shared.topology import EVENTS, QUEUES
 
 from .servers import Servers
@@ -37,6 +40,26 @@ API_TOKEN = "meetdesk-test-api-token"  # 16 characters or more, as every service
 WECHAT_TOKEN = "wechat-test-token"
 CHATWOOT_SECRET = "chatwoot-test-secret"
 DB_PREFIX = os.environ.get("MEETDESK_TEST_DB_PREFIX", "meetdesk_test_")
+# tokens with a role (MEETDESK_API_TOKENS), given to the services of the `system` fixture (tests/conftest.py)
+AGENT_TOKEN, AGENT_PRINCIPAL = "meetdesk-test-agent-token", "agent-by-token"
+SUPERVISOR_TOKEN, SUPERVISOR_PRINCIPAL = "meetdesk-test-supervisor-token", "supervisor-by-token"
+ROLE_TOKENS = {
+    AGENT_TOKEN: {"principal": AGENT_PRINCIPAL, "role": "agent"},
+    SUPERVISOR_TOKEN: {"principal": SUPERVISOR_PRINCIPAL, "role": "supervisor"},
+}
+# a RabbitMQ user of this run (users are broker-wide; the prefix keeps parallel runs apart) that
+# sends commands as an agent (MEETDESK_COMMAND_PUBLISHERS); created by add_broker_user
+AGENT_BROKER_USER, AGENT_BROKER_PRINCIPAL = f"{DB_PREFIX}agent", "agent-by-broker"
+
+
+def command_publishers(servers: Servers) -> dict[str, dict[str, Any]]:
+    """MEETDESK_COMMAND_PUBLISHERS of the tests: the tests' own broker user (the services' too) is
+    ops and names the actor it acts for, as every test publishing commands does; AGENT_BROKER_USER
+    is an agent acting as itself."""
+    return {
+        broker_user_of(servers.amqp_url): {"principal": "test-tools", "role": "ops", "delegate": True},
+        AGENT_BROKER_USER: {"principal": AGENT_BROKER_PRINCIPAL, "role": "agent"},
+    }
 
 
 def service_env(
@@ -57,6 +80,7 @@ def service_env(
         MEETDESK_WECHAT_TOKEN=WECHAT_TOKEN,
         MEETDESK_CHATWOOT_SECRET=CHATWOOT_SECRET,
         MEETDESK_AGENT_EMAIL_DOMAINS='["meetdesk.example"]',
+        MEETDESK_COMMAND_PUBLISHERS=json.dumps(command_publishers(servers)),
         MEETDESK_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
@@ -105,6 +129,30 @@ async def fresh_database(servers: Servers, name: str, service: str) -> str:
     url = servers.database_url(name)
     await asyncio.to_thread(migrate, service, url)
     return url
+
+
+def add_broker_user(servers: Servers, user: str, password: str, *, write: str) -> str:
+    """Create (or reset) the RabbitMQ user ``user`` in the tests' vhost, allowed to write to the
+    exchanges matching ``write`` and nothing else; its AMQP URL. Through ``rabbitmqctl`` on this
+    machine, or in the testcontainers broker."""
+    url = urlsplit(servers.amqp_url)
+    vhost = unquote(url.path[1:]) if len(url.path) > 1 else "/"
+    steps = (
+        ["delete_user", user],
+        ["add_user", user, password],
+        ["set_permissions", "-p", vhost, user, "^$", write, "^$"],
+    )
+    rabbit = next((c for c in servers._containers if "rabbit" in type(c).__name__.lower()), None)
+    for n, args in enumerate(steps):
+        if rabbit is not None:
+            code, out = rabbit.exec(["rabbitmqctl", *args])
+        else:
+            tool = shutil.which("rabbitmqctl")
+            assert tool, "creating a broker user needs rabbitmqctl on this machine (or a testcontainers broker)"
+            done = subprocess.run([tool, *args], capture_output=True, timeout=60)
+            code, out = done.returncode, done.stdout + done.stderr
+        assert code == 0 or n == 0, f"rabbitmqctl {args[0]} failed: {out!r}"
+    return urlunsplit(url._replace(netloc=f"{quote(user)}:{quote(password)}@{url.hostname}:{url.port or 5672}"))
 
 
 async def reset_queues(servers: Servers) -> None:
@@ -283,13 +331,14 @@ class EventWatcher:
 class Publisher:
     """Publishes like another system would: persistent, with a message id, confirmed."""
 
-    def __init__(self, servers: Servers):
+    def __init__(self, servers: Servers, *, amqp_url: str | None = None):
         self.servers = servers
+        self.amqp_url = amqp_url or servers.amqp_url  # another broker user's URL (see add_broker_user)
         self._conn: Any = None
         self._ch: Any = None
 
     async def start(self) -> None:
-        self._conn = await aio_pika.connect(self.servers.amqp_url)
+        self._conn = await aio_pika.connect(self.amqp_url)
         self._ch = await self._conn.channel()
 
     async def stop(self) -> None:
@@ -304,7 +353,10 @@ class Publisher:
         message_id: str | None = None,
         correlation_id: str | None = None,
         content_type: str = "application/json",
+        user_id: str | None = "",
     ) -> None:
+        """``user_id``: the AMQP property (default: this connection's broker user, which RabbitMQ
+        checks it against; None: without it)."""
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         ex = await self._ch.get_exchange(exchange, ensure=False)
         await ex.publish(
@@ -314,14 +366,19 @@ class Publisher:
                 message_id=message_id,
                 correlation_id=correlation_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=broker_user_of(self.amqp_url) if user_id == "" else user_id,
             ),
             routing_key=routing_key,
         )
 
-    async def command(self, command: str, /, **fields: Any) -> str:
+    async def command(self, command: str, /, *, user_id: str | None = "", **fields: Any) -> str:
         command_id = fields.pop("command_id", None) or str(uuid.uuid4())
         await self.publish(
-            "meetdesk.commands", command, {"command_id": command_id, "actor": "test", **fields}, message_id=command_id
+            "meetdesk.commands",
+            command,
+            {"command_id": command_id, "actor": "test", **fields},
+            message_id=command_id,
+            user_id=user_id,
         )
         return command_id
 

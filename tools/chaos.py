@@ -48,6 +48,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from shared.settings import broker_user_of  # noqa: E402
 from shared.topology import EVENTS, INBOUND, QUEUES  # noqa: E402
 from tests.servers import Servers, resolve  # noqa: E402
 from tests.system import API_TOKEN, DB_PREFIX, ServiceProcess, prepare_databases, reset_queues  # noqa: E402
@@ -208,6 +209,7 @@ class Sender:
                         content_type="application/json",
                         message_id=message_id,
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        user_id=broker_user_of(self.url),  # commands are authenticated by the broker user
                     ),
                     routing_key=key,
                     timeout=10,

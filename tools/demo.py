@@ -17,12 +17,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import aio_pika
 import httpx
 
 AMQP = os.environ.get("MEETDESK_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+AMQP_USER = unquote(urlsplit(AMQP).username or "") or "guest"  # the AMQP user_id of the commands it sends
 METRICS = os.environ.get("MEETDESK_METRICS_URL", "http://127.0.0.1:8004")
 _LOCAL_TOKEN = Path(__file__).resolve().parents[1] / ".local-api-token"  # what `make run` made, if it did
 TOKEN = os.environ.get("MEETDESK_API_TOKEN") or (_LOCAL_TOKEN.read_text().strip() if _LOCAL_TOKEN.exists() else "")
@@ -123,6 +125,7 @@ async def main() -> int:
                 content_type="application/json",
                 message_id=message_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=AMQP_USER,  # commands are authenticated by the broker user (MEETDESK_COMMAND_PUBLISHERS)
             ),
             key,
         )

@@ -58,7 +58,8 @@ from shared.logs import mask_pii
 from shared.migrate import SERVICES
 from shared.runtime import as_uuid, derive_uuid
 from shared.scheduler import parked_items, retry_parked
-from shared.topology import ERROR_HEADER, EVENTS, ORIGIN_QUEUE_HEADER, QUEUES, QueueSpec
+from shared.settings import broker_user_of
+from shared.topology import COMMANDS, ERROR_HEADER, EVENTS, ORIGIN_QUEUE_HEADER, QUEUES, QueueSpec
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 ROUTING_KEY_HEADER = "x-meetdesk-routing-key"
@@ -271,6 +272,10 @@ def select(letters: Iterable[DeadLetter], selector: Selector, limit: int | None 
         if selector.matches(letter):
             chosen.append(letter)
     return chosen
+
+
+# a command refused because of who sent it: replaying it under the tool's own broker user would grant it
+REFUSED_FOR_WHO = ("forbidden:", "unauthenticated:")
 
 
 # -- what is republished and recorded --------------------------------------------------------------
@@ -603,12 +608,18 @@ async def replay(
                     out(f"kept     {label}: {mask_pii(str(exc))}")
                     continue
                 target = f"{origin.exchange or '(default exchange)'} / {origin.routing_key}"
+                if origin.reason.startswith(REFUSED_FOR_WHO):
+                    summary.failed += 1  # replaying it under this tool's user would grant what was refused
+                    out(f"kept     {label}: refused for its publisher ({reason_group(origin.reason)}); not replayed")
+                    continue
                 if dry_run:
                     summary.replayed += 1
                     out(f"would replay {label} → {target}  (reason: {reason_group(origin.reason)})")
                     continue
                 try:
                     properties = replay_properties(letter)
+                    if origin.exchange == COMMANDS:  # commands are authenticated by their broker user
+                        properties["user_id"] = broker_user_of(url)
                     await (await exchange(origin.exchange)).publish(
                         aio_pika.Message(letter.body, **properties), routing_key=origin.routing_key, mandatory=True
                     )
