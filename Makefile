@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking bench-metrics metrics-rebuild chaos soak dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking bench-metrics bench-complaints metrics-rebuild chaos soak dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
-	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking | bench-metrics"
+	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking | bench-metrics | bench-complaints"
 	@echo "make metrics-rebuild [ARGS=--compact|--status]   recompute metrics' figures from its event log (local database)"
 	@echo "make chaos [ARGS=--short]   the fault suite: a table of sent / once / lost / doubled / recovery"
 	@echo "make soak [ARGS=--minutes 10]   the mixed stream at half its maximum: latency, memory, queues, errors"
@@ -93,6 +93,9 @@ bench-booking: install
 
 bench-metrics: install
 	$(PY) bench/metrics.py
+
+bench-complaints: install
+	$(PY) bench/complaints.py
 
 # the metrics service's environment exactly as `make run` gives it (tools/run_local.py's plan from
 # docker-compose.yml; anything it prints before the plan is skipped), then

@@ -66,6 +66,8 @@ COMPLAINTS_EVENTS = QueueSpec(
         (EVENTS, "booking.cancelled"),
         (EVENTS, "booking.rescheduled"),
         (EVENTS, "booking.updated"),
+        # the answer to a re-run of the meeting a complaint asked for (booking.confirmed is bound above)
+        (EVENTS, "booking.rejected"),
     ),
 )
 COMPLAINTS_COMMANDS = QueueSpec("complaints.commands", "complaints", ((COMMANDS, "complaint.*"), (COMMANDS, "staff.*")))

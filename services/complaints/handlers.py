@@ -2,6 +2,8 @@
 
 One function per message: ``inquiry.received`` registers a complaint, or is the customer writing again
 on their open complaints; ``feedback.received`` about a complaint is the customer's satisfaction;
+``booking.*`` keeps complaints' view of the bookings, and booking's answer to a re-run of the meeting
+(``booking.confirmed`` / ``booking.rejected`` for a complaint's inquiry id) is recorded on the complaint;
 every ``complaint.*`` command on one complaint goes through :func:`lifecycle`, ``complaint.handover``
 through :func:`handover`, ``staff.upsert`` keeps the staff directory; the clock's due items (warnings,
 breaches, escalation steps, satisfaction follow-ups) all go to :func:`clock_due`. Time is the ``now``
@@ -13,6 +15,7 @@ changed ones scheduled, the ones no longer needed cancelled, in the same transac
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime
 
@@ -20,6 +23,7 @@ from shared.contract.commands import Command, ComplaintHandover, StaffUpsert
 from shared.contract.events import (
     BookingCancelled,
     BookingConfirmed,
+    BookingRejected,
     BookingRescheduled,
     BookingUpdated,
     FeedbackReceived,
@@ -162,6 +166,48 @@ async def booking_news(
             await uow.store.update(outcome.state)
             await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
             log.info("complaint's booking updated", complaint_id=state.complaint_id, booking_id=data.booking_id)
+    if isinstance(data, BookingConfirmed):
+        details = {"booking_id": data.booking_id, "room_id": data.room_id, "start": data.start.isoformat(),
+                   "end": data.end.isoformat()}  # fmt: skip
+        await _rerun_answer(uow, msg, data.inquiry_id, "confirmed", details, now, policy)
+
+
+async def booking_rejected(
+    uow: UnitOfWork[ComplaintsStore], msg: EventIn[BookingRejected], now: datetime, policy: domain.Policy
+) -> None:
+    """booking.rejected: when it answers a re-run of the meeting a complaint asked for, its history says so
+    (with booking's reason and alternatives); any other rejection is none of complaints' business."""
+    data = msg.data
+    details = {
+        "reason": data.reason,
+        "reason_code": data.reason_code,
+        "alternatives": [a.model_dump(mode="json") for a in data.alternatives],
+    }
+    await _rerun_answer(uow, msg, data.inquiry_id, "rejected", details, now, policy)
+
+
+async def _rerun_answer(
+    uow: UnitOfWork[ComplaintsStore],
+    msg: EventIn[BookingConfirmed] | EventIn[BookingRejected] | EventIn[BookingNews],
+    inquiry_id: str,
+    answer: str,
+    details: dict[str, object],
+    now: datetime,
+    policy: domain.Policy,
+) -> None:
+    ref = domain.rerun.parse(inquiry_id)
+    if ref is None:
+        return  # not a re-run of a complaint's meeting
+    state = await uow.store.get(ref.complaint_id, lock=True)
+    if state is None:
+        log.warning("booking answered a re-run of an unknown complaint", complaint_id=ref.complaint_id)
+        return
+    outcome = domain.rerun_answered(state, inquiry_id, answer, details, now, policy)
+    if outcome is None:
+        return  # heard before
+    await uow.store.update(outcome.state)
+    await _carry_out(uow, outcome, policy, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+    log.info("re-run of the meeting answered", complaint_id=ref.complaint_id, action_id=ref.action_id, answer=answer)
 
 
 async def feedback_received(
@@ -213,9 +259,12 @@ async def lifecycle(
     state = await uow.store.get(complaint_id, lock=True)
     if state is None:
         return f"no complaint {complaint_id!r}"
-    member = await uow.store.staff(msg.command.actor)
+    member = await uow.store.staff(msg.command.actor) if msg.name in domain.ROLE_NEEDED_BY else None
     role = member.role if member is not None and member.active else None
-    outcome = domain.apply(state, to_domain(msg.name, msg.command, now, role), policy)
+    # the plan's re-runs of the meeting are booked from complaints' view of the complaint's booking
+    rerun = state.booking_id is not None and any(a.remedy == domain.rerun.RERUN for a in state.actions)
+    booking = await uow.store.booking(state.booking_id) if rerun and state.booking_id else None
+    outcome = domain.apply(state, to_domain(msg.name, msg.command, now, role), policy, booking)
     if isinstance(outcome, domain.Refusal):
         return outcome.reason
     await uow.store.update(outcome.state)
@@ -289,4 +338,7 @@ async def clock_due(uow: UnitOfWork[ComplaintsStore], item: DueItem, now: dateti
     await _carry_out(uow, outcome, policy, correlation_id=item.correlation_id, fired=item.kind)
     if outcome.events:
         emitted = [type(e).event_type for e in outcome.events]
-        log.info("complaint due item", complaint_id=state.complaint_id, kind=item.kind, emitted=emitted)
+        # pid: which replica fired it (every replica runs the scheduler)
+        log.info(
+            "complaint due item", complaint_id=state.complaint_id, kind=item.kind, emitted=emitted, pid=os.getpid()
+        )

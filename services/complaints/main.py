@@ -3,11 +3,13 @@
 Wiring only (the rules are in ``domain/``, the handlers in ``handlers.py``, the SQL in ``store.py``).
 Consumes ``inquiry.received`` (complaints, and the customer writing again), ``feedback.received``
 (satisfaction surveys about a complaint), ``booking.confirmed`` / ``cancelled`` / ``rescheduled`` /
-``updated`` (its own view of the bookings), ``complaint.*`` and ``staff.*`` commands; fires the due items
+``updated`` (its own view of the bookings; ``booking.confirmed`` and ``booking.rejected`` also answer a
+re-run of the meeting a complaint asked for), ``complaint.*`` and ``staff.*`` commands; fires the due items
 (warnings, breaches, escalation steps, satisfaction follow-ups, overdue solution actions and their
 reminders); emits ``complaint.registered`` / ``status_changed`` / ``closed`` / ``clock`` / ``sla_breached``
 / ``escalated`` / ``satisfaction_*`` / ``action_overdue`` / ``action_reminder``, ``notification.requested``
-to the customer and ``command.rejected``.
+to the customer, ``booking.requested`` (a plan's re-run of the meeting, once the customer agrees) and
+``command.rejected``.
 HTTP on port 8003: every command (``POST /commands/{name}``, the same handler and unit of work as from the
 queue), agents' lists (mine, overdue, due within N minutes, by severity, customer, booking; by severity
 and due time), complaints with their full history, their SLA log, their escalations and their clocks;
@@ -47,6 +49,8 @@ from shared.contract.commands import (
 from shared.contract.events import (
     BookingCancelled,
     BookingConfirmed,
+    BookingRejected,
+    BookingRequested,
     BookingRescheduled,
     BookingUpdated,
     CommandRejected,
@@ -96,6 +100,7 @@ svc.produces(
     ComplaintActionOverdue,
     ComplaintActionReminder,
     NotificationRequested,
+    BookingRequested,
     CommandRejected,
     MessageRejected,
 )
@@ -111,6 +116,8 @@ svc.on_events(
         BookingCancelled: handlers.booking_news,
         BookingRescheduled: handlers.booking_news,
         BookingUpdated: handlers.booking_news,
+        # the answer to a re-run of the meeting (booking.confirmed: also in booking_news)
+        BookingRejected: handlers.booking_rejected,
     },
 )
 svc.on_commands(

@@ -158,6 +158,7 @@ booking_view = sa.Table(
     sa.Column("end", sa.DateTime(timezone=True)),
     sa.Column("equipment", pg.JSONB, nullable=False, server_default="[]"),
     sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attendees", sa.Integer),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Index("booking_view_customer_start", "customer_id", "start"),
 )

@@ -7,6 +7,7 @@
 - :mod:`.calendar` — counted time: calendar time, or a business-hours calendar;
 - :mod:`.actions` — the investigation's root causes, the solution plan's actions (overdue, reminders);
 - :mod:`.registration` — the service step, the severity estimated from the text, the booking linked;
+- :mod:`.rerun` — a re-run of the meeting (remedy ``rerun_meeting``) requested from booking, its answer;
 - :mod:`.cases` — the case library (search in any script) and the monthly review of recurring problems;
 - :mod:`.escalation` — the chain agent → supervisor → manager, and the staff directory;
 - :mod:`.policy` — what the rules are configured with (targets per severity, warning share,
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+from . import rerun
 from .actions import REMEDIES, ROOT_CAUSES, Action, ActionPolicy
 from .calendar import WEEKDAYS, BusinessCalendar, advance, measure
 from .cases import CASE_FIELDS, RECURRING_FROM, Case, make_case, month_bounds, normalise, recurring, terms
@@ -66,6 +68,7 @@ from .lifecycle import (
     REOPENED_TEMPLATE,
     RESOLVE_DUE,
     RESOLVED,
+    ROLE_NEEDED_BY,
     SATISFACTION_TEMPLATE,
     SEVERITY_RANK,
     SLA_ACTOR,
@@ -89,6 +92,7 @@ from .lifecycle import (
     plan,
     register,
     replan,
+    rerun_answered,
     satisfaction,
     sla,
     standing,
@@ -155,6 +159,7 @@ __all__ = [
     "RESOLVE_DUE",
     "RESUMED",
     "ROLES",
+    "ROLE_NEEDED_BY",
     "ROOT_CAUSES",
     "SATISFACTION_TEMPLATE",
     "SERVICE_STEPS",
@@ -214,6 +219,8 @@ __all__ = [
     "recurring",
     "register",
     "replan",
+    "rerun",
+    "rerun_answered",
     "satisfaction",
     "sla",
     "standing",

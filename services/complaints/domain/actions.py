@@ -47,6 +47,11 @@ class Action:
     dropped_at: datetime | None = None
     overdue_at: datetime | None = None  # when it fell overdue (its due time), once recorded
     reminders: int = 0  # reminders sent since it fell overdue
+    # a re-run of the meeting (remedy rerun_meeting): the booking request raised for it (domain/rerun.py)
+    booking_inquiry_id: str | None = None
+    booking_requested_at: datetime | None = None
+    booking_outcome: str | None = None  # confirmed, rejected (booking's answer), as last heard
+    booking_id: str | None = None  # the re-run's booking, once confirmed
 
     @property
     def open(self) -> bool:
@@ -62,7 +67,7 @@ class Action:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Action:
-        times = ("due_at", "planned_at", "done_at", "dropped_at", "overdue_at")
+        times = ("due_at", "planned_at", "done_at", "dropped_at", "overdue_at", "booking_requested_at")
         return cls(**{k: datetime.fromisoformat(v) if k in times and v is not None else v for k, v in raw.items()})
 
 

@@ -42,7 +42,7 @@ from shared.contract.events import (
 )
 from shared.notifications import reply_route
 
-from . import actions, clock, escalation
+from . import actions, clock, escalation, rerun
 from .actions import ROOT_CAUSES, Action
 from .cases import Case, make_case
 from .clock import (
@@ -211,6 +211,11 @@ class Command:
     actor_role: str | None = None  # the actor's role in the staff directory (None: not in it)
 
 
+# the commands whose rules look at the actor's role (``Command.actor_role``): closing without the customer's
+# satisfaction needs a supervisor or manager; no other command asks, so no other looks the actor up
+ROLE_NEEDED_BY = frozenset({"complaint.close"})
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -297,10 +302,11 @@ def replan(before: Complaint | None, after: Complaint, policy: Policy) -> tuple[
 class _Draft:
     """A decision being made: the state as it changes, and what the change records and says."""
 
-    def __init__(self, before: Complaint | None, state: Complaint, policy: Policy):
+    def __init__(self, before: Complaint | None, state: Complaint, policy: Policy, booking: BookingView | None = None):
         self.before = before
         self.state = state
         self.policy = policy
+        self.booking = booking  # complaints' view of the complaint's booking, when the decision needs it
         self.entries: list[HistoryEntry] = []
         self.events: list[EventData] = []
         self.log: list[ClockEvent] = []
@@ -653,7 +659,7 @@ def _ordered(statuses: frozenset[str]) -> str:
     return ", ".join(s for s in STATUSES if s in statuses)
 
 
-def apply(state: Complaint, cmd: Command, policy: Policy) -> Outcome | Refusal:
+def apply(state: Complaint, cmd: Command, policy: Policy, booking: BookingView | None = None) -> Outcome | Refusal:
     """The new state, its history entries, the events it causes (``complaint.status_changed``, clock
     transitions, the customer's notification...) and the due items that move; or why the command is
     refused (nothing changes).
@@ -661,7 +667,8 @@ def apply(state: Complaint, cmd: Command, policy: Policy) -> Outcome | Refusal:
     Acknowledging meets the formal-reply target, resolving the resolution target; waiting for the
     customer pauses the clocks that run, and working on the complaint again resumes them; reopening
     starts the resolution clock anew; withdrawing stops the clocks. Closing needs the customer's
-    satisfaction, or a supervisor's override with a reason."""
+    satisfaction, or a supervisor's override with a reason. ``booking``: complaints' view of the complaint's
+    booking (the plan's re-runs of the meeting are booked from it: :mod:`.rerun`)."""
     transition = TRANSITIONS_TABLE.get(cmd.name)
     if transition is None:
         return Refusal(f"unknown command {cmd.name!r}; one of {', '.join(sorted(TRANSITIONS_TABLE))}")
@@ -677,7 +684,7 @@ def apply(state: Complaint, cmd: Command, policy: Policy) -> Outcome | Refusal:
         what = f"{cmd.name} with first_contact" if first_contact else cmd.name
         return Refusal(f"the complaint is {state.status}; {what} needs it to be {_ordered(allowed)}")
 
-    draft = _Draft(state, state, policy)
+    draft = _Draft(state, state, policy, booking)
     draft.settle(cmd.at)  # what fell due before the command is recorded first, at its own time
     _actions_overdue(draft, cmd.at)  # so is an action that fell overdue, whatever the scheduler's lag
     data: dict[str, Any] = {k: v for k, v in cmd.details.items() if v is not None and v != [] and v != {}}
@@ -814,8 +821,37 @@ def _plan_agreement(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusa
     data["agreed"] = agreed
     draft.state = replace(state, plan_agreed=agreed, plan_agreed_at=cmd.at)
     _resume(draft, cmd.at)
+    if agreed:
+        _request_reruns(draft, cmd)
     _entry(draft, cmd, state.status, data)
     return None
+
+
+def _request_reruns(draft: _Draft, cmd: Command) -> None:
+    """The plan's re-runs of the meeting not yet requested: booking.requested for each (or the reason
+    it cannot be), recorded on the action and in the history (before the command's own entry)."""
+    s = draft.state
+    customer = rerun.Customer(s.complaint_id, s.customer_id, s.reply_channel, s.reply_address, s.language)
+    made = rerun.requests(s.actions, customer, draft.booking, cmd.at)
+    draft.state = replace(s, actions=made.actions)
+    draft.events.extend(made.requests)
+    for action, data in made.entries:
+        draft.entry(cmd.at, cmd.actor, action, data=data)
+
+
+def rerun_answered(
+    state: Complaint, inquiry: str, outcome: str, details: Mapping[str, Any], at: datetime, policy: Policy
+) -> Outcome | None:
+    """Booking's answer to a re-run of the meeting (``outcome``: confirmed / rejected; ``details``: the
+    new booking, or the reason and alternatives), recorded on the action and in the history; None when it
+    changes nothing (heard before, or no action of the plan asked for it)."""
+    found = rerun.answered(state.actions, inquiry, outcome, details)
+    if found is None:
+        return None
+    plan, action, data = found
+    draft = _Draft(state, replace(state, actions=plan), policy)
+    draft.entry(at, rerun.ACTOR, action, data=data)
+    return draft.outcome()
 
 
 def _start_execution(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refusal | None:
@@ -825,6 +861,7 @@ def _start_execution(draft: _Draft, cmd: Command, data: dict[str, Any]) -> Refus
             "the customer did not agree to the plan; revise it (complaint.plan) or record their agreement "
             "(complaint.plan_agreement)"
         )
+    _request_reruns(draft, cmd)  # carried out without the customer's answer: the re-runs are booked now
     return _step(draft, cmd, data)
 
 

@@ -210,6 +210,7 @@ class BookingView:
     end: datetime | None = None
     equipment: tuple[str, ...] = ()
     status: str = CONFIRMED
+    attendees: int | None = None  # a re-run of the meeting asks for as many (domain/rerun.py)
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,7 @@ def booking_news(view: BookingView | None, event_type: str, data: Mapping[str, o
         fields["name"] = data.get("name")
     if event_type in ("booking.confirmed", "booking.updated"):
         fields["equipment"] = tuple(data.get("equipment") or ())  # type: ignore[call-overload]
+        fields["attendees"] = data.get("attendees") or b.attendees
     if event_type == "booking.cancelled":
         fields["status"] = CANCELLED
     return replace(b, **fields)  # type: ignore[arg-type]
