@@ -353,6 +353,13 @@ def test_a_received_at_in_the_future_starts_the_clock_now() -> None:
     assert out.entry.data["received_at"] == ahead.isoformat(), "the history keeps what the customer's system said"
 
 
+@pytest.mark.parametrize("automatic", ["auto_submitted", "bulk", "spam"])
+def test_a_complaint_in_mail_a_machine_sent_is_registered_but_no_receipt_answers_it(automatic: str) -> None:
+    out = register(automatic=automatic)
+    assert types(out) == ["complaint.registered", "complaint.clock", "complaint.clock"]
+    assert out.entry.data["notified"] == {"withheld": f"automatic mail ({automatic})"}
+
+
 def test_registration_announces_the_complaint_its_receipt_and_both_clocks() -> None:
     out = register(severity="high", booking_id="bk-9")
     assert types(out) == ["complaint.registered", "notification.requested", "complaint.clock", "complaint.clock"]

@@ -542,7 +542,13 @@ def register(
             room_id=state.room_id,
         )
     )
-    notified = draft.notify(ACK_TEMPLATE, acknowledge_due_at=state.acknowledge_due_at.isoformat())
+    # mail a machine sent, or a list or spam (intake's inquiry.received.automatic): registered for the
+    # desk to see, but no automatic receipt goes back to it (RFC 3834: no mail loops, no backscatter)
+    notified = (
+        {"withheld": f"automatic mail ({inquiry.automatic})"}
+        if inquiry.automatic
+        else draft.notify(ACK_TEMPLATE, acknowledge_due_at=state.acknowledge_due_at.isoformat())
+    )
     draft.entry(
         registered_at,
         inquiry.agent_id or "intake",
