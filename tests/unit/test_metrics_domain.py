@@ -47,6 +47,7 @@ from shared.contract.events import (
     IntakeRejected,
     MessageRejected,
     MessageReplayed,
+    NotificationFailed,
     NotificationRequested,
     Slot,
     make_event,
@@ -124,6 +125,23 @@ def test_an_inquiry_is_recorded_on_the_venue_day_meetdesk_received_it_without_pe
         "sent_at": AFTER_MIDNIGHT.isoformat(),  # the sender's own time, kept as data
     }
     assert "example.com" not in repr(r) and "2123" not in repr(r) and "Chan" not in repr(r)
+
+
+def test_a_bounced_notification_counts_per_channel_without_the_address():
+    bounce = NotificationFailed(
+        channel="email",
+        address="mei@example.com",
+        customer_id="cust-1",
+        status="5.1.1",
+        failed_at=AFTER_MIDNIGHT,
+        report_ref="<r1@mx.example.com>",
+    )
+    r = rec(bounce, at=BEFORE_MIDNIGHT)
+    assert (r.subject, r.channel, DAYS.of(r.at)) == ("cust-1", "email", D1)
+    assert "example.com" not in repr(r)
+    assert {(day, metric, channel) for day, metric, channel, *_ in facts_of(bounce)} == {
+        (D1, "notifications_failed", "email")
+    }
 
 
 def test_a_form_dated_next_month_by_its_sender_counts_on_the_day_meetdesk_received_it():

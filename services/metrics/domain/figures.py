@@ -55,6 +55,7 @@ from .projection import (
     METRICS,
     NEXT_RESPONSE,
     NO_SHOWS,
+    NOTIFICATIONS_FAILED,
     PHONE_ANSWERED,
     PREPARATION_OVERDUE,
     REJECTED_MESSAGES,
@@ -305,6 +306,7 @@ def figures(b: Bucket, *, now: float, answer_target_seconds: float) -> dict[str,
             for which in SLA_TARGETS
         },
         "rejected_messages": n(REJECTED_MESSAGES),
+        "notifications_failed": n(NOTIFICATIONS_FAILED),
         "replayed_messages": n(REPLAYED_MESSAGES),
         "due_items_parked": n(DUE_ITEMS_PARKED),
     }

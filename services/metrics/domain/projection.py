@@ -109,6 +109,7 @@ NO_SHOWS = Metric("no_shows", ("room",))
 PREPARATION_OVERDUE = Metric("preparation_overdue", ("room", "category"))  # category: the department
 SLA_BREACHES = Metric("sla_breaches")  # value: 1 acknowledge, 2 resolve
 REJECTED_MESSAGES = Metric("rejected_messages", CH)
+NOTIFICATIONS_FAILED = Metric("notifications_failed", CH)  # a message to a customer bounced
 REPLAYED_MESSAGES = Metric("replayed_messages")
 DUE_ITEMS_PARKED = Metric("due_items_parked")
 # -- entity facts: requests and bookings ------------------------------------------------------------
@@ -191,6 +192,8 @@ def event_facts(r: Record, days: Days) -> list[Fact]:
         return [SLA_BREACHES(day, 1 if r.attrs.get("which") == "acknowledge" else 2)]
     if t in ("intake.rejected", "message.rejected", "command.rejected"):
         return [REJECTED_MESSAGES(day, channel=r.channel)]
+    if t == "notification.failed":
+        return [NOTIFICATIONS_FAILED(day, channel=r.channel)]
     if t == "message.replayed":
         return [REPLAYED_MESSAGES(day)]
     if t == "due.parked":

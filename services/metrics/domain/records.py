@@ -51,6 +51,7 @@ from shared.contract.events import (
     IntakeRejected,
     MessageRejected,
     MessageReplayed,
+    NotificationFailed,
 )
 
 MAX_DIM_VALUE = 200  # agent and room ids are free text from other systems
@@ -290,6 +291,11 @@ def _rejected(d: IntakeRejected | MessageRejected | CommandRejected, env: Envelo
     return _record(env, env.occurred_at, channel=channel)
 
 
+def _notification_failed(d: NotificationFailed, env: Envelope) -> Record:
+    # the address is the customer's: only the channel and the customer record's id are kept
+    return _record(env, env.occurred_at, subject=d.customer_id, channel=d.channel)
+
+
 def _plain(d: EventData, env: Envelope) -> Record:
     return _record(env, env.occurred_at)
 
@@ -306,6 +312,7 @@ def _record(env: Envelope, at: datetime, **fields: Any) -> Record:
 # event data model → how it is recorded; the types metrics keeps (every other type feeds no KPI)
 RECORDERS: Mapping[type[EventData], Callable[[Any, Envelope], Record]] = {
     InquiryReceived: _inquiry,
+    NotificationFailed: _notification_failed,
     AgentReplied: _agent_replied,
     CallMissed: _call_missed,
     FeedbackReceived: _feedback,
