@@ -177,9 +177,11 @@ async def test_chat_conversation_free_text_booking_is_requested_and_answered(sys
     meeting = req.data["meeting"]
     start = datetime.fromisoformat(meeting["start"]).astimezone(HK)
     assert (start.weekday(), start.hour, meeting["attendees"], meeting["equipment"]) == (2, 10, 15, ["projector"])
-    (ack,) = await system.watcher.wait_for(
+    (ack,) = await system.watcher.wait_for(  # intake's acknowledgement (booking's confirmation names it too)
         lambda e: (
-            e.type == "notification.requested" and e.data["parameters"].get("inquiry_id") == inq.data["inquiry_id"]
+            e.type == "notification.requested"
+            and e.data["template"].endswith(".acknowledged")
+            and e.data["parameters"].get("inquiry_id") == inq.data["inquiry_id"]
         )
     )
     assert (ack.data["channel"], ack.data["address"], ack.data["language"]) == ("chat", f"chatwoot:{conv}", "zh-Hans")

@@ -337,6 +337,7 @@ class Expected:
             },
             "sla": {which: self._sla(which) for which in ("acknowledge", "resolve")},
             "rejected_messages": n(("channel",), [x for x in f.rejected if in_month(x[0]) and ok(channel=x[1])]),
+            "notifications_failed": n(("channel",), [x for x in f.bounced if in_month(x[0]) and ok(channel=x[1])]),
             "replayed_messages": n((), [x for x in f.replayed if in_month(x)]),
             "due_items_parked": n((), [x for x in f.parked if in_month(x)]),
         }

@@ -51,6 +51,7 @@ from shared.contract.events import (
     InquiryReceived,
     IntakeRejected,
     MessageReplayed,
+    NotificationFailed,
     NotificationRequested,
     Slot,
 )
@@ -181,6 +182,7 @@ class Facts:
     rejected: list[tuple[datetime, str]] = field(default_factory=list)
     replayed: list[datetime] = field(default_factory=list)
     parked: list[datetime] = field(default_factory=list)
+    bounced: list[tuple[datetime, str]] = field(default_factory=list)  # notification.failed (when, channel)
     cancelled: list[tuple[datetime, str]] = field(default_factory=list)  # (when, room)
     rescheduled: list[tuple[datetime, str]] = field(default_factory=list)
     rejections: list[tuple[datetime, str]] = field(default_factory=list)  # booking.rejected (when, reason)
@@ -683,6 +685,17 @@ class Traffic:
             )
             if self._emit(replay, at):
                 self.facts.replayed.append(at)
+        if rng.random() < 0.2:
+            bounce = NotificationFailed(
+                channel="email",
+                address="someone@example.com",
+                customer_id=None,
+                status="5.1.1",
+                failed_at=at,
+                report_ref=f"<{uuid.uuid4()}@mx.example.com>",
+            )
+            if self._emit(bounce, at):
+                self.facts.bounced.append((at, "email"))
         if rng.random() < 0.3:
             parked = DueItemParked(service="booking", kind="k", key="k", due_at=at, attempts=5, reason="boom")
             if self._emit(parked, at):
