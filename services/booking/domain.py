@@ -83,6 +83,7 @@ CONFIRMED_TEMPLATE = "booking.confirmed"
 REJECTED_TEMPLATE = "booking.rejected"
 REMINDER_TEMPLATE = "booking.reminder"
 CANCELLED_TEMPLATE = "booking.cancelled"
+RESCHEDULED_TEMPLATE = "booking.rescheduled"
 ATTENDANCE_TEMPLATE = "booking.attendance_confirmed"
 RELEASED_TEMPLATE = "booking.released"
 WAITLIST_TEMPLATE = "booking.waitlist_offered"
@@ -1906,6 +1907,15 @@ def cancellation_notice(
         tz=policy.tz,
     )
     return Notice(CANCELLED_TEMPLATE, first.customer_id, first.reply_to, params)
+
+
+def rescheduled_notice(moved: Sequence[Booking], rooms: Mapping[str, Room], policy: Policy) -> Notice:
+    """booking.rescheduled for the customer: the meeting's new time and place (one notice per command:
+    for a series, the first meeting moved, and how many moved)."""
+    first = min(moved, key=lambda b: b.start)
+    return _day_notice(
+        RESCHEDULED_TEMPLATE, first, rooms, policy, booking_ids=[str(b.booking_id) for b in moved], moved=len(moved)
+    )
 
 
 def _day_notice(

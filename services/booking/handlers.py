@@ -207,6 +207,8 @@ async def booking_reschedule(
             return domain.series_move_taken(changes, busy, policy).reason
         for change in changes:
             await _apply(uow, change, msg)
+        notice = domain.rescheduled_notice([c.booking for c in changes], rooms, policy)
+        _notify(uow, notice, correlation_id=msg.correlation_id, booking_id=cmd.booking_id)
         await _offer_freed(uow, [c.freed for c in changes if c.freed], now, policy, correlation_id=msg.correlation_id)
         return None
     moved = domain.reschedule(
@@ -225,6 +227,8 @@ async def booking_reschedule(
     if not await uow.store.try_move_booking(moved.booking):
         return domain.room_taken(moved.booking.room_id).reason
     await _apply(uow, moved, msg)
+    notice = domain.rescheduled_notice([moved.booking], rooms, policy)
+    _notify(uow, notice, correlation_id=msg.correlation_id, booking_id=cmd.booking_id)
     await _offer_freed(uow, [moved.freed] if moved.freed else [], now, policy, correlation_id=msg.correlation_id)
     return None
 

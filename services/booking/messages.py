@@ -472,7 +472,8 @@ def day_text(
     accept_by: datetime | None = None,
 ) -> str:
     """The texts about one meeting on its day, by template: ``booking.attendance_confirmed`` (thanks,
-    check in on arrival), ``booking.released`` (nobody checked in within ``minutes``),
+    check in on arrival), ``booking.rescheduled`` (its new time and place), ``booking.released``
+    (nobody checked in within ``minutes``),
     ``booking.waitlist_offered`` (the time waited for is free, held until ``accept_by``),
     ``booking.survey`` (how satisfied were you, 1–5)."""
     lang = language(lang)
@@ -494,6 +495,14 @@ _DAY_TEXTS: Mapping[str, Mapping[str, str]] = {
         "zh-Hant": "多謝您的確認：「{name}」將於{when}在{where}如期舉行。"
         "抵達時請到前台登記入場（預訂編號 {reference}）。",
         "zh-Hans": "感谢您的确认：“{name}”将于{when}在{where}如期举行。抵达时请到前台签到（预订编号 {reference}）。",
+    },
+    "booking.rescheduled": {
+        "en": "Your booking {name} has moved: it now takes place on {when} at {where} (reference {reference}). "
+        "If this does not suit you, please contact us.",
+        "zh-Hant": "您的會議預訂「{name}」已更改：現改於{when}在{where}舉行（預訂編號 {reference}）。"
+        "如有不便，請與我們聯絡。",
+        "zh-Hans": "您的会议预订“{name}”已更改：现改于{when}在{where}举行（预订编号 {reference}）。"
+        "如有不便，请与我们联系。",
     },
     "booking.released": {
         "en": "Nobody checked in for {name} ({when}, {where}) within {minutes} minutes of its start, so the room "

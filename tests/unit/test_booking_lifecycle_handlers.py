@@ -218,7 +218,10 @@ async def test_a_moved_meeting_is_prepared_for_and_falls_due_at_its_new_time() -
     uow = uow_for(s, after=booked)
     move = cmd(BookingReschedule, booking_id=booking_id, start=hk(5, 10), end=hk(5, 12))
     assert await handlers.booking_reschedule(uow, move, NOW, POLICY) is None
-    assert uow.types() == ["booking.rescheduled"] + ["booking.preparation_requested"] * 3
+    assert uow.types() == ["booking.rescheduled"] + ["booking.preparation_requested"] * 3 + ["notification.requested"]
+    (told,) = uow.events("notification.requested")
+    assert told["template"] == "booking.rescheduled" and told["parameters"]["booking_ids"] == [booking_id]
+    assert "moved" in told["parameters"]["text"] and "reference" in told["parameters"]["text"]
     assert {kind: item.due_at for (kind, key), item in booked.due.items() if key == booking_id} == {
         domain.REMINDER: hk(4, 10),
         domain.PREPARATION: hk(4, 10),
