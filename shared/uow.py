@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -97,6 +98,10 @@ class Transaction(Generic[S]):
             .returning(INBOX.c.message_id)
         )
         return (await self.session.execute(stmt)).first() is not None
+
+    async def unclaim(self, key: str) -> None:
+        """Forget ``key`` (what it stood for was not done after all: it may be offered again)."""
+        await self.session.execute(sa.delete(INBOX).where(INBOX.c.message_id == key))
 
     def emit(self, data: EventData, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None) -> Envelope:
         envelope = make_event(

@@ -182,54 +182,33 @@ async def booking_reschedule(
     cmd = msg.command
     booking, series = await _targets(uow, cmd.booking_id, cmd.scope)
     rooms = await uow.store.rooms()
+    to = {"start": cmd.start, "end": cmd.end, "room_id": cmd.room_id, "actor": cmd.actor, "now": now, "policy": policy}
     if series is not None:
-        changes = domain.reschedule_series(
-            booking,
-            series,
-            cmd.booking_id,
-            rooms,
-            start=cmd.start,
-            end=cmd.end,
-            room_id=cmd.room_id,
-            actor=cmd.actor,
-            now=now,
-            policy=policy,
+        changes = domain.reschedule_series(booking, series, cmd.booking_id, rooms, **to)
+    else:
+        moved = domain.reschedule(booking, cmd.booking_id, rooms, **to)
+        changes = moved if isinstance(moved, domain.Refusal) else [moved]
+    if isinstance(changes, domain.Refusal):
+        return changes.reason
+    moving = [c.booking for c in changes]
+    if not await uow.store.try_move_bookings(moving):
+        if series is None:
+            return domain.room_taken(moving[0].room_id).reason
+        busy = await uow.store.busy_intervals(
+            min(b.blocked[0] for b in moving),
+            max(b.blocked[1] for b in moving),
+            exclude=[b.booking_id for b in moving],
         )
-        if isinstance(changes, domain.Refusal):
-            return changes.reason
-        if not await uow.store.try_move_bookings([c.booking for c in changes]):
-            moving = [c.booking for c in changes]
-            busy = await uow.store.busy_intervals(
-                min(b.blocked[0] for b in moving),
-                max(b.blocked[1] for b in moving),
-                exclude=[b.booking_id for b in moving],
-            )
-            return domain.series_move_taken(changes, busy, policy).reason
-        for change in changes:
-            await _apply(uow, change, msg)
-        notice = domain.rescheduled_notice([c.booking for c in changes], rooms, policy)
-        _notify(uow, notice, correlation_id=msg.correlation_id, booking_id=cmd.booking_id)
-        await _offer_freed(uow, [c.freed for c in changes if c.freed], now, policy, correlation_id=msg.correlation_id)
-        return None
-    moved = domain.reschedule(
-        booking,
-        cmd.booking_id,
-        rooms,
-        start=cmd.start,
-        end=cmd.end,
-        room_id=cmd.room_id,
-        actor=cmd.actor,
-        now=now,
-        policy=policy,
+        return domain.series_move_taken(changes, busy, policy).reason
+    for change in changes:
+        await _apply(uow, change, msg)
+    _notify(
+        uow,
+        domain.rescheduled_notice(moving, rooms, policy),
+        correlation_id=msg.correlation_id,
+        booking_id=cmd.booking_id,
     )
-    if isinstance(moved, domain.Refusal):
-        return moved.reason
-    if not await uow.store.try_move_booking(moved.booking):
-        return domain.room_taken(moved.booking.room_id).reason
-    await _apply(uow, moved, msg)
-    notice = domain.rescheduled_notice([moved.booking], rooms, policy)
-    _notify(uow, notice, correlation_id=msg.correlation_id, booking_id=cmd.booking_id)
-    await _offer_freed(uow, [moved.freed] if moved.freed else [], now, policy, correlation_id=msg.correlation_id)
+    await _offer_freed(uow, [c.freed for c in changes if c.freed], now, policy, correlation_id=msg.correlation_id)
     return None
 
 

@@ -5,7 +5,7 @@ preparation), where SQLAlchemy's per-statement and per-row cost (its range type 
 
 The store reads and writes what the rules decide; it decides nothing, with one exception that is the
 point of the design: the exclusion constraint ``bookings_no_overlap`` is the arbiter of conflicts,
-so :meth:`BookingStore.try_insert_bookings` and :meth:`BookingStore.try_move_booking` report a
+so :meth:`BookingStore.try_insert_bookings` and :meth:`BookingStore.try_move_bookings` report a
 taken room (False) instead of checking beforehand — any number of replicas stays safe.
 :meth:`BookingStore.try_move_bookings` moves a whole series that way, all of it or nothing.
 """
@@ -180,10 +180,6 @@ class BookingStore:
         if inserted:  # some occurrence's room is taken: none of them is booked
             await pg.execute("DELETE FROM bookings WHERE booking_id = ANY($1::uuid[])", [r[0] for r in inserted])
         return False
-
-    async def try_move_booking(self, booking: domain.Booking) -> bool:
-        """Save the booking's new room and time; False (nothing changed) when the room is taken."""
-        return await self.try_move_bookings([booking])
 
     async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
         """Save the new room and time of each booking, all or none: False (nothing changed) when a

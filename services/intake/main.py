@@ -11,7 +11,6 @@ it. HTTP on port 8001: health, the web ingress and the channels' webhooks.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -29,7 +28,6 @@ from shared.contract.events import (
     NotificationRequested,
 )
 from shared.http import error
-from shared.outbox import INBOX
 from shared.runtime import Incoming
 from shared.service import Service
 from shared.topology import COMMANDS, INBOUND, INTAKE_EVENTS, INTAKE_INBOUND, exchange
@@ -135,9 +133,8 @@ class _SignedOnce:
             return await tx.claim(f"webhook:{key}")
 
     async def forget(self, key: str) -> None:
-        assert svc.sessions is not None
-        async with svc.sessions() as conn, conn.begin():
-            await conn.execute(sa.delete(INBOX).where(INBOX.c.message_id == f"webhook:{key}"))
+        async with svc.transaction() as tx:
+            await tx.unclaim(f"webhook:{key}")
 
 
 svc.route("/inbound/{channel}", ingress, methods=["POST"], protected=True)

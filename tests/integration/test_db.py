@@ -63,6 +63,24 @@ async def test_inbox_pruning_forgets_old_ids_but_keeps_count_once_keys(servers: 
         await engine.dispose()
 
 
+async def test_a_claim_taken_back_can_be_claimed_again_and_others_stay(servers: Servers) -> None:
+    engine = make_engine(await fresh_database(servers, "meetdesk_test_unclaim", "intake"))
+    transactions = Transactions(
+        make_sessionmaker(engine), lambda conn: conn, producer="test", clock=SystemClock(), on_commit=lambda tx: None
+    )
+    try:
+        async with transactions.begin() as tx:
+            assert await tx.claim("webhook:a") and await tx.claim("webhook:b")
+        async with transactions.begin() as tx:
+            assert not await tx.claim("webhook:a"), "claimed once"
+            await tx.unclaim("webhook:a")  # the delivery it let in could not be taken
+        async with transactions.begin() as tx:
+            assert await tx.claim("webhook:a"), "offered again: taken"
+            assert not await tx.claim("webhook:b"), "the others stay claimed"
+    finally:
+        await engine.dispose()
+
+
 async def test_outbox_publishes_commits_at_once_and_sweeps_only_rows_left_behind(servers: Servers) -> None:
     """What a transaction commits is published straight away and its rows deleted; a row left by a
     process that died before publishing is swept once it is older than the grace period, and not

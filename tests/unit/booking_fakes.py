@@ -3,7 +3,7 @@
 Same methods, same answers: in particular it plays the database's exclusion constraint — a room is
 taken when a booking that holds it (confirmed, completed, or held for a waiter: not cancelled or
 released) holds it for an overlapping blocked interval (half-open), so ``try_insert_bookings`` /
-``try_move_booking(s)`` answer False and change nothing (a series moves all at once or not at all,
+``try_move_bookings`` answer False and change nothing (a series moves all at once or not at all,
 whatever order its occurrences pass one another in).
 """
 
@@ -76,9 +76,6 @@ class FakeBookingStore:
                 return False
         self.bookings.update((b.booking_id, b) for b in new)
         return True
-
-    async def try_move_booking(self, booking: domain.Booking) -> bool:
-        return await self.try_move_bookings([booking])
 
     async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
         ids = {b.booking_id for b in moved}
