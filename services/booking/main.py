@@ -66,7 +66,7 @@ from shared.topology import BOOKING_COMMANDS, BOOKING_EVENTS
 
 from . import domain, handlers
 from .settings import BookingSettings
-from .store import BookingFilter, BookingStore, RequestFilter
+from .store import BookingFilter, BookingStore, RequestFilter, offer_json, slot_json
 
 
 def make_policy(s: BookingSettings) -> domain.Policy:
@@ -238,10 +238,6 @@ def _task_json(t: domain.Task) -> dict[str, Any]:
     }
 
 
-def _slot_json(s: domain.Slot) -> dict[str, Any]:
-    return {"room_id": s.room_id, "start": s.start.isoformat(), "end": s.end.isoformat()}
-
-
 def _request_json(r: domain.RequestOutcome) -> dict[str, Any]:
     wait, offer = r.wait, r.offer
     return {
@@ -253,8 +249,8 @@ def _request_json(r: domain.RequestOutcome) -> dict[str, Any]:
         "decided_at": _iso(r.decided_at),
         "meeting": r.request,
         "reply_to": r.reply_to.model_dump(mode="json") if r.reply_to else None,
-        "alternatives": [_slot_json(a) for a in r.alternatives],
-        "accepted": _slot_json(r.accepted) if r.accepted else None,
+        "alternatives": [slot_json(a) for a in r.alternatives],
+        "accepted": slot_json(r.accepted) if r.accepted else None,
         "waitlist": r.waitlist,
         "waiting_for": {
             "room_id": wait.room_id,
@@ -264,16 +260,7 @@ def _request_json(r: domain.RequestOutcome) -> dict[str, Any]:
         }
         if wait
         else None,
-        "offer": {
-            "booking_id": str(offer.booking_id),
-            "room_id": offer.room_id,
-            "start": offer.start.isoformat(),
-            "end": offer.end.isoformat(),
-            "accept_by": offer.accept_by.isoformat(),
-            "offered_at": offer.offered_at.isoformat(),
-        }
-        if offer
-        else None,
+        "offer": offer_json(offer) if offer else None,
     }
 
 
@@ -365,7 +352,7 @@ async def availability(request: Request) -> JSONResponse:
             "start": start.isoformat(),
             "end": end.isoformat(),
             "free_rooms": found.free_rooms,
-            "alternatives": [_slot_json(a) for a in found.alternatives],
+            "alternatives": [slot_json(a) for a in found.alternatives],
         }
     )
 

@@ -345,7 +345,7 @@ class BookingStore:
             outcome.reason,
             json.dumps(dict(outcome.request)),
             _json(_route_json(outcome.reply_to)),
-            json.dumps([_slot_json(a) for a in outcome.alternatives]),
+            json.dumps([slot_json(a) for a in outcome.alternatives]),
             outcome.correlation_id,
             outcome.waitlist,
             wait.since if wait else None,
@@ -363,10 +363,10 @@ class BookingStore:
             .where(requests.c.inquiry_id == record.inquiry_id)
             .values(
                 outcome=record.outcome,
-                accepted=_slot_json(accepted) if accepted else None,
+                accepted=slot_json(accepted) if accepted else None,
                 accepted_at=sa.func.coalesce(requests.c.accepted_at, at) if accepted else None,
                 waitlist=record.waitlist,
-                offer=_offer_json(record.offer) if record.offer else None,
+                offer=offer_json(record.offer) if record.offer else None,
             )
         )
 
@@ -441,7 +441,7 @@ class BookingStore:
             .where(requests.c.inquiry_id == inquiry_id)
             .values(
                 outcome=domain.CONFIRMED,
-                accepted=_slot_json(slot),
+                accepted=slot_json(slot),
                 accepted_at=at,
                 waitlist=sa.case((waiting, domain.LEFT), else_=requests.c.waitlist),
             )
@@ -613,7 +613,8 @@ def _route(raw: Any) -> ReplyRoute | None:
     return ReplyRoute.model_validate(raw) if raw else None
 
 
-def _slot_json(slot: domain.Slot) -> dict[str, str]:
+def slot_json(slot: domain.Slot) -> dict[str, str]:
+    """A slot as JSON (stored, and answered over HTTP)."""
     return {"room_id": slot.room_id, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
 
 
@@ -621,7 +622,8 @@ def _slot(raw: Any) -> domain.Slot:
     return domain.Slot(raw["room_id"], datetime.fromisoformat(raw["start"]), datetime.fromisoformat(raw["end"]))
 
 
-def _offer_json(offer: domain.Offer) -> dict[str, str]:
+def offer_json(offer: domain.Offer) -> dict[str, str]:
+    """A waitlist offer as JSON (stored, and answered over HTTP)."""
     return {
         "booking_id": str(offer.booking_id),
         "room_id": offer.room_id,
