@@ -32,7 +32,7 @@ last word; this module decides everything else:
 from __future__ import annotations
 
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -456,11 +456,20 @@ class _Calendar:
     def __init__(self, spans: Iterable[Interval]):
         ordered = sorted(spans)
         self.starts = [s for s, _ in ordered]
-        self.max_end = list(accumulate((e for _, e in ordered), max))
+        self.ends = [e for _, e in ordered]
+        self.max_end = list(accumulate(self.ends, max))
 
     def free(self, start: datetime, end: datetime) -> bool:
         i = bisect_left(self.starts, end)  # the intervals that begin before this one ends
         return i == 0 or self.max_end[i - 1] <= start
+
+    def add(self, start: datetime, end: datetime) -> None:
+        """The room is taken for [start, end) too (a booking decided meanwhile)."""
+        i = bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+        running = accumulate(self.ends[i:], max, initial=self.max_end[i - 1]) if i else accumulate(self.ends, max)
+        self.max_end[i:] = list(running)[1:] if i else list(running)
 
 
 class _Calendars:
@@ -473,6 +482,11 @@ class _Calendars:
             self.rooms[room_id] = _Calendar(self.busy.get(room_id, ()))
         return self.rooms[room_id]
 
+    def add(self, bookings: Iterable[Booking]) -> None:
+        """These bookings take their rooms too (decided earlier in the same batch)."""
+        for b in bookings:
+            self.of(b.room_id).add(*b.blocked)
+
     def free(self, room: Room, occ: Sequence[Interval], policy: Policy) -> bool:
         cal = self.of(room.room_id)
         return all(cal.free(*policy.blocked(s, e, room)) for s, e in occ)
@@ -482,7 +496,15 @@ class _Calendars:
         return tuple(Conflict(i, s, e) for i, (s, e) in enumerate(occ) if not cal.free(*policy.blocked(s, e, room)))
 
 
-def alternatives(req: Request, rooms: Mapping[str, Room], busy: Busy, policy: Policy, now: datetime) -> list[Slot]:
+def alternatives(
+    req: Request,
+    rooms: Mapping[str, Room],
+    busy: Busy | _Calendars,
+    policy: Policy,
+    now: datetime,
+    *,
+    starts: dict[tuple[datetime, timedelta, time, time], list[datetime]] | None = None,
+) -> list[Slot]:
     """What to offer instead (at most ``max_alternatives``): other suitable rooms at the same time
     first, then the nearest free times (same duration, within the room's opening hours, up to
     ``search_days`` ahead) in the room asked for or, failing that, in any suitable room. For a series
@@ -490,9 +512,10 @@ def alternatives(req: Request, rooms: Mapping[str, Room], busy: Busy, policy: Po
     room's *blocked* intervals."""
     duration = req.end - req.start
     fit = suitable_rooms(rooms.values(), req)
-    calendars = _Calendars(busy)
+    calendars = busy if isinstance(busy, _Calendars) else _Calendars(busy)
     out: list[Slot] = []
-    starts: dict[tuple[time, time], list[datetime]] = {}  # candidate times, once per request and opening hours
+    # candidate times, once per time asked for, length and opening hours (``starts``: shared by a batch)
+    starts = {} if starts is None else starts
     offsets = [s - req.start for s, _ in occurrences(req)]  # a series moves alike: each occurrence's shift
 
     def bookable(room: Room, start: datetime, *, within_hours: bool = False) -> bool:
@@ -523,9 +546,10 @@ def alternatives(req: Request, rooms: Mapping[str, Room], busy: Busy, policy: Po
     for room in preferred + [r for r in fit if r not in preferred]:
         wanted = 3 if room in preferred else 1  # a few times in the room asked for, the nearest elsewhere
         hours = policy.hours(room)
-        if hours not in starts:
-            starts[hours] = _candidate_starts(req.start, duration, policy, now, room)
-        for start in starts[hours]:
+        key = (req.start, duration, *hours)
+        if key not in starts:
+            starts[key] = _candidate_starts(req.start, duration, policy, now, room)
+        for start in starts[key]:
             if bookable(room, start, within_hours=True):
                 if add(Slot(room.room_id, start, start + duration)):
                     return out
@@ -601,6 +625,7 @@ class Booking:
     checked_in_at: datetime | None = None
     released_at: datetime | None = None  # nobody checked in (status released)
     completed_at: datetime | None = None  # the meeting is over (status completed)
+    agent_id: str | None = None  # the agent who handled the request (None: no agent was involved)
 
 
 @dataclass(frozen=True)
@@ -616,6 +641,7 @@ class Ask:
     reply_to: events.ReplyRoute | None = None
     language: str = "en"  # the request's, when there is no reply route to say it
     wait_if_taken: bool = False  # rejected because the slot is taken: wait for it (the waitlist)
+    agent_id: str | None = None  # the agent who handled the inquiry, when one booked on the customer's behalf
 
 
 @dataclass(frozen=True)
@@ -662,6 +688,7 @@ class RequestOutcome:
     offer: Offer | None = None
     correlation_id: str | None = None  # the request's (what its waitlist offer and booking carry on)
     decided_at: datetime | None = None
+    agent_id: str | None = None  # the agent who handled the request (its bookings and survey name them)
 
 
 @dataclass(frozen=True)
@@ -709,8 +736,12 @@ class Attempt:
     def _from(self, index: int) -> Attempt | Rejection:
         """The first candidate from ``index`` on that the bookings known so far leave free (the
         database still has the last word: another request may take it first)."""
-        calendars = _Calendars(self.busy)
-        for i in range(index, len(self.plan.candidates)):
+        return self.choose(_Calendars(self.busy), start=index)
+
+    def choose(self, calendars: _Calendars, *, start: int = 0) -> Attempt | Rejection:
+        """The first candidate from ``start`` on that ``calendars`` leave free, or the rejection when
+        none is left."""
+        for i in range(start, len(self.plan.candidates)):
             if calendars.free(self.plan.candidates[i], self.plan.occurrences, self.policy):
                 return _attempt(self.ask, self.plan, i, self.series_id, self.policy, self.busy)
         return self._taken(calendars)
@@ -730,11 +761,17 @@ class Attempt:
         return room_taken(self.ask.request.room_id)
 
 
-def request_booking(ask: Ask, rooms: Mapping[str, Room], now: datetime, policy: Policy) -> Attempt | Rejection:
+def request_booking(
+    ask: Ask, rooms: Mapping[str, Room], now: datetime, policy: Policy, *, plans: dict[Request, Any] | None = None
+) -> Attempt | Rejection:
     """The first room to try (the room asked for, or the best fit), or why the request fails
     whatever the bookings (invalid, outside opening hours, unsuitable room, no room fits); see
-    :meth:`Attempt.knowing`."""
-    result = plan(ask.request, rooms, now, policy)
+    :meth:`Attempt.knowing`. ``plans``: the plans of the same rooms at the same ``now``, by request
+    (a batch plans the same meeting once)."""
+    if plans is None:
+        result = plan(ask.request, rooms, now, policy)
+    elif (result := plans.get(ask.request)) is None:
+        result = plans[ask.request] = plan(ask.request, rooms, now, policy)
     if isinstance(result, Rejection):
         return result
     series_id = uuid.uuid4() if len(result.occurrences) > 1 else None
@@ -761,6 +798,7 @@ def _attempt(ask: Ask, p: Plan, index: int, series_id: uuid.UUID | None, policy:
             series_id=series_id,
             details=ask.details,
             reply_to=ask.reply_to,
+            agent_id=ask.agent_id,
         )
         for i, (start, end) in enumerate(p.occurrences)
     )
@@ -791,6 +829,96 @@ def series_taken(
     )
     facts = {"room": room.name, "room_id": room.room_id, "count": len(conflicts), "total": total}
     return Rejection("room_unavailable", reason, why="series_conflict", facts=facts, conflicts=conflicts)
+
+
+# -- a batch of requests, decided at once ----------------------------------------------------------
+def request_batch(
+    asks: Sequence[Ask], rooms: Mapping[str, Room], now: datetime, policy: Policy
+) -> list[Attempt | Rejection]:
+    """:func:`request_booking` for each request of a batch (the same meeting planned once)."""
+    plans: dict[Request, Any] = {}
+    return [request_booking(ask, rooms, now, policy, plans=plans) for ask in asks]
+
+
+def batch_rooms(steps: Sequence[Attempt | Rejection]) -> list[str]:
+    """Every room a batch may book (its requests' candidate rooms), in the one global order in which
+    they are locked: two batches, or a batch and a command, wait for each other, never deadlock."""
+    return sorted({r for s in steps if isinstance(s, Attempt) for r in s.room_ids})
+
+
+def batch_spans(steps: Sequence[Attempt | Rejection]) -> list[Interval]:
+    """What choosing the rooms of a batch needs to know (each request's :attr:`Attempt.around`),
+    overlapping spans merged."""
+    return _merged([span for s in steps if isinstance(s, Attempt) for span in s.around])
+
+
+def _merged(spans: Iterable[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def decide_batch(
+    steps: Sequence[Attempt | Rejection], busy: Busy, refused: Iterable[Booking] = ()
+) -> list[Attempt | Rejection]:
+    """Decide a batch of requests in delivery order against the same calendars (``busy``: the
+    bookings around them, :func:`batch_spans`): each sees the bookings of the ones before it, so the
+    batch decides exactly as the requests would one after another. ``refused``: bookings the
+    database would not take (their room was taken meanwhile) — their slots count as taken."""
+    calendars = _Calendars(busy)
+    calendars.add(refused)
+    out: list[Attempt | Rejection] = []
+    for step in steps:
+        if isinstance(step, Attempt):
+            step = step.choose(calendars)
+            if isinstance(step, Attempt):
+                calendars.add(step.bookings)
+        out.append(step)
+    return out
+
+
+def offer_windows(
+    asks: Sequence[Ask], steps: Sequence[Attempt | Rejection], rooms: Mapping[str, Room], policy: Policy
+) -> tuple[list[Interval], list[str]]:
+    """The bookings the batch's rejections need to see to offer alternatives: the windows
+    (:meth:`Policy.booking_window`, merged) and the suitable rooms; nothing when none offers any."""
+    windows: list[Interval] = []
+    room_ids: set[str] = set()
+    for ask, step in zip(asks, steps, strict=True):
+        if isinstance(step, Rejection) and step.offers_alternatives:
+            windows.append(policy.booking_window(ask.request))
+            room_ids.update(r.room_id for r in suitable_rooms(rooms.values(), ask.request))
+    return (_merged(windows), sorted(room_ids)) if room_ids else ([], [])
+
+
+def offers_in_order(
+    asks: Sequence[Ask],
+    steps: Sequence[Attempt | Rejection],
+    rooms: Mapping[str, Room],
+    busy: Busy,
+    policy: Policy,
+    now: datetime,
+) -> list[list[Slot]]:
+    """The alternatives each rejection of a batch offers (none for a booked request), each seeing the
+    bookings of the requests before it — as one after another would (``busy``: the bookings within
+    :func:`offer_windows`, without the batch's own)."""
+    calendars = _Calendars(busy)
+    starts: dict[tuple[datetime, timedelta, time, time], list[datetime]] = {}
+    out: list[list[Slot]] = []
+    for ask, step in zip(asks, steps, strict=True):
+        if isinstance(step, Attempt):
+            calendars.add(step.bookings)
+            out.append([])
+        elif step.offers_alternatives:
+            out.append(alternatives(ask.request, rooms, calendars, policy, now, starts=starts))
+        else:
+            out.append([])
+    return out
 
 
 @dataclass(frozen=True)
@@ -924,6 +1052,8 @@ def rejection_notice(
         ],
         "alternatives": alternatives,
         "waitlist": waiting,
+        # asked to wait, but a series cannot: why, in the customer's language (None: nothing refused)
+        "waitlist_refused": messages.SERIES_CANNOT_WAIT[lang] if cannot_wait(ask, rejection) else None,
     }
     params["text"] = messages.rejected_text(
         lang,
@@ -934,6 +1064,7 @@ def rejection_notice(
         alternatives=[(_place(rooms.get(a.room_id), a.room_id), a.start, a.end) for a in offers],
         tz=policy.tz,
         waiting=waiting,
+        cannot_wait=cannot_wait(ask, rejection),
     )
     return Notice(REJECTED_TEMPLATE, ask.customer_id, ask.reply_to, params)
 
@@ -1017,6 +1148,7 @@ def confirmation(
             reply_to=ask.reply_to,
             accepted=accepted,
             correlation_id=ask.correlation_id,
+            agent_id=ask.agent_id,
         ),
         events=tuple(
             events.BookingConfirmed(
@@ -1058,6 +1190,14 @@ def waits(ask: Ask, rejection: Rejection) -> bool:
     return ask.wait_if_taken and rejection.code == "room_unavailable" and not ask.request.recurrence_freq
 
 
+def cannot_wait(ask: Ask, rejection: Rejection) -> bool:
+    """A series that asked to wait for its taken slot does not: it is booked whole, in one room, or
+    not at all — waiting occurrence by occurrence would scatter it over rooms and offers the customer
+    would have to take one by one. The customer is told so, with the alternatives (times at which every
+    occurrence is free) to take instead."""
+    return ask.wait_if_taken and rejection.code == "room_unavailable" and bool(ask.request.recurrence_freq)
+
+
 def rejected(
     ask: Ask,
     rejection: Rejection,
@@ -1084,6 +1224,7 @@ def rejected(
             waitlist=WAITING if wait else None,
             wait=wait,
             correlation_id=ask.correlation_id,
+            agent_id=ask.agent_id,
         ),
         event=events.BookingRejected(
             inquiry_id=ask.inquiry_id,
@@ -1721,6 +1862,7 @@ def ask_of(record: RequestOutcome, correlation_id: str) -> Ask:
         details=record.request,
         correlation_id=record.correlation_id or correlation_id,
         reply_to=record.reply_to,
+        agent_id=record.agent_id,
     )
 
 
@@ -1778,6 +1920,7 @@ class WaitlistRound:
                 details=waiter.request,
                 status=HELD,
                 reply_to=waiter.reply_to,
+                agent_id=waiter.agent_id,
             )
         return None
 
@@ -1966,9 +2109,15 @@ def released_notice(booking: Booking, rooms: Mapping[str, Room], policy: Policy)
 
 def survey_notice(booking: Booking, rooms: Mapping[str, Room], policy: Policy) -> Notice:
     """booking.survey for the customer: how satisfied were they (1–5)? The survey's subject names the
-    booking, its room and the agent who handled it (none known: booking.requested names no agent), so
-    that the answer (feedback.received) counts per room and per agent."""
-    survey = {"type": "booking", "id": str(booking.booking_id), "room_id": booking.room_id, "agent_id": None}
+    booking, its room and the agent who handled it (booking.requested's ``agent_id``; null when no
+    agent was involved: the customer booked by themselves), so that the answer (feedback.received)
+    counts per room and per agent."""
+    survey = {
+        "type": "booking",
+        "id": str(booking.booking_id),
+        "room_id": booking.room_id,
+        "agent_id": booking.agent_id,
+    }
     return _day_notice(SURVEY_TEMPLATE, booking, rooms, policy, survey=survey, scale=[1, 5])
 
 

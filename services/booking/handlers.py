@@ -42,19 +42,108 @@ Uow = UnitOfWork[BookingStore]
 # how far around a freed slot waiting requests are looked for, and the bookings around them
 BUFFER_MARGIN = timedelta(hours=4)  # the longest buffer a room may have (240 minutes)
 MEETING_MARGIN = domain.MAX_DURATION + BUFFER_MARGIN
+MAX_REDECISIONS = 8  # rounds of a batch whose rooms the database found taken meanwhile (then: item by item)
+
+
+async def booking_requests(
+    uow: Uow, batch: Sequence[EventIn[BookingRequested]], now: datetime, policy: domain.Policy
+) -> None:
+    """booking.requested, the deliveries in flight together (``Service.batched``): each event id
+    claimed once (one statement), then :func:`decide_requests` — the batch in one transaction."""
+    keys = [f"event:{msg.event_id}" for msg in batch]
+    claimed = await uow.store.claim_messages(keys)
+    fresh: list[EventIn[BookingRequested]] = []
+    for key, msg in zip(keys, batch, strict=True):
+        if key in claimed:
+            claimed.discard(key)  # the same event twice in one batch: once
+            fresh.append(msg)
+    await decide_requests(uow, fresh, now, policy)
 
 
 async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datetime, policy: domain.Policy) -> None:
     """booking.requested → booking.confirmed (reminders scheduled) or booking.rejected with alternatives,
-    and the customer told on their reply route (notification.requested).
+    and the customer told on their reply route (notification.requested): :func:`decide_requests` for one."""
+    await decide_requests(uow, [msg], now, policy)
 
-    Each occurrence of a series is booked, announced and reminded of; the database decides whether a
-    room is taken, the rules what to try next."""
-    data = msg.data
+
+async def decide_requests(
+    uow: Uow, batch: Sequence[EventIn[BookingRequested]], now: datetime, policy: domain.Policy
+) -> None:
+    """Booking requests decided at once, in delivery order, against the calendars of the rooms
+    concerned: those rooms locked in one global order, their bookings around the requests read once,
+    every decision made in plain Python (:func:`domain.decide_batch`: each sees the ones before it),
+    then written set-based — one insert of all bookings, one of all outcomes, one of the departments'
+    tasks, one of the due items (and the outbox's one). Each occurrence of a series is booked,
+    announced and reminded of. The database's exclusion constraint still has the last word: when it
+    finds a room taken (a replica that does not lock rooms), the batch's bookings are taken back and
+    the batch decided again with that slot taken."""
     store = uow.store
-    if await store.request_decided(data.inquiry_id):
-        return  # the same inquiry asked twice: it already has its answer
-    ask = domain.Ask(
+    asked: dict[str, EventIn[BookingRequested]] = {}
+    for msg in batch:
+        asked.setdefault(msg.data.inquiry_id, msg)  # the same inquiry twice: answered once
+    if not asked:
+        return
+    rooms = await store.rooms()
+    msgs, asks = list(asked.values()), [_ask(m) for m in asked.values()]
+    firsts = domain.request_batch(asks, rooms, now, policy)
+    await store.lock_rooms(domain.batch_rooms(firsts))
+    # asked before — also by a replica that held these rooms until just now: it already has its answer
+    decided = await store.requests_decided(list(asked))
+    if decided:
+        kept = [i for i, inquiry_id in enumerate(asked) if inquiry_id not in decided]
+        msgs, asks, firsts = [msgs[i] for i in kept], [asks[i] for i in kept], [firsts[i] for i in kept]
+        if not msgs:
+            return
+    room_ids = domain.batch_rooms(firsts)
+    spans = domain.batch_spans(firsts)
+    refused: list[domain.Booking] = []
+    for _ in range(MAX_REDECISIONS):
+        busy = await store.busy_around(spans, room_ids) if spans else {}
+        steps = domain.decide_batch(firsts, busy, refused)
+        windows, fit = domain.offer_windows(asks, steps, rooms, policy)
+        offers = domain.offers_in_order(
+            asks, steps, rooms, await store.busy_around(windows, fit) if fit else {}, policy, now
+        )
+        booked = [b for s in steps if isinstance(s, domain.Attempt) for b in s.bookings]
+        inserted = await store.insert_bookings(booked)
+        if len(inserted) == len(booked):
+            break
+        # a room was taken after all (the constraint said so): decide the batch again, that slot taken
+        refused += [b for b in booked if b.booking_id not in inserted]
+        await store.delete_bookings(inserted)
+        log.info("a room of the batch was taken meanwhile; deciding it again", requests=len(steps))
+    else:
+        raise RuntimeError(f"booking requests not decided after {MAX_REDECISIONS} rounds of rooms taken meanwhile")
+
+    outcomes: list[domain.RequestOutcome] = []
+    tasks: list[domain.Task] = []
+    due: list[domain.Due] = []
+    for msg, ask, step, offered in zip(msgs, asks, steps, offers, strict=True):
+        if isinstance(step, domain.Attempt):
+            confirmation = domain.confirmed(step, now)
+            outcomes.append(confirmation.outcome)
+            tasks.extend(confirmation.tasks)
+            due.extend(confirmation.due)
+            _announce(uow, confirmation, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+        else:
+            declined = domain.rejected(ask, step, offered, rooms=rooms, policy=policy, now=now)
+            outcomes.append(declined.outcome)
+            uow.emit(declined.event, correlation_id=msg.correlation_id, causation_id=msg.event_id)
+            _notify(
+                uow,
+                declined.notice,
+                correlation_id=msg.correlation_id,
+                causation_id=msg.event_id,
+                inquiry_id=ask.inquiry_id,
+            )
+    await store.record_requests(outcomes)
+    await store.add_tasks(tasks)
+    await uow.schedule_many(due)  # one statement, however many bookings
+
+
+def _ask(msg: EventIn[BookingRequested]) -> domain.Ask:
+    data = msg.data
+    return domain.Ask(
         inquiry_id=data.inquiry_id,
         customer_id=data.customer_id,
         name=data.meeting.name,
@@ -64,32 +153,7 @@ async def booking_requested(uow: Uow, msg: EventIn[BookingRequested], now: datet
         reply_to=data.reply_to,
         language=data.language,
         wait_if_taken=data.wait_if_taken,
-    )
-    rooms = await store.rooms()
-    step = domain.request_booking(ask, rooms, now, policy)
-    if isinstance(step, domain.Attempt):
-        # which candidate rooms are taken already at the request's own times: try only the others
-        around, room_ids = step.around, step.room_ids
-        step = step.knowing(await store.busy_around(around, room_ids))
-        while isinstance(step, domain.Attempt):
-            if await store.try_insert_bookings(step.bookings):
-                confirmation = domain.confirmed(step, now)
-                await store.record_request(confirmation.outcome)
-                await _confirm(uow, confirmation, correlation_id=msg.correlation_id, causation_id=msg.event_id)
-                return
-            # the database says the room is taken (another request was faster): go on with the bookings as they are now
-            step = step.next(await store.busy_around(around, room_ids))
-
-    offers: list[domain.Slot] = []
-    if step.offers_alternatives:  # only now the days around it: the suitable rooms' bookings in the search window
-        fit = [r.room_id for r in domain.suitable_rooms(rooms.values(), ask.request)]
-        busy = await store.busy_intervals(*policy.booking_window(ask.request), room_ids=fit)
-        offers = domain.alternatives(ask.request, rooms, busy, policy, now)
-    declined = domain.rejected(ask, step, offers, rooms=rooms, policy=policy, now=now)
-    await store.record_request(declined.outcome)
-    uow.emit(declined.event, correlation_id=msg.correlation_id, causation_id=msg.event_id)
-    _notify(
-        uow, declined.notice, correlation_id=msg.correlation_id, causation_id=msg.event_id, inquiry_id=ask.inquiry_id
+        agent_id=data.agent_id,
     )
 
 
@@ -114,13 +178,15 @@ async def booking_accept_alternative(
     )
     if isinstance(step, domain.Refusal):
         return step.reason
+    record = await store.request(cmd.inquiry_id)
+    # the room it books and the room of a slot held for it (given back below), at once, in the global order
+    await store.lock_rooms({cmd.room_id, *([record.offer.room_id] if record and record.offer else [])})
     taken = step.knowing(await store.busy_around(step.around, step.room_ids))
     if isinstance(taken, domain.Rejection):
         return domain.no_longer_free(taken).reason
     if not await store.try_insert_bookings(taken.bookings):
         return domain.no_longer_free(domain.room_taken(cmd.room_id)).reason
     confirmation = domain.confirmed(taken, now, accepted=slot)
-    record = await store.request(cmd.inquiry_id)
     await store.record_acceptance(cmd.inquiry_id, slot, now)
     await _confirm(uow, confirmation, correlation_id=msg.correlation_id)
     if record is not None and record.waitlist == domain.OFFERED and record.offer is not None:
@@ -435,12 +501,20 @@ async def _confirm(
 ) -> None:
     """Announce a confirmation: its events, the departments' preparation, its due items (reminders,
     deadlines, no-show check, end) and the customer's notification."""
+    _announce(uow, confirmation, correlation_id=correlation_id, causation_id=causation_id)
+    await uow.store.add_tasks(confirmation.tasks)
+    await uow.schedule_many(confirmation.due)  # one statement, however long the series
+
+
+def _announce(
+    uow: Uow, confirmation: domain.Confirmation, *, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None
+) -> None:
+    """A confirmation's events: booking.confirmed (each occurrence), the departments' preparation and
+    the customer's notification."""
     for event in confirmation.events:
         uow.emit(event, correlation_id=correlation_id, causation_id=causation_id)
     for request in confirmation.preparation_requested:
         uow.emit(request, correlation_id=correlation_id, causation_id=causation_id)
-    await uow.store.add_tasks(confirmation.tasks)
-    await uow.schedule_many(confirmation.due)  # one statement, however long the series
     _notify(
         uow,
         confirmation.notice,
@@ -516,6 +590,7 @@ async def _offer_freed(
     waiters = await store.waiters(lo - BUFFER_MARGIN, hi + BUFFER_MARGIN, room_ids, now)
     if not waiters:
         return
+    await store.lock_rooms(room_ids)  # every room a hold may go to, at once, in the global order
     rooms = await store.rooms()
     busy = await store.busy_intervals(lo - MEETING_MARGIN, hi + MEETING_MARGIN, room_ids=room_ids)
     offering = domain.WaitlistRound(freed, rooms, busy, now, policy)

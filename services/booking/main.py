@@ -24,6 +24,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -56,11 +57,14 @@ from shared.contract.events import (
     BookingUpdated,
     BookingWaitlistOffered,
     CommandRejected,
+    Envelope,
     MessageRejected,
     NotificationRequested,
     RoomUpdated,
 )
 from shared.http import error
+from shared.messages import EventIn
+from shared.runtime import Incoming, Rejected, summarise
 from shared.service import Service
 from shared.topology import BOOKING_COMMANDS, BOOKING_EVENTS
 
@@ -116,7 +120,24 @@ svc.produces(
     CommandRejected,
     MessageRejected,
 )
-svc.on_events(BOOKING_EVENTS, {BookingRequested: handlers.booking_requested})
+# booking.requested in batches: the deliveries in flight together are decided in one transaction
+decide_in_batch = svc.batched(handlers.booking_requests)
+
+
+@svc.consume(BOOKING_EVENTS)
+async def on_booking_event(msg: Incoming) -> None:
+    """booking.requested → booking.confirmed or booking.rejected (with alternatives), and the customer
+    told; the requests delivered together are decided together, in delivery order (an event id once)."""
+    env = msg.parse(Envelope)
+    if env.type != BookingRequested.event_type:
+        return
+    try:
+        data = BookingRequested.model_validate(env.data)
+    except ValidationError as exc:
+        raise Rejected(f"{env.type} data invalid: {summarise(exc)}") from None
+    await decide_in_batch(EventIn(env, data))
+
+
 svc.on_commands(
     BOOKING_COMMANDS,
     {

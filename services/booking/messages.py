@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +69,7 @@ def day(t: datetime, lang: str, tz: ZoneInfo) -> str:
     return f"{local.year}年{local.month}月{local.day}日（{_WEEKDAYS['zh'][local.weekday()]}）"
 
 
+@lru_cache(maxsize=4096)  # the same times are told over and over (alternatives of a popular slot)
 def when(start: datetime, end: datetime, lang: str, tz: ZoneInfo) -> str:
     """A meeting's time, readable, in venue time: its day and hours (the end's day too when it differs)."""
     lang = language(lang)
@@ -300,9 +302,11 @@ def rejected_text(
     alternatives: Sequence[tuple[Place, datetime, datetime]],
     tz: ZoneInfo,
     waiting: bool = False,
+    cannot_wait: bool = False,
 ) -> str:
     """We cannot book it: why, which meetings of a series clash, what we can offer instead, and
-    (``waiting``) that the request waits for its time to come free."""
+    (``waiting``) that the request waits for its time to come free — or (``cannot_wait``) that a
+    series asked to wait cannot."""
     lang = language(lang)
     asked = when(*requested, lang, tz)
     offers = [f"{n}. {when(s, e, lang, tz)} — {place(p, lang)}" for n, (p, s, e) in enumerate(alternatives, 1)]
@@ -320,6 +324,8 @@ def rejected_text(
             lines.append("Please reply with another time, or call us, and we will find a room for you.")
         if waiting:
             lines.append(WAITING[lang])
+        if cannot_wait:
+            lines.append(SERIES_CANNOT_WAIT[lang])
         return "\n".join(lines)
     t = _ZH[lang]
     lines = [t["sorry"].format(name=name, when=asked), why]
@@ -334,6 +340,8 @@ def rejected_text(
         lines.append(t["no_offers"])
     if waiting:
         lines.append(WAITING[lang])
+    if cannot_wait:
+        lines.append(SERIES_CANNOT_WAIT[lang])
     return "\n".join(lines)
 
 
@@ -425,6 +433,17 @@ WAITING: Mapping[str, str] = {
     "en": "You are on the waiting list for the time you asked for: if it comes free, we will offer it to you.",
     "zh-Hant": "您已登記候補：如該時段有空出，我們會優先為您保留並通知您。",
     "zh-Hans": "您已登记候补：如该时段有空出，我们会优先为您保留并通知您。",
+}
+
+# a recurring meeting asked to wait for its slot: it cannot (a series is booked whole, in one room)
+SERIES_CANNOT_WAIT: Mapping[str, str] = {
+    "en": "A recurring meeting cannot wait on the waiting list: it is booked whole, in one room, or not at all. "
+    "Please take one of the times offered (every meeting of the series is free then), or ask us to book "
+    "the meetings separately.",
+    "zh-Hant": "定期會議無法登記候補：系列會議須在同一會議室全部預訂。"
+    "請選擇上列其中一個時段（屆時系列每次會議均有空），或請我們為您逐次分開預訂。",
+    "zh-Hans": "定期会议无法登记候补：系列会议须在同一会议室全部预订。"
+    "请选择上列其中一个时段（届时系列每次会议均有空），或请我们为您逐次分开预订。",
 }
 
 

@@ -67,6 +67,7 @@ bookings = sa.Table(
     sa.Column("checked_in_at", sa.DateTime(timezone=True)),
     sa.Column("released_at", sa.DateTime(timezone=True)),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("agent_id", sa.Text),  # the agent who handled the request (NULL: none was involved)
     sa.UniqueConstraint("inquiry_id", "occurrence", name="bookings_one_per_inquiry_occurrence"),
     sa.CheckConstraint(f"status IN ({_listed(BOOKING_STATUSES)})", name="bookings_status_known"),
     sa.CheckConstraint("end_at > start_at", name="bookings_end_after_start"),
@@ -100,6 +101,7 @@ requests = sa.Table(
     sa.Column("wait_end", sa.DateTime(timezone=True)),
     sa.Column("offer", pg.JSONB),  # the slot offered: {booking_id (the hold), room_id, start, end, accept_by, ...}
     sa.Column("correlation_id", sa.Text),  # the request's: an offer and the booking it becomes carry it on
+    sa.Column("agent_id", sa.Text),  # the agent who handled the request (NULL: none was involved)
     sa.CheckConstraint(f"outcome IN ('{CONFIRMED}', '{REJECTED}')", name="booking_requests_outcome_known"),
     sa.CheckConstraint(f"waitlist IN ({_listed(WAITLIST_STATES)})", name="booking_requests_waitlist_known"),
     sa.Index("booking_requests_waiting", "wait_start", postgresql_where=sa.text("waitlist = 'waiting'")),

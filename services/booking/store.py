@@ -64,6 +64,7 @@ class BookingStore:
     def __init__(self, conn: AsyncConnection):
         self.conn = conn
         self._driver: asyncpg.Connection | None = None
+        self._locked_rooms: set[str] = set()  # held until the transaction ends (lock_rooms)
 
     async def _pg(self) -> asyncpg.Connection:
         """The asyncpg connection inside this store's transaction (plain SQL on the hot path)."""
@@ -146,13 +147,14 @@ class BookingStore:
         if not new:
             return True
         first = new[0]
+        await self.lock_rooms(b.room_id for b in new)
         pg = await self._pg()
         inserted = await pg.fetch(
             """INSERT INTO bookings (booking_id, occurrence, start_at, end_at, blocked, inquiry_id, series_id,
                                      room_id, customer_id, name, attendees, equipment, details, status,
-                                     correlation_id, reply_to)
+                                     correlation_id, reply_to, agent_id)
                SELECT o.id, o.occurrence, o.s, o.e, tstzrange(o.bs, o.be, '[)'), $7, $8, $9, $10, $11, $12,
-                      $13, $14::jsonb, $15, $16, $17::jsonb
+                      $13, $14::jsonb, $15, $16, $17::jsonb, $18
                FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
                            $6::timestamptz[]) AS o(id, occurrence, s, e, bs, be)
                ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
@@ -174,6 +176,7 @@ class BookingStore:
             first.status,
             first.correlation_id,
             _json(_route_json(first.reply_to)),
+            first.agent_id,
         )
         if len(inserted) == len(new):
             return True
@@ -181,12 +184,81 @@ class BookingStore:
             await pg.execute("DELETE FROM bookings WHERE booking_id = ANY($1::uuid[])", [r[0] for r in inserted])
         return False
 
+    async def lock_rooms(self, room_ids: Iterable[str]) -> None:
+        """Hold these rooms until the transaction ends, in the one global order (by id), before
+        reading their bookings and adding to them: whoever books a room (a batch of requests, a
+        command, a waitlist hold) takes its lock first, so they wait for one another in turn and never
+        deadlock — and what they read of a locked room stays true until they commit. (``FOR NO KEY
+        UPDATE``: the bookings' foreign key to the room is not blocked; a rooms.upsert waits.)"""
+        ids = sorted(set(room_ids) - self._locked_rooms)
+        if not ids:
+            return
+        pg = await self._pg()
+        await pg.execute("SELECT 1 FROM rooms WHERE room_id = ANY($1::text[]) ORDER BY room_id FOR NO KEY UPDATE", ids)
+        self._locked_rooms.update(ids)
+
+    async def insert_bookings(self, new: Sequence[domain.Booking]) -> set[uuid.UUID]:
+        """Insert the bookings of many requests in one statement; the ids of those inserted — a
+        booking missing from the answer found its room taken (the exclusion constraint), and
+        nothing else of it was written."""
+        if not new:
+            return set()
+        pg = await self._pg()
+        rows = await pg.fetch(
+            """INSERT INTO bookings (booking_id, occurrence, start_at, end_at, blocked, inquiry_id, series_id,
+                                     room_id, customer_id, name, attendees, equipment, details, status,
+                                     correlation_id, reply_to, agent_id)
+               SELECT o.id, o.occurrence, o.s, o.e, tstzrange(o.bs, o.be, '[)'), o.inquiry_id, o.series_id,
+                      o.room_id, o.customer_id, o.name, o.attendees,
+                      coalesce(string_to_array(o.equipment, E'\\x1f'), '{}'), o.details, o.status,
+                      o.correlation_id, o.reply_to, o.agent_id
+               FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+                           $6::timestamptz[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[],
+                           $12::int[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb[],
+                           $18::text[])
+                    AS o(id, occurrence, s, e, bs, be, inquiry_id, series_id, room_id, customer_id, name,
+                         attendees, equipment, details, status, correlation_id, reply_to, agent_id)
+               ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
+               RETURNING booking_id""",
+            [b.booking_id for b in new],
+            [b.occurrence for b in new],
+            [b.start for b in new],
+            [b.end for b in new],
+            [b.blocked[0] for b in new],
+            [b.blocked[1] for b in new],
+            [b.inquiry_id for b in new],
+            [b.series_id for b in new],
+            [b.room_id for b in new],
+            [b.customer_id for b in new],
+            [b.name for b in new],
+            [b.attendees for b in new],
+            ["\x1f".join(b.equipment) if b.equipment else None for b in new],
+            _json_column(dict(b.details) for b in new),
+            [b.status for b in new],
+            [b.correlation_id for b in new],
+            [_json(_route_json(b.reply_to)) for b in new],
+            [b.agent_id for b in new],
+        )
+        return {r[0] for r in rows}
+
+    async def delete_bookings(self, booking_ids: Iterable[uuid.UUID]) -> None:
+        """Take back bookings inserted in this transaction (their batch is decided again)."""
+        ids = list(booking_ids)
+        if ids:
+            pg = await self._pg()
+            await pg.execute("DELETE FROM bookings WHERE booking_id = ANY($1::uuid[])", ids)
+
     async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
         """Save the new room and time of each booking, all or none: False (nothing changed) when a
         room is taken at one of their new times. Several are first given an empty blocked interval,
         so that occurrences moving past one another never clash with where the others were."""
         if not moved:
             return True
+        old = await self._pg()
+        before = await old.fetch(
+            "SELECT DISTINCT room_id FROM bookings WHERE booking_id = ANY($1::uuid[])", [b.booking_id for b in moved]
+        )
+        await self.lock_rooms({r[0] for r in before} | {b.room_id for b in moved})  # where they are and go
         move = (
             sa.update(bookings)
             .where(bookings.c.booking_id == sa.bindparam("b_id"))
@@ -329,14 +401,69 @@ class BookingStore:
         pg = await self._pg()
         return await pg.fetchval("SELECT 1 FROM booking_requests WHERE inquiry_id = $1", inquiry_id) is not None
 
+    async def claim_messages(self, keys: Sequence[str]) -> set[str]:
+        """Claim many message ids in the inbox in one statement (in key order: concurrent claims wait
+        for one another, never deadlock); those claimed now — the others were processed before."""
+        if not keys:
+            return set()
+        pg = await self._pg()
+        rows = await pg.fetch(
+            """INSERT INTO inbox (message_id) SELECT k FROM unnest($1::text[]) AS k ORDER BY k
+               ON CONFLICT (message_id) DO NOTHING RETURNING message_id""",
+            sorted(set(keys)),
+        )
+        return {r[0] for r in rows}
+
+    async def requests_decided(self, inquiry_ids: Sequence[str]) -> set[str]:
+        """Which of these inquiries have their answer already."""
+        if not inquiry_ids:
+            return set()
+        pg = await self._pg()
+        rows = await pg.fetch(
+            "SELECT inquiry_id FROM booking_requests WHERE inquiry_id = ANY($1::text[])", list(inquiry_ids)
+        )
+        return {r[0] for r in rows}
+
+    async def record_requests(self, outcomes: Sequence[domain.RequestOutcome]) -> None:
+        """Record the outcomes of many requests in one statement (in inquiry order)."""
+        if not outcomes:
+            return
+        ordered = sorted(outcomes, key=lambda o: o.inquiry_id)
+        waits = [o.wait for o in ordered]
+        pg = await self._pg()
+        await pg.execute(
+            """INSERT INTO booking_requests (inquiry_id, customer_id, outcome, reason_code, reason, request,
+                                             reply_to, alternatives, correlation_id, waitlist, waitlisted_at,
+                                             wait_room_id, wait_start, wait_end, agent_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
+                                    $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::timestamptz[],
+                                    $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[])
+               ON CONFLICT DO NOTHING""",
+            [o.inquiry_id for o in ordered],
+            [o.customer_id for o in ordered],
+            [o.outcome for o in ordered],
+            [o.reason_code for o in ordered],
+            [o.reason for o in ordered],
+            _json_column(dict(o.request) for o in ordered),
+            [_json(_route_json(o.reply_to)) for o in ordered],
+            _json_column([slot_json(a) for a in o.alternatives] for o in ordered),
+            [o.correlation_id for o in ordered],
+            [o.waitlist for o in ordered],
+            [w.since if w else None for w in waits],
+            [w.room_id if w else None for w in waits],
+            [w.start if w else None for w in waits],
+            [w.end if w else None for w in waits],
+            [o.agent_id for o in ordered],
+        )
+
     async def record_request(self, outcome: domain.RequestOutcome) -> None:
         wait = outcome.wait
         pg = await self._pg()
         await pg.execute(
             """INSERT INTO booking_requests (inquiry_id, customer_id, outcome, reason_code, reason, request,
                                              reply_to, alternatives, correlation_id, waitlist, waitlisted_at,
-                                             wait_room_id, wait_start, wait_end)
-               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14)
+                                             wait_room_id, wait_start, wait_end, agent_id)
+               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14, $15)
                ON CONFLICT DO NOTHING""",
             outcome.inquiry_id,
             outcome.customer_id,
@@ -352,6 +479,7 @@ class BookingStore:
             wait.room_id if wait else None,
             wait.start if wait else None,
             wait.end if wait else None,
+            outcome.agent_id,
         )
 
     async def save_request(self, record: domain.RequestOutcome, at: datetime) -> None:
@@ -504,6 +632,11 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def _json_column(values: Iterable[Any]) -> list[str]:
+    dumps = json.dumps
+    return [dumps(v) for v in values]
+
+
 def _range(interval: tuple[datetime, datetime]) -> Range[datetime]:
     return Range(interval[0], interval[1], lower_inc=True, upper_inc=False)
 
@@ -526,6 +659,7 @@ def _row(b: domain.Booking) -> dict[str, Any]:
         "status": b.status,
         "correlation_id": b.correlation_id,
         "reply_to": _route_json(b.reply_to),
+        "agent_id": b.agent_id,
     }
 
 
@@ -551,6 +685,7 @@ def _booking(row: Any) -> domain.Booking:
         checked_in_at=row.checked_in_at,
         released_at=row.released_at,
         completed_at=row.completed_at,
+        agent_id=row.agent_id,
     )
 
 
@@ -602,6 +737,7 @@ def _outcome(row: Any) -> domain.RequestOutcome:
         offer=_offer(row.offer) if row.offer else None,
         correlation_id=row.correlation_id,
         decided_at=row.decided_at,
+        agent_id=row.agent_id,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from .commands import Remedy, ServiceStep, StaffRole
+from .commands import Remedy, RootCause, ServiceStep, StaffRole
 from .common import (
     Category,
     Channel,
@@ -133,6 +133,11 @@ class BookingRequested(EventData, type_="booking.requested"):
     # extensions
     reply_to: ReplyRoute | None = Field(None, description="how the customer hears back (kept with the booking)")
     wait_if_taken: bool = Field(False, description="if the slot is taken, wait for it (the waitlist)")
+    agent_id: str | None = Field(
+        None,
+        description="the agent who handled the inquiry, when an agent books on the customer's behalf (kept "
+        "with the booking; the satisfaction survey names them); null: no agent was involved",
+    )
 
 
 class Slot(Model):
@@ -237,6 +242,12 @@ class ComplaintStatusChanged(EventData, type_="complaint.status_changed"):
     agent_id: str | None = None
     first_contact: bool | None = Field(
         None, description="extension: on a resolution, whether it came in the contact that registered the complaint"
+    )
+    service_step: ServiceStep | None = Field(
+        None, description="extension: the service step the complaint concerns, as now assessed"
+    )
+    root_cause: RootCause | None = Field(
+        None, description="extension: the root cause the investigation found so far (None: not yet)"
     )
 
 

@@ -33,6 +33,8 @@ class FakeBookingStore:
         self.accepted_at: dict[str, datetime] = {}
         self.preparations: dict[tuple[uuid.UUID, str], domain.Task] = {}
         self.outcomes: dict[str, dict[str, Any]] = {}
+        self.claimed: set[str] = set()  # the inbox (message ids claimed by a batch)
+        self.locked_rooms: list[str] = []  # in the order they were locked
 
     # -- rooms ----------------------------------------------------------------------------------
     async def rooms(self) -> dict[str, domain.Room]:
@@ -76,6 +78,23 @@ class FakeBookingStore:
                 return False
         self.bookings.update((b.booking_id, b) for b in new)
         return True
+
+    async def lock_rooms(self, room_ids: Iterable[str]) -> None:
+        ids = sorted(set(room_ids) - set(self.locked_rooms))
+        self.locked_rooms.extend(ids)
+
+    async def insert_bookings(self, new: Sequence[domain.Booking]) -> set[uuid.UUID]:
+        """Each booking that its room takes (as ``ON CONFLICT ... DO NOTHING`` would)."""
+        inserted: set[uuid.UUID] = set()
+        for b in new:
+            if not any(_clash(b, other) for other in self.bookings.values() if _holds(other)):
+                self.bookings[b.booking_id] = b
+                inserted.add(b.booking_id)
+        return inserted
+
+    async def delete_bookings(self, booking_ids: Iterable[uuid.UUID]) -> None:
+        for booking_id in booking_ids:
+            self.bookings.pop(booking_id, None)
 
     async def try_move_bookings(self, moved: Sequence[domain.Booking]) -> bool:
         ids = {b.booking_id for b in moved}
@@ -151,6 +170,18 @@ class FakeBookingStore:
         return sorted(found, key=lambda b: (b.start, str(b.booking_id)))[:limit]
 
     # -- requests -------------------------------------------------------------------------------
+    async def claim_messages(self, keys: Sequence[str]) -> set[str]:
+        fresh = set(keys) - self.claimed
+        self.claimed.update(fresh)
+        return fresh
+
+    async def requests_decided(self, inquiry_ids: Sequence[str]) -> set[str]:
+        return {i for i in inquiry_ids if i in self.requests}
+
+    async def record_requests(self, outcomes: Sequence[domain.RequestOutcome]) -> None:
+        for outcome in outcomes:
+            self.requests.setdefault(outcome.inquiry_id, outcome)
+
     async def request_decided(self, inquiry_id: str) -> bool:
         return inquiry_id in self.requests
 

@@ -281,11 +281,9 @@ class CountingStore(FakeBookingStore):
         self.tried: list[str] = []
         self.taken_meanwhile = set(taken_meanwhile)
 
-    async def try_insert_bookings(self, new: Sequence[domain.Booking]) -> bool:
-        self.tried.append(new[0].room_id)
-        if new[0].room_id in self.taken_meanwhile:
-            return False
-        return await super().try_insert_bookings(new)
+    async def insert_bookings(self, new: Sequence[domain.Booking]) -> set[uuid.UUID]:
+        self.tried.extend(sorted({b.room_id for b in new}))
+        return await super().insert_bookings([b for b in new if b.room_id not in self.taken_meanwhile])
 
 
 async def test_rooms_already_taken_at_that_time_are_not_tried() -> None:
@@ -314,6 +312,68 @@ async def test_a_room_taken_by_a_concurrent_request_meanwhile_falls_through_to_t
     await handlers.booking_requested(uow, requested(start, end, room_id=None, attendees=5), NOW, POLICY)
     assert s.tried == ["R-S", "R-M"], "the database said no to the best fit; the next free one is booked"
     assert uow.events("booking.confirmed")[0]["room_id"] == "R-M"
+
+
+# -- requests decided in a batch ---------------------------------------------------------------------
+async def test_a_batch_for_one_popular_slot_fills_the_rooms_in_delivery_order_then_rejects_with_alternatives():
+    start, end = hk(3, 14), hk(3, 16)
+    s = store()
+    msgs = [requested(start, end, room_id=None, attendees=5, inquiry_id=f"inq-{n}") for n in range(5)]
+    uow = uow_for(s)
+    await handlers.booking_requests(uow, msgs, NOW, POLICY)
+    rooms = {c["inquiry_id"]: c["room_id"] for c in uow.events("booking.confirmed")}
+    assert rooms == {"inq-0": "R-S", "inq-1": "R-M", "inq-2": "R-L"}, "best fit first, each seeing the ones before"
+    rejected = uow.events("booking.rejected")
+    assert [r["inquiry_id"] for r in rejected] == ["inq-3", "inq-4"]
+    for r in rejected:
+        assert r["reason"] == "no suitable room is free at that time"
+        assert r["alternatives"] and all(datetime.fromisoformat(a["start"]) != start for a in r["alternatives"])
+    assert {o.inquiry_id: o.outcome for o in s.requests.values()} == {
+        "inq-0": "confirmed", "inq-1": "confirmed", "inq-2": "confirmed", "inq-3": "rejected", "inq-4": "rejected"
+    }  # fmt: skip
+    assert len(reminders(uow)) == 3
+
+
+async def test_a_batch_locks_every_room_it_may_book_in_one_order_before_it_reads_their_bookings() -> None:
+    s = store()
+    msgs = [requested(hk(3, 14), room_id="R-M"), requested(hk(3, 10), room_id=None, attendees=15)]
+    await handlers.booking_requests(uow_for(s), msgs, NOW, POLICY)
+    assert s.locked_rooms == ["R-L", "R-M"], "the rooms either request may take, by id, in one go"
+
+
+async def test_an_event_delivered_twice_is_decided_once_in_a_batch_and_after_it() -> None:
+    s = store()
+    msg = requested(hk(3, 14))
+    uow = uow_for(s)
+    await handlers.booking_requests(uow, [msg, msg], NOW, POLICY)
+    assert uow.types() == ["booking.confirmed"]
+    again = uow_for(s, after=uow)
+    await handlers.booking_requests(again, [msg], NOW, POLICY)
+    assert again.emitted == [] and len(s.of_inquiry(msg.data.inquiry_id)) == 1
+
+
+async def test_the_same_inquiry_twice_in_one_batch_is_answered_once() -> None:
+    s = store()
+    first, again = requested(hk(3, 14), inquiry_id="inq-twice"), requested(hk(3, 16), inquiry_id="inq-twice")
+    uow = uow_for(s)
+    await handlers.booking_requests(uow, [first, again], NOW, POLICY)
+    (confirmed,) = uow.events("booking.confirmed")
+    assert datetime.fromisoformat(confirmed["start"]) == hk(3, 14), "the first one delivered"
+    assert len(s.of_inquiry("inq-twice")) == 1
+
+
+async def test_a_room_taken_meanwhile_under_a_batch_decides_the_batch_again_without_it() -> None:
+    start, end = hk(3, 14), hk(3, 16)
+    s = CountingStore(taken_meanwhile=("R-S",))
+    msgs = [requested(start, end, room_id=None, attendees=5, inquiry_id=f"inq-{n}") for n in range(3)]
+    uow = uow_for(s)
+    await handlers.booking_requests(uow, msgs, NOW, POLICY)
+    assert s.tried == ["R-L", "R-M", "R-S", "R-L", "R-M"], "all at once; then again, with R-S taken at that time"
+    rooms = {c["inquiry_id"]: c["room_id"] for c in uow.events("booking.confirmed")}
+    assert rooms == {"inq-0": "R-M", "inq-1": "R-L"}
+    (rejected,) = uow.events("booking.rejected")
+    assert rejected["inquiry_id"] == "inq-2"
+    assert all(b.room_id != "R-S" for b in s.bookings.values()), "nothing of the first round is left"
 
 
 async def test_a_cancelled_booking_does_not_hold_its_room() -> None:

@@ -23,6 +23,7 @@ from shared.contract.commands import (
     BookingReschedule,
     BookingWaitlistAccept,
 )
+from shared.contract.common import Recurrence
 from shared.contract.events import BookingDetails, BookingRequested, ReplyRoute
 
 from .booking_fakes import FakeBookingStore
@@ -65,6 +66,8 @@ def requested(
     equipment: tuple[str, ...] = ("projector",),
     catering: str | None = "tea",
     customer_id: str = "cust-1",
+    agent_id: str | None = None,
+    recurrence: Recurrence | None = None,
 ) -> Any:
     return event_in(
         BookingRequested(
@@ -81,9 +84,11 @@ def requested(
                 equipment=list(equipment),
                 catering=catering,
                 materials="annual report",
+                recurrence=recurrence,
             ),
             reply_to=reply_to,
             wait_if_taken=wait,
+            agent_id=agent_id,
         )
     )
 
@@ -281,6 +286,34 @@ async def test_a_checked_in_meeting_is_not_released_and_completes_with_a_survey(
     assert survey["parameters"]["survey"] == {"type": "booking", "id": booking_id, "room_id": "R-M", "agent_id": None}
     assert s.bookings[uuid.UUID(booking_id)].status == domain.COMPLETED
     assert ended.emitted[0].correlation_id == booked.emitted[0].correlation_id, "the booking's correlation id"
+
+
+async def test_the_survey_of_a_meeting_an_agent_booked_names_that_agent() -> None:
+    s = store()
+    booked, booking_id = await book(s, agent_id="agent-7")
+    assert s.bookings[uuid.UUID(booking_id)].agent_id == "agent-7"
+    assert s.requests["inq-1"].agent_id == "agent-7"
+    at = hk(3, 13, 50)
+    await handlers.booking_check_in(
+        uow_for(s, at, after=booked), cmd(BookingCheckIn, booking_id=booking_id), at, POLICY
+    )
+    ended = await fire(domain.COMPLETION, booked, s, booking_id)
+    survey = ended.events("notification.requested")[0]["parameters"]["survey"]
+    assert survey == {"type": "booking", "id": booking_id, "room_id": "R-M", "agent_id": "agent-7"}
+
+
+async def test_a_waiter_an_agent_put_on_the_waitlist_keeps_that_agent_when_it_takes_the_offer() -> None:
+    s = store()
+    booked, booking_id = await book(s)
+    wait = uow_for(s)
+    await handlers.booking_requested(wait, requested(inquiry_id="inq-w1", wait=True, agent_id="agent-9"), NOW, POLICY)
+    cancel = uow_for(s, hk(1, 10), after=booked)
+    await handlers.booking_cancel(cancel, cmd(BookingCancel, booking_id=booking_id), hk(1, 10), POLICY)
+    take = uow_for(s, hk(1, 11), after=cancel)
+    accept = cmd(BookingWaitlistAccept, inquiry_id="inq-w1", actor="customer")
+    assert await handlers.booking_waitlist_accept(take, accept, hk(1, 11), POLICY) is None
+    (confirmed,) = take.events("booking.confirmed")
+    assert s.bookings[uuid.UUID(confirmed["booking_id"])].agent_id == "agent-9"
 
 
 async def test_nobody_checked_in_releases_the_room_tells_the_customer_and_nothing_else_falls_due() -> None:
@@ -521,6 +554,27 @@ async def test_a_request_rejected_for_another_reason_or_not_asking_to_wait_is_no
     msg.data.meeting.attendees = 30  # too many for the room: waiting would not help
     await handlers.booking_requested(big, msg, NOW, POLICY)
     assert s.requests["inq-y"].waitlist is None
+
+
+async def test_a_series_asking_to_wait_for_its_taken_slot_is_told_it_cannot_with_times_it_can_take() -> None:
+    s = store()
+    await book(s, room_id="R-M")
+    uow = uow_for(s)
+    weekly = Recurrence(freq="weekly", count=3)
+    msg = requested(inquiry_id="inq-s", room_id="R-M", wait=True, recurrence=weekly, reply_to=WECHAT)
+    await handlers.booking_requested(uow, msg, NOW, POLICY)
+    assert uow.types() == ["booking.rejected", "notification.requested"]
+    record = s.requests["inq-s"]
+    assert (record.reason_code, record.waitlist, record.wait) == ("room_unavailable", None, None)
+    params = uow.events("notification.requested")[0]["parameters"]
+    assert params["waitlist"] is False
+    assert params["waitlist_refused"].startswith("定期会议无法登记候补")
+    assert params["waitlist_refused"] in params["text"]
+    assert params["alternatives"], "times at which every occurrence is free, to take instead"
+    # one that did not ask to wait is not told about the waitlist at all
+    plain = uow_for(s)
+    await handlers.booking_requested(plain, requested(inquiry_id="inq-t", recurrence=weekly), NOW, POLICY)
+    assert plain.events("notification.requested")[0]["parameters"]["waitlist_refused"] is None
 
 
 async def test_an_offer_taken_by_a_request_that_never_waited_is_refused() -> None:

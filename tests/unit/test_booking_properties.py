@@ -254,3 +254,62 @@ def test_the_fake_store_plays_the_exclusion_constraint() -> None:
     # its setup overlaps the first one's cleanup; half an hour later they only touch
     assert asyncio.run(store.try_insert_bookings([hour_at(start + timedelta(hours=1, minutes=29))])) is False
     assert asyncio.run(store.try_insert_bookings([hour_at(start + timedelta(hours=1, minutes=30))])) is True
+
+
+# -- a batch decided at once --------------------------------------------------------------------------
+def _requested(n: int, m: dict[str, Any], wait: bool) -> Any:
+    data = BookingRequested(
+        inquiry_id=f"inq-{n}",
+        customer_id="cust",
+        channel="webform",
+        language="en",
+        meeting=BookingDetails(name="m", **m),
+        reply_to=ROUTE,
+        wait_if_taken=wait,
+    )
+    return event_in(data)
+
+
+def _answers(store: FakeBookingStore, emitted: list[Any]) -> dict[str, Any]:
+    """What each inquiry got, ids aside: its outcome, its bookings, and the events and notices sent."""
+    out: dict[str, Any] = {}
+    for inquiry_id, o in store.requests.items():
+        booked = [(b.room_id, b.start, b.end, b.blocked, b.occurrence) for b in store.of_inquiry(inquiry_id)]
+        out[inquiry_id] = (o.outcome, o.reason_code, o.reason, o.alternatives, o.waitlist, o.wait, booked)
+    for env in emitted:
+        data = {k: v for k, v in env.data.items() if k not in ("booking_id", "series_id", "booking_ids", "text")}
+        if env.type == "notification.requested":
+            params = data["parameters"]
+            data = {k: params.get(k) for k in ("inquiry_id", "reason", "alternatives", "conflicts", "waitlist", "when")}
+            data["alternatives"] = [{k: v for k, v in a.items() if k != "accept"} for a in data["alternatives"] or []]
+        out.setdefault(f"events of {data.get('inquiry_id')}", []).append((env.type, str(sorted(data.items()))))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rooms(), st.lists(meeting(4), max_size=4), st.lists(st.tuples(meeting(4), st.booleans()), min_size=1, max_size=12)
+)
+def test_a_batch_decided_at_once_equals_the_same_requests_decided_one_by_one(
+    venue: list[domain.Room], earlier: list[dict[str, Any]], batch: list[tuple[dict[str, Any], bool]]
+):
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        one, together = FakeBookingStore(venue), FakeBookingStore(venue)
+        for n, m in enumerate(earlier):  # the same bookings before, in both
+            msg = _requested(1000 + n, m, False)
+            for s in (one, together):
+                await handlers.booking_requested(FakeUnitOfWork(s, producer="booking", now=NOW), msg, NOW, POLICY)
+        msgs = [_requested(n, m, wait) for n, (m, wait) in enumerate(batch)]
+        singly: list[Any] = []
+        for msg in msgs:
+            uow: FakeUnitOfWork[FakeBookingStore] = FakeUnitOfWork(one, producer="booking", now=NOW)
+            await handlers.booking_requested(uow, msg, NOW, POLICY)
+            singly += uow.emitted
+        at_once: FakeUnitOfWork[FakeBookingStore] = FakeUnitOfWork(together, producer="booking", now=NOW)
+        await handlers.booking_requests(at_once, msgs, NOW, POLICY)
+        return _answers(one, singly), _answers(together, at_once.emitted)
+
+    singly, at_once = asyncio.run(run())
+    assert at_once == singly
+    decided = [v[0] for k, v in at_once.items() if k.startswith("inq-") and int(k[4:]) < 1000]
+    event(f"confirmed in the batch: {min(decided.count('confirmed'), 3)}")

@@ -84,6 +84,14 @@ def test_the_customers_agreement_requests_the_meeting_again_as_the_booking_was_a
     assert out.entries[0].data["inquiry_id"] == request.inquiry_id
 
 
+def test_the_rerun_names_the_complaints_handling_agent_so_its_survey_counts_for_them() -> None:
+    state = replace(with_rerun(), agent_id="agent-7")
+    (request,) = requested(decide(state, "complaint.plan_agreement", agreed=True))
+    assert request.agent_id == "agent-7"
+    (unassigned,) = requested(decide(replace(with_rerun(), agent_id=None), "complaint.plan_agreement", agreed=True))
+    assert unassigned.agent_id is None
+
+
 def test_the_same_action_is_requested_once_however_often_the_plan_is_agreed_or_carried_out() -> None:
     agreed = decide(with_rerun(), "complaint.plan_agreement", agreed=True)
     again = decide(agreed.state, "complaint.plan_agreement", agreed=True)

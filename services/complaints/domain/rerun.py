@@ -83,6 +83,7 @@ class Customer:
     channel: str | None
     address: str | None
     language: str | None
+    agent_id: str | None = None  # the complaint's handling agent: the re-run's booking (and its survey) names them
 
 
 def to_request(action: Action, customer: Customer, booking: BookingView | None) -> BookingRequested | str:
@@ -119,6 +120,7 @@ def to_request(action: Action, customer: Customer, booking: BookingView | None) 
             f"(complaint {customer.complaint_id}, action {action.action_id})",
         ),
         reply_to=reply_to,
+        agent_id=customer.agent_id,
     )
 
 
