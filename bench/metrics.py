@@ -14,8 +14,10 @@ large log; /kpis latency over a year of data.
    through the batch handler (the projection path without the broker, batches of 2,000: its rate is
    printed too), then ``handlers.rebuild`` recomputes every state and count from that log.
 3. **/kpis latency** on that year, through a real metrics process's HTTP: a month by day, a quarter by
-   agent, the year by month, the year by agent × category, the quarter's scorecard (p50 / p95 of
-   ``--queries`` each).
+   agent, the year by month, the year by agent × category, the year by day, the quarter's scorecard
+   (p50 / p95 of ``--queries`` each); ``--kpis-only`` measures it again on the year a previous run left
+   (generating a year takes minutes). Beside each, the same query's bare SQL (the sum of its fact
+   counts per group, no figure computed) in the same run.
 """
 
 from __future__ import annotations
@@ -278,7 +280,8 @@ async def kpis_latency(servers: Any, args: argparse.Namespace) -> None:
             "the year by day": {"from": "2025-01-01", "to": "2025-12-31", "group_by": "day"},
         }
         headers = {"Authorization": f"Bearer {API_TOKEN}"}
-        print(f"\n/kpis over the year ({args.queries} requests each, one at a time):")
+        bare = await bare_sums(servers, queries, args.queries)
+        print(f"\n/kpis over the year ({args.queries} requests each, one at a time; beside it, its bare SQL sum):")
         async with httpx.AsyncClient(base_url=proc.url, headers=headers, timeout=60) as client:
             for label, params in [*queries.items(), ("the quarter's scorecard", None)]:
                 times = []
@@ -290,12 +293,35 @@ async def kpis_latency(servers: Any, args: argparse.Namespace) -> None:
                         r = await client.get("/kpis", params=params)
                     times.append((time.perf_counter() - t0) * 1000)
                     r.raise_for_status()
+                baseline = f"  bare SQL p50 {bare[label]:6.0f} ms" if label in bare else ""
                 print(
                     f"  {label:<30} p50 {statistics.median(times):6.0f} ms  p95 {pct(times, 0.95):6.0f} ms"
-                    f"  ({len(r.content) // 1024} KiB)"
+                    f"  ({len(r.content) // 1024} KiB){baseline}"
                 )
     finally:
         proc.stop()
+
+
+async def bare_sums(servers: Any, queries: dict[str, dict[str, str]], n: int) -> dict[str, float]:
+    """The baseline of each /kpis query: the fact counts of its days summed per group, metric and value
+    in one SQL statement (what the previous release's /kpis read), fetched and not looked at (ms, p50)."""
+    db = await asyncpg.connect(servers.database_url(DB_PREFIX + "metrics_year").replace("+asyncpg", ""))
+    out = {}
+    try:
+        for label, params in queries.items():
+            keys = ["day" if by == "day" else f"date_trunc('{by}', day)::date" if by in domain.TIME_BUCKETS else by
+                    for by in params["group_by"].split(",")]  # fmt: skip
+            cols = ", ".join([*keys, "metric", "value"])
+            sql = f"SELECT {cols}, sum(count) FROM kpi_daily WHERE day BETWEEN $1 AND $2 GROUP BY {cols}"
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                await db.fetch(sql, date.fromisoformat(params["from"]), date.fromisoformat(params["to"]))
+                times.append((time.perf_counter() - t0) * 1000)
+            out[label] = statistics.median(times)
+    finally:
+        await db.close()
+    return out
 
 
 def parse_args() -> argparse.Namespace:
@@ -306,11 +332,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=10, help="requests per /kpis query")
     parser.add_argument("--skip-burst", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--kpis-only", action="store_true", help="only /kpis latency, on the year a run left")
     return parser.parse_args()
 
 
 async def main(args: argparse.Namespace) -> None:
     servers = await asyncio.to_thread(resolve)
+    if args.kpis_only:
+        await kpis_latency(servers, args)
+        return
     if not args.skip_burst:
         await burst_rounds(servers, args)
     if not args.skip_large:

@@ -48,8 +48,11 @@ PAGE = r"""<!doctype html>
   <section class="wide"><h2>Trends over the last 12 weeks</h2><div id="trend"></div></section>
   <section><h2>SLA compliance per week (formal reply, resolution)</h2><div id="sla"></div></section>
   <section><h2>Satisfaction by agent this month (100-point score)</h2><div id="agents"></div></section>
-  <section><h2>Complaints by category this month</h2><div id="categories"></div>
-    <p class="note">Causes are not recorded by any event yet: complaints are shown by category.</p></section>
+  <section><h2>Complaints by category this month</h2><div id="categories"></div></section>
+  <section><h2>Complaints by root cause this month</h2><div id="causes"></div>
+    <p class="note">The cause the investigation found, as of the complaint's latest step;
+      (unknown): none found yet.</p></section>
+  <section><h2>Complaints by service step this month</h2><div id="steps"></div></section>
 </main>
 <script>
 "use strict";
@@ -156,7 +159,9 @@ async function main() {
 
   const qWeeks = `from=${addDays(today.to, -83)}&to=${today.to}&group_by=week`;
   const qAgents = "period=month&group_by=agent", qCategories = "period=month&group_by=category";
-  const [weeks, agents, categories] = await Promise.all([kpis(qWeeks), kpis(qAgents), kpis(qCategories)]);
+  const qCauses = "period=month&group_by=cause", qSteps = "period=month&group_by=service_step";
+  const [weeks, agents, categories, causes, steps] = await Promise.all(
+    [kpis(qWeeks), kpis(qAgents), kpis(qCategories), kpis(qCauses), kpis(qSteps)]);
   const trend = [
     { label: "inquiries", path: "inquiries" },
     { label: "complaints registered", path: "complaints.registered" },
@@ -171,8 +176,11 @@ async function main() {
   legend(document.getElementById("sla"), sla);
   bars(document.getElementById("agents"), qAgents, agents.groups.filter(g => g.satisfaction.responses),
        [{ label: "score", path: "satisfaction.average" }], undefined, 100);
-  bars(document.getElementById("categories"), qCategories, categories.groups.filter(g => g.complaints.registered),
-       [{ label: "registered", path: "complaints.registered" }]);
+  const registered = [{ label: "registered", path: "complaints.registered" }];
+  for (const [id, query, report] of [["categories", qCategories, categories], ["causes", qCauses, causes],
+                                     ["steps", qSteps, steps]]) {
+    bars(document.getElementById(id), query, report.groups.filter(g => g.complaints.registered), registered);
+  }
   document.body.dataset.ready = "true";
 }
 

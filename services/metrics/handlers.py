@@ -36,6 +36,7 @@ from .domain import Days, Live, Policy, Projection, Record
 from .store import MetricsStore
 
 MAX_REASON = 1000
+MAX_LINK_ROUNDS = 20  # chains of linked customer records are short: each round loads the next ring
 
 
 @dataclass
@@ -68,6 +69,13 @@ async def project(store: MetricsStore, records: list[Record], policy: Policy) ->
     projection = Projection(policy, await store.lock_states(domain.touched(records)))
     for r in records:
         projection.apply(r)
+    for _ in range(MAX_LINK_ROUNDS):  # the customer records linked with those touched: their facts are shared
+        linked = projection.unloaded()
+        if not linked:
+            break
+        projection.load(linked, await store.lock_states(linked))
+    else:
+        raise RuntimeError(f"customer records linked more than {MAX_LINK_ROUNDS} deep")
     await store.save_states(projection.changed())
     await store.add_facts(projection.nonzero())
 

@@ -40,11 +40,7 @@ svc = Service(
     "/scorecard and Prometheus /metrics.",
     settings=settings,
     store=MetricsStore,
-    policy=domain.Policy(
-        tz=settings.tz,
-        answer_target_seconds=settings.answer_target_seconds,
-        callback_within_seconds=round(settings.callback_within_hours * 3600),
-    ),
+    policy=settings.policy(),
 )
 svc.produces(MessageRejected)
 app = svc.app
@@ -76,7 +72,7 @@ async def on_event(msg: Incoming) -> None:
 async def _report(start: Any, end: Any, group_by: tuple[str, ...]) -> dict[str, Any]:
     assert svc.sessions is not None, "the service has not started"
     async with svc.sessions() as conn, conn.begin():
-        rows = await MetricsStore(conn).query(start, end, group_by)
+        rows, summaries = await MetricsStore(conn).report(start, end, group_by)
     now = svc.clock.now()
     return {
         "from": start.isoformat(),
@@ -84,7 +80,13 @@ async def _report(start: Any, end: Any, group_by: tuple[str, ...]) -> dict[str, 
         "group_by": ",".join(group_by),
         "timezone": svc.policy.tz.key,
         "as_of": now.isoformat(),
-        **domain.kpis(rows, group_by, now=now.timestamp(), answer_target_seconds=svc.policy.answer_target_seconds),
+        **domain.kpis(
+            rows,
+            group_by,
+            now=now.timestamp(),
+            answer_target_seconds=svc.policy.answer_target_seconds,
+            summaries=summaries,
+        ),
     }
 
 

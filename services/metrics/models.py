@@ -4,6 +4,8 @@
 - ``entity_states``: the state of each complaint, booking, request and customer (:mod:`domain.state`);
 - ``kpi_daily``: how many times each fact occurred (:mod:`domain.projection`) — what the figures are
   computed from; always equal to the facts of the logged events and of the current states;
+- ``kpi_by_day``: the same summed over the dimensions (day, metric, value), changed in the same
+  statements: what /kpis reads when it groups by time only (a year by day in a fraction of the rows);
 - ``compacted_entity_states`` / ``compacted_kpi_daily``: what the log rows deleted by compaction had
   contributed (a rebuild starts from them), and ``log_compactions``, when that was done.
 """
@@ -58,10 +60,22 @@ def _daily(name: str) -> sa.Table:
         sa.Column("agent", sa.Text, primary_key=True),
         sa.Column("category", sa.Text, primary_key=True),
         sa.Column("room", sa.Text, primary_key=True),
+        sa.Column("service_step", sa.Text, primary_key=True),  # a complaint's service step
+        sa.Column("cause", sa.Text, primary_key=True),  # a complaint's root cause
+        sa.Column("meeting", sa.Text, primary_key=True),  # a booking occurrence's id
         sa.Column("value", sa.BigInteger, primary_key=True),
         sa.Column("count", sa.BigInteger, nullable=False),
     )
 
+
+kpi_by_day = sa.Table(  # kpi_daily summed over its dimensions (what /kpis reads when it groups by time only)
+    "kpi_by_day",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("metric", sa.Text, primary_key=True),
+    sa.Column("value", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
 
 entity_states = _states("entity_states")
 kpi_daily = _daily("kpi_daily")

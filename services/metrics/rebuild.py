@@ -35,11 +35,7 @@ log = get_logger(__name__)
 
 
 def policy_of(settings: MetricsSettings) -> domain.Policy:
-    return domain.Policy(
-        tz=settings.tz,
-        answer_target_seconds=settings.answer_target_seconds,
-        callback_within_seconds=round(settings.callback_within_hours * 3600),
-    )
+    return settings.policy()
 
 
 async def run(settings: MetricsSettings, *, compact: bool = False, before: date | None = None, status: bool = False
@@ -58,6 +54,10 @@ async def run(settings: MetricsSettings, *, compact: bool = False, before: date 
                 out = await handlers.compact(uow, policy, cutoff)
             else:
                 out = await handlers.rebuild(uow, policy)
+        if not status:  # the projections were rewritten: fresh statistics for /kpis' plans
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql("ANALYZE entity_states, kpi_daily, kpi_by_day")
+                await conn.commit()
     finally:
         await engine.dispose()
     return out | {"seconds": round(time.perf_counter() - t0, 2)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from shared.settings import ServiceSettings
+
+from .domain import BusinessHours, Policy
 
 
 class MetricsSettings(ServiceSettings):
@@ -29,3 +33,22 @@ class MetricsSettings(ServiceSettings):
         description="`python -m services.metrics.rebuild --compact` folds log rows older than this into the "
         "compacted projections and deletes them (figures do not change)",
     )
+    business_hours: dict[str, Any] | None = Field(
+        None,
+        description='the desk\'s business hours (the same setting complaints\' SLA clocks read): {"hours": {"mon": '
+        '["09:00", "18:00"], ...}, "holidays": ["2026-12-25"]} in the venue time zone; set: response times are also '
+        "measured in business time (changing it needs `make metrics-rebuild`)",
+    )
+
+    @model_validator(mode="after")
+    def _valid_business_hours(self) -> MetricsSettings:
+        self.policy()
+        return self
+
+    def policy(self) -> Policy:
+        return Policy(
+            tz=self.tz,
+            answer_target_seconds=self.answer_target_seconds,
+            callback_within_seconds=round(self.callback_within_hours * 3600),
+            business_hours=BusinessHours.parse(self.business_hours, self.tz) if self.business_hours else None,
+        )

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import driver_connection
 
-from .domain import DIMS, TIME_BUCKETS, Days, Fact, Record, State
+from .domain import DIMS, SUMMARISED, TIME_BUCKETS, Days, Fact, Record, State, Summary
 
 LOG_COLUMNS = "event_id, type, occurred_at, at, day, subject, channel, agent, category, room, value, attrs"
-DAILY_COLUMNS = ("day", "metric", "channel", "agent", "category", "room", "value", "count")
+DAILY_COLUMNS = ("day", "metric", *DIMS, "value", "count")
+DAILY_KEY = ", ".join(DAILY_COLUMNS[:-1])
 
 
 def _json(value: Any) -> str:
@@ -124,43 +125,97 @@ class MetricsStore:
         )
 
     async def add_facts(self, counts: Mapping[Fact, int], *, table: str = "kpi_daily") -> int:
-        """Add to each fact's count (negative: the fact no longer holds), in key order; how many rows."""
+        """Add to each fact's count (negative: the fact no longer holds), in key order; how many rows.
+        ``kpi_daily``'s sum per day, metric and value (``kpi_by_day``) moves in the same statement."""
         items = sorted((f, n) for f, n in counts.items() if n)
         if not items:
             return 0
         pg = await self._pg()
+        facts = f"""unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::int8[], $11::int8[]) AS u({", ".join(DAILY_COLUMNS)})"""
+        add = f"""INSERT INTO {table} ({", ".join(DAILY_COLUMNS)}) SELECT * FROM {{source}}
+                  ON CONFLICT ({DAILY_KEY}) DO UPDATE SET count = {table}.count + excluded.count"""
+        if table != "kpi_daily":
+            await pg.execute(add.format(source=facts), *_daily_columns(items))
+            return len(items)
         await pg.execute(
-            f"""INSERT INTO {table} ({", ".join(DAILY_COLUMNS)})
-                SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                     $7::int8[], $8::int8[])
-                ON CONFLICT (day, metric, channel, agent, category, room, value)
-                DO UPDATE SET count = {table}.count + excluded.count""",
+            f"""WITH u AS (SELECT * FROM {facts}),
+                     daily AS ({add.format(source="u")})
+                INSERT INTO kpi_by_day (day, metric, value, count)
+                SELECT day, metric, value, sum(count) FROM u GROUP BY day, metric, value ORDER BY day, metric, value
+                ON CONFLICT (day, metric, value) DO UPDATE SET count = kpi_by_day.count + excluded.count""",
             *_daily_columns(items),
         )
         return len(items)
 
     # -- what /kpis reads ------------------------------------------------------------------------------
-    async def query(self, start: date, end: date, group_by: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    async def query(
+        self, start: date, end: date, group_by: tuple[str, ...], *, without: tuple[str, ...] = ()
+    ) -> list[tuple[Any, ...]]:
         """The fact counts of [start, end] (both included), summed per group of ``group_by`` (time
-        buckets and/or dimensions), metric and value: ``((keys...), metric, value, count)``."""
-        keys = []
-        for by in group_by:
-            if by in TIME_BUCKETS:
-                keys.append("day" if by == "day" else f"date_trunc('{by}', day)::date")
-            elif by in DIMS:
-                keys.append(by)
-            else:
-                raise ValueError(f"unknown grouping {by!r}")
+        buckets and/or dimensions), metric and value: ``((keys...), metric, value, count)``; the
+        metrics ``without`` left out."""
+        keys = _keys(group_by)
         cols = ", ".join([*keys, "metric", "value"])
         pg = await self._pg()
         rows = await pg.fetch(
-            f"""SELECT {cols}, sum(count)::int8 FROM kpi_daily WHERE day BETWEEN $1 AND $2
+            f"""SELECT {cols}, sum(count)::int8 FROM {_source(group_by)}
+                WHERE day BETWEEN $1 AND $2 AND NOT (metric = ANY($3::text[]))
                 GROUP BY {cols} HAVING sum(count) <> 0""",
             start,
             end,
+            list(without),
         )
         k = len(keys)
         return [(tuple(row[:k]), row[k], row[k + 1], row[k + 2]) for row in rows]
+
+    async def report(
+        self, start: date, end: date, group_by: tuple[str, ...]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """What /kpis reads: the fact counts per group, metric and value, and (grouped by time only) the
+        durations' summaries instead of their values — whichever way, the same figures."""
+        if _source(group_by) == "kpi_by_day":
+            return await self.query(start, end, group_by, without=SUMMARISED), await self.summaries(
+                start, end, group_by
+            )
+        return await self.query(start, end, group_by), []
+
+    async def summaries(self, start: date, end: date, group_by: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """For the durations of :data:`domain.SUMMARISED`: per group of ``group_by`` and over all (keys
+        None), each metric's :class:`domain.Summary` (count, sum, the middle values, the p90's value).
+        The database sends each group's counted values as two sorted arrays (a year of response times
+        in a few thousand rows); the totals are the groups' values merged (the groups partition the facts)."""
+        keys = _keys(group_by)
+        k = len(keys)
+        cols = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(keys))
+        names = ", ".join(f"k{i}" for i in range(k))
+        source = _source(group_by)
+        if group_by == ("day",) and source == "kpi_by_day":  # one row per day, metric and value already
+            counted = "SELECT day AS k0, metric, value, count AS c FROM kpi_by_day {where} AND count > 0"
+        else:
+            counted = f"""SELECT {cols + "," if k else ""} metric, value, sum(count)::int8 AS c FROM {source} {{where}}
+                          GROUP BY {names + "," if k else ""} metric, value HAVING sum(count) > 0"""
+        where = "WHERE day BETWEEN $1 AND $2 AND metric = ANY($3::text[])"
+        pg = await self._pg()
+        rows = await pg.fetch(
+            f"""SELECT {names + "," if k else ""} metric, array_agg(value ORDER BY value), array_agg(c ORDER BY value)
+                FROM ({counted.format(where=where)}) AS h GROUP BY {names + "," if k else ""} metric""",
+            start,
+            end,
+            list(SUMMARISED),
+        )  # fmt: skip
+        out: list[tuple[Any, ...]] = []
+        merged: dict[str, dict[int, int]] = {}
+        for row in rows:
+            metric, values, counts = row[k], row[k + 1], row[k + 2]
+            out.append((tuple(row[:k]), metric, Summary.of_sorted(values, counts)))
+            hist = merged.setdefault(metric, {})
+            for value, count in zip(values, counts, strict=True):
+                hist[value] = hist.get(value, 0) + count
+        for metric, hist in merged.items():
+            ordered = sorted(hist)
+            out.append((None, metric, Summary.of_sorted(ordered, [hist[v] for v in ordered])))
+        return out
 
     async def breached_complaints(self) -> list[State]:
         """The states of complaints that have had a target breached (the only ones that can be past
@@ -201,19 +256,25 @@ class MetricsStore:
     async def all_facts(self, table: str = "compacted_kpi_daily") -> Counter[Fact]:
         pg = await self._pg()
         rows = await pg.fetch(f"SELECT {', '.join(DAILY_COLUMNS)} FROM {table} WHERE count <> 0")
-        return Counter({Fact(*row[:7]): row[7] for row in rows})
+        return Counter({Fact(*row[:-1]): row[-1] for row in rows})
 
     async def replace_projections(self, states: Mapping[str, State], counts: Mapping[Fact, int]) -> None:
         """Replace every entity state and fact count (readers see the old ones until the commit)."""
         pg = await self._pg()
         await pg.execute("DELETE FROM entity_states")
         await pg.execute("DELETE FROM kpi_daily")
+        await pg.execute("DELETE FROM kpi_by_day")
         await pg.copy_records_to_table(
             "entity_states", records=[(k, _json(v)) for k, v in sorted(states.items())], columns=["entity", "state"]
         )
         items = sorted((f, n) for f, n in counts.items() if n)
         await pg.copy_records_to_table(
             "kpi_daily", records=list(zip(*_daily_columns(items), strict=True)), columns=list(DAILY_COLUMNS)
+        )
+        await pg.execute(
+            """INSERT INTO kpi_by_day (day, metric, value, count)
+               SELECT day, metric, value, sum(count) FROM kpi_daily GROUP BY day, metric, value
+               HAVING sum(count) <> 0"""
         )
 
     async def delete_log_before(self, before: date) -> int:
@@ -225,6 +286,7 @@ class MetricsStore:
         pg = await self._pg()
         await pg.execute("INSERT INTO log_compactions (before_day, events) VALUES ($1, $2)", before, events)
         await pg.execute("DELETE FROM kpi_daily WHERE count = 0")
+        await pg.execute("DELETE FROM kpi_by_day WHERE count = 0")
 
     async def log_extent(self) -> dict[str, Any]:
         """How many events are logged, from which day to which, and the last compaction."""
@@ -242,14 +304,27 @@ class MetricsStore:
         }
 
 
+def _source(group_by: tuple[str, ...]) -> str:
+    """Grouped by time only (or not at all), the dimensions are summed away: the per-day sums serve."""
+    return "kpi_by_day" if all(by in TIME_BUCKETS for by in group_by) else "kpi_daily"
+
+
+def _keys(group_by: tuple[str, ...]) -> list[str]:
+    """The SQL expression of each grouping: a time bucket's first day, or a dimension's column."""
+    keys = []
+    for by in group_by:
+        if by in TIME_BUCKETS:
+            keys.append("day" if by == "day" else f"date_trunc('{by}', day)::date")
+        elif by in DIMS:
+            keys.append(by)
+        else:
+            raise ValueError(f"unknown grouping {by!r}")
+    return keys
+
+
 def _daily_columns(items: list[tuple[Fact, int]]) -> list[list[Any]]:
-    return [
-        [f.day for f, _ in items],
-        [f.metric for f, _ in items],
-        [f.channel for f, _ in items],
-        [f.agent for f, _ in items],
-        [f.category for f, _ in items],
-        [f.room for f, _ in items],
-        [f.value for f, _ in items],
-        [n for _, n in items],
-    ]
+    """The facts and their counts, column by column (in :data:`DAILY_COLUMNS`' order: a fact's fields)."""
+    if not items:
+        return [[] for _ in DAILY_COLUMNS]
+    facts, counts = zip(*items, strict=True)
+    return [*map(list, zip(*facts, strict=True)), list(counts)]

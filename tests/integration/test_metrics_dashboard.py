@@ -98,7 +98,7 @@ async def browse(url: str, *args: str) -> str:
     """Chromium, headless, on ``url``: its output (``--dump-dom``: the DOM once the page's script ran)."""
     proc = await asyncio.create_subprocess_exec(
         chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--hide-scrollbars", "--window-size=1280,1700", "--virtual-time-budget=15000", *args, url,
+        "--hide-scrollbars", "--window-size=1280,2300", "--virtual-time-budget=15000", *args, url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -148,7 +148,10 @@ async def test_the_dashboard_renders_in_a_browser_and_every_figure_it_shows_equa
     assert page.ready == "true", dom[-3000:]
     assert len(page.figures) >= 40 and page.bars >= 30, (len(page.figures), page.bars)
     queries = {f["query"] for f in page.figures}
-    assert {"period=today&group_by=day", "period=month&group_by=agent", "period=month&group_by=category"} <= queries
+    assert {"period=today&group_by=day", "period=month&group_by=agent", "period=month&group_by=category",
+            "period=month&group_by=cause", "period=month&group_by=service_step"} <= queries  # fmt: skip
+    causes = {f["key"] for f in page.figures if f["query"] == "period=month&group_by=cause"}
+    assert len(causes) > 2 and "null" in causes, causes  # found causes, and the complaints without one yet
     assert any("group_by=week" in q for q in queries)
     async with httpx.AsyncClient(base_url=site, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         answers = {q: (await http.get(f"/kpis?{q}")).json() for q in queries}

@@ -18,7 +18,7 @@ import math
 import statistics
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -43,12 +43,23 @@ from ..unit.metrics_traffic import HK, Facts, Traffic
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 3, 28, 4, 0, tzinfo=UTC)  # 12:00 in Hong Kong on 28 March
-POLICY = domain.Policy(tz=HK, answer_target_seconds=15, callback_within_seconds=86_400)
+# the desk's business hours: weekdays 9-18, Saturday mornings, a holiday on Monday 16 March
+OPEN = {0: (time(9), time(18)), 1: (time(9), time(18)), 2: (time(9), time(18)), 3: (time(9), time(18)),
+        4: (time(9), time(18)), 5: (time(10), time(14))}  # fmt: skip
+HOLIDAYS = {date(2026, 3, 16)}
+BUSINESS_HOURS_SETTING = {
+    "hours": {"mon": ["09:00", "18:00"], "tue": ["09:00", "18:00"], "wed": ["09:00", "18:00"],
+              "thu": ["09:00", "18:00"], "fri": ["09:00", "18:00"], "sat": ["10:00", "14:00"]},
+    "holidays": ["2026-03-16"],
+}  # fmt: skip
+BUSINESS_HOURS = domain.BusinessHours.parse(BUSINESS_HOURS_SETTING, HK)
+POLICY = domain.Policy(tz=HK, answer_target_seconds=15, callback_within_seconds=86_400, business_hours=BUSINESS_HOURS)
 MONTH = (date(2026, 3, 1), date(2026, 3, 31))
 TARGET = 15
 CALLBACK = 86_400
 TOKEN = "metrics-month-token"
-GROUPINGS = ("day", "week", "agent", "channel", "category", "room", "agent,category", "month,agent")
+GROUPINGS = ("day", "week", "agent", "channel", "category", "room", "agent,category", "month,agent", "cause",
+             "service_step,category", "meeting")  # fmt: skip
 
 
 # -- the traffic, and the service around the real database -----------------------------------------------
@@ -140,6 +151,19 @@ def in_month(at: datetime | None) -> bool:
     return at is not None and MONTH[0] <= day(at) <= MONTH[1]
 
 
+def business(replied: datetime, seconds: int) -> int:
+    """The seconds of a response within the opening hours: each day's opening clipped to the response."""
+    start = replied - timedelta(seconds=seconds)
+    total = 0.0
+    d = day(start) - timedelta(days=1)
+    while d <= day(replied):
+        if d.weekday() in OPEN and d not in HOLIDAYS:
+            opens, closes = (datetime.combine(d, t, HK) for t in OPEN[d.weekday()])
+            total += max(0.0, (min(closes, replied) - max(opens, start)).total_seconds())
+        d += timedelta(days=1)
+    return math.floor(total + 0.5)
+
+
 def ratio(a: int | None, b: int | None) -> float | None:
     return None if a is None or not b else round(a / b, 4)
 
@@ -176,15 +200,23 @@ class Expected:
 
     # each family of figures, as README.md defines it
     def figures(self) -> dict[str, Any]:
-        f, ok = self.f, self.ok
-        complaint = ("channel", "agent", "category")
+        f = self.f
+        complaint = ("channel", "agent", "category", "service_step", "cause")
+
+        def ok(**dims: Any) -> bool:
+            c = dims.pop("complaint", None)  # a complaint's facts carry its service step and cause
+            if c is not None:
+                dims |= {"service_step": c.step, "cause": c.cause}
+            return self.ok(**dims)
+
         inquiries = [
             i for i in f.inquiries if in_month(i.at) and ok(channel=i.channel, agent=i.agent, category=i.category)
         ]
         cohort = [
             c
             for c in f.complaints
-            if in_month(c.registered_at) and ok(channel=c.channel, agent=c.agent, category=c.category)
+            if in_month(c.registered_at)
+            and ok(channel=c.channel, agent=c.agent, category=c.category, complaint=c, meeting=c.booking)
         ]
         active = [c for c in cohort if c.withdrawn_at is None]
         resolved_now = [c for c in active if len(c.resolved_at) > len(c.reopened_at)]
@@ -195,38 +227,45 @@ class Expected:
         about = [
             c for c in f.complaints
             if in_month(c.registered_at) and c.category == "service_attitude" and c.reg_agent
-            and ok(channel=c.channel, agent=c.reg_agent, category=c.category)
+            and ok(channel=c.channel, agent=c.reg_agent, category=c.category, complaint=c)
         ]  # fmt: skip
         replies = [r for r in f.replies if in_month(r.at) and ok(channel=r.channel, agent=r.agent)]
         first = [r.seconds for r in replies if r.first and r.seconds is not None]
         later = [r.seconds for r in replies if not r.first and r.seconds is not None]
+        first_business = [business(r.at, r.seconds) for r in replies if r.first and r.seconds is not None]
+        later_business = [business(r.at, r.seconds) for r in replies if not r.first and r.seconds is not None]
         phone = [r.seconds for r in replies if r.channel == "phone" and r.seconds is not None]
         missed = [c for c in f.calls if c.answer_seconds is None and in_month(c.at) and ok(channel="phone")]
         callbacks = [s for s in (self._callback(c) for c in missed) if s is not None]
-        scores = [x.score for x in f.feedback if in_month(x.at) and ok(channel=x.channel, agent=x.agent, room=x.room)]
+        scores = [
+            x.score
+            for x in f.feedback
+            if in_month(x.at) and ok(channel=x.channel, agent=x.agent, room=x.room, meeting=x.meeting)
+        ]
         held = [
             m for m in f.meetings
-            if in_month(m.start) and ok(room=m.room)
+            if in_month(m.start) and ok(room=m.room, meeting=m.booking_id)
             and (m.completed_at is not None or (m.cancelled_at is None and m.released_at is None and m.end <= NOW))
         ]  # fmt: skip
         requests = [r for r in f.requests if in_month(r.at) and ok(channel=r.channel, room=r.confirmed_room or r.room)]
         n = self.n
-        registered, held_n = n(complaint, cohort), n(("room",), held)
+        registered, held_n = n((*complaint, "meeting"), cohort), n(("room", "meeting"), held)
         answered, missed_n = n(("channel", "agent"), phone), n(("channel",), missed)
         within = n(("channel", "agent"), [s for s in phone if s <= TARGET])
         reply_n, about_n = n(("channel", "agent"), replies), n(complaint, about)
         active_n, ever_n = n(complaint, active), n(complaint, ever)
-        booking_asked = [m for m in f.meetings if in_month(m.completed_at) and ok(room=m.room)]
+        booking_asked = [m for m in f.meetings if in_month(m.completed_at) and ok(room=m.room, meeting=m.booking_id)]
         complaint_asked = [
             c for c in f.complaints
-            if in_month(c.survey_asked_at) and ok(channel=c.channel, agent=c.agent, category=c.category)
+            if in_month(c.survey_asked_at) and ok(channel=c.channel, agent=c.agent, category=c.category, complaint=c)
         ]  # fmt: skip
         escalations = [
             level for c in f.complaints for at, level in c.escalations
-            if in_month(at) and ok(channel=c.channel, agent=c.agent, category=c.category)
+            if in_month(at) and ok(channel=c.channel, agent=c.agent, category=c.category, complaint=c)
         ]  # fmt: skip
+        inquiry = ("channel", "agent", "category")
         return {
-            "inquiries": n(complaint, inquiries),
+            "inquiries": n(inquiry, inquiries),
             "bookings": {
                 "requested": n(("channel", "room"), requests),
                 "confirmed": n(
@@ -255,7 +294,7 @@ class Expected:
                 "meetings_held": held_n,
             },
             "complaints": {
-                "received": n(complaint, [i for i in inquiries if i.intent == "complaint"]),
+                "received": n(inquiry, [i for i in inquiries if i.intent == "complaint"]),
                 "registered": registered,
                 "resolved": n(
                     complaint,
@@ -264,7 +303,7 @@ class Expected:
                         for c in f.complaints
                         if c.resolved_at
                         and in_month(c.resolved_at[0])
-                        and ok(channel=c.channel, agent=c.agent, category=c.category)
+                        and ok(channel=c.channel, agent=c.agent, category=c.category, complaint=c)
                     ],
                 ),
                 "closed": n(
@@ -272,7 +311,8 @@ class Expected:
                     [
                         c
                         for c in f.complaints
-                        if in_month(c.closed_at) and ok(channel=c.channel, agent=c.agent, category=c.category)
+                        if in_month(c.closed_at)
+                        and ok(channel=c.channel, agent=c.agent, category=c.category, complaint=c)
                     ],
                 ),
                 "escalated": n(complaint, escalations),
@@ -296,20 +336,22 @@ class Expected:
                 "about_agent": about_n,
                 "about_agent_per_reply": ratio(about_n, reply_n),
             },
-            "complaint_rate": ratio(registered, n(complaint, inquiries)),
+            "complaint_rate": ratio(registered, n(inquiry, inquiries)),
             "resolution_rate": ratio(n(complaint, resolved_now), active_n),
             "handling_time": self._times(
                 complaint, [int((c.resolved_at[0] - c.registered_at).total_seconds()) for c in ever]
             ),
             "satisfaction": self._satisfaction(scores),
             "surveys": {
-                "booking": self._survey(("room",), booking_asked, [m for m in booking_asked if m.survey_at]),
+                "booking": self._survey(("room", "meeting"), booking_asked, [m for m in booking_asked if m.survey_at]),
                 "complaint": self._survey(
                     complaint, complaint_asked, [c for c in complaint_asked if c.survey_answered_at]
                 ),
             },
             "first_response": self._times(("channel", "agent"), first, "replies"),
             "next_response": self._times(("channel", "agent"), later, "replies"),
+            "first_response_business": self._times(("channel", "agent"), first_business, "replies"),
+            "next_response_business": self._times(("channel", "agent"), later_business, "replies"),
             "agent_replies": reply_n,
             "missed_calls": missed_n,
             "phone": {
@@ -352,9 +394,8 @@ class Expected:
         """Seconds until the next answered phone call from the same customer, if within the window."""
         if call.customer is None:
             return None
-        later = sorted(
-            i.at for i in self.f.inquiries if i.channel == "phone" and i.customer == call.customer and i.at > call.at
-        )
+        same = self.f.same_customer().get(call.customer, {call.customer})  # its records linked now
+        later = sorted(i.at for i in self.f.inquiries if i.channel == "phone" and i.customer in same and i.at > call.at)
         if not later or (later[0] - call.at).total_seconds() > CALLBACK:
             return None
         return int((later[0] - call.at).total_seconds())
@@ -367,7 +408,7 @@ class Expected:
         return {count_key: out[count_key], **{k: v for k, v in out.items() if k != count_key}}
 
     def _satisfaction(self, scores: list[int]) -> dict[str, Any]:
-        if not self.known("channel", "agent", "room"):
+        if not self.known("channel", "agent", "room", "meeting"):
             return dict.fromkeys(("responses", "average", "grade", "grade_zh", "mean_score", "share_4_5"))
         if not scores:
             return {"responses": 0, "average": None, "grade": None, "grade_zh": None, "mean_score": None,
@@ -394,7 +435,7 @@ class Expected:
             for x in c.cycles:
                 if x.which != which:
                     continue
-                dims = {"channel": c.channel, "category": c.category}
+                dims = {"channel": c.channel, "category": c.category, "service_step": c.step, "cause": c.cause}
                 if x.met_at and in_month(x.met_at) and self.ok(**dims, agent=x.met_agent or c.agent):
                     met.append(x.elapsed)
                 decided = min(t for t in (x.met_at, x.breached_at) if t)
@@ -405,7 +446,7 @@ class Expected:
                         late += 1
                     else:
                         in_time += 1
-        if not self.known("channel", "agent", "category"):
+        if not self.known("channel", "agent", "category", "service_step", "cause"):
             return dict.fromkeys(
                 ("met", "met_in_time", "late", "compliance", "average_seconds", "median_seconds", "p90_seconds")
             )
@@ -438,7 +479,11 @@ async def test_every_kpi_of_the_month_equals_the_plain_computation(traffic: Traf
     assert sum(g["inquiries"] for g in body["groups"]) == body["totals"]["inquiries"]
 
 
-@pytest.mark.parametrize("dims", [("agent",), ("channel",), ("category",), ("room",), ("agent", "category")])
+@pytest.mark.parametrize(
+    "dims",
+    [("agent",), ("channel",), ("category",), ("room",), ("agent", "category"), ("cause",), ("service_step", "agent"),
+     ("meeting",)],
+)  # fmt: skip
 async def test_every_kpi_per_group_equals_the_plain_computation(
     traffic: Traffic, client: Callable[..., Any], dims: tuple[str, ...]
 ):

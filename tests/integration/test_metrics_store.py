@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.metrics import domain, handlers
 from services.metrics.domain import Days, Policy
 from services.metrics.handlers import Absorbed
-from services.metrics.store import MetricsStore
+from services.metrics.store import DAILY_COLUMNS, MetricsStore
 from shared.clock import FixedClock
 from shared.contract.events import (
     BookingConfirmed,
@@ -69,7 +70,10 @@ async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
 async def db(engine: AsyncEngine) -> AsyncEngine:
     async with engine.begin() as conn:
         await conn.execute(
-            sa.text("TRUNCATE event_log, entity_states, kpi_daily, compacted_entity_states, compacted_kpi_daily, inbox")
+            sa.text(
+                "TRUNCATE event_log, entity_states, kpi_daily, kpi_by_day, compacted_entity_states,"
+                " compacted_kpi_daily, inbox"
+            )
         )
     return engine
 
@@ -92,8 +96,17 @@ async def absorb(engine: AsyncEngine, items: list[Absorbed]) -> None:
 
 async def counts(engine: AsyncEngine) -> dict[tuple[Any, ...], int]:
     async with engine.connect() as conn:
-        rows = (await conn.execute(sa.text("SELECT * FROM kpi_daily WHERE count <> 0"))).all()
-    return {tuple(r[:7]): r[7] for r in rows}
+        rows = (await conn.execute(sa.text(f"SELECT {', '.join(DAILY_COLUMNS)} FROM kpi_daily WHERE count <> 0"))).all()
+        by_day = (
+            await conn.execute(sa.text("SELECT day, metric, value, count FROM kpi_by_day WHERE count <> 0"))
+        ).all()
+    daily = {tuple(r[:-1]): r[-1] for r in rows}
+    summed: Counter[tuple[Any, ...]] = Counter()
+    for key, n in daily.items():
+        summed[(key[0], key[1], key[-1])] += n
+    # what /kpis reads when it groups by time only is always kpi_daily summed over its dimensions
+    assert {tuple(r[:-1]): r[-1] for r in by_day} == {k: n for k, n in summed.items() if n}
+    return daily
 
 
 async def states(engine: AsyncEngine) -> dict[str, Any]:
@@ -117,7 +130,7 @@ async def test_the_event_log_keeps_each_event_once_with_its_record(db: AsyncEngi
     assert (row.type, row.day, row.channel, row.agent, row.value, row.attrs) == (
         "feedback.received", D1, "chat", "ag-1", 4.0, {"subject_type": "service", "customer_id": None}
     )  # fmt: skip
-    assert await counts(db) == {(D1, "satisfaction", "chat", "ag-1", "", "", 4): 1}
+    assert await counts(db) == {(D1, "satisfaction", "chat", "ag-1", "", "", "", "", "", 4): 1}
 
 
 async def test_concurrent_batches_on_the_same_complaints_and_counts_neither_deadlock_nor_lose_updates(db: AsyncEngine):
@@ -164,6 +177,27 @@ async def test_the_unit_tests_fake_store_answers_as_the_real_one(db: AsyncEngine
     assert sorted(real, key=repr) == sorted(await fake.query(date(2026, 2, 1), date(2026, 4, 30), group_by), key=repr)
     assert len(real) > 10
     assert await states(db) == fake.states
+
+
+@pytest.mark.parametrize("group_by", [("day",), ("month", "agent"), ("cause", "channel"), ("quarter",), ()])
+async def test_the_durations_summarised_in_the_database_give_the_figures_of_all_their_values(
+    db: AsyncEngine, group_by: tuple[str, ...]
+):
+    envs = Traffic(seed=4, start=date(2026, 3, 1), days=40, now=datetime(2026, 4, 10, 4, tzinfo=UTC), per_day=8).events
+    for i in range(0, len(envs), 500):
+        await absorb(db, [absorbed(e) for e in envs[i : i + 500] if domain.record(e)])
+    span = (date(2026, 3, 1), date(2026, 4, 30))
+    async with db.connect() as conn, conn.begin():
+        store = MetricsStore(conn)
+        every = await store.query(*span, group_by)
+        rows, summaries = (
+            await store.query(*span, group_by, without=domain.SUMMARISED),
+            await store.summaries(*span, group_by),
+        )
+    assert summaries and all(metric in domain.SUMMARISED for _, metric, _ in summaries)
+    assert not [r for r in rows if r[1] in domain.SUMMARISED]
+    params: dict[str, Any] = {"now": AT.timestamp(), "answer_target_seconds": 15}
+    assert domain.kpis(rows, group_by, summaries=summaries, **params) == domain.kpis(every, group_by, **params)
 
 
 async def test_http_kpis_csv_scorecard_and_prometheus(db: AsyncEngine, monkeypatch: pytest.MonkeyPatch):

@@ -58,10 +58,12 @@ class FakeMetricsStore:
         self.counts.update(items)
         return len(items)
 
-    async def query(self, start: date, end: date, group_by: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    async def query(
+        self, start: date, end: date, group_by: tuple[str, ...], *, without: tuple[str, ...] = ()
+    ) -> list[tuple[Any, ...]]:
         summed: Counter[tuple[Any, ...]] = Counter()
         for f, n in self.counts.items():
-            if not start <= f.day <= end:
+            if not start <= f.day <= end or f.metric in without:
                 continue
             keys = tuple(getattr(f, by) if by in DIMS else bucket_start(f.day, by) for by in group_by)
             summed[(keys, f.metric, f.value)] += n

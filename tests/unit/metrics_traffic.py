@@ -43,7 +43,9 @@ from shared.contract.events import (
     ComplaintSatisfactionRequested,
     ComplaintSlaBreached,
     ComplaintStatusChanged,
+    CustomerLinked,
     CustomerRef,
+    CustomerUnlinked,
     DueItemParked,
     Envelope,
     EventData,
@@ -68,6 +70,8 @@ CATEGORIES = (
     "catering",
     "other",
 )
+STEPS = ("booking", "preparation", "on_site", "catering", "av", "after_meeting", "other")
+CAUSES = ("staff_error", "equipment_failure", "process_gap", "training_gap", "third_party", "misunderstanding", "other")
 ACK_TARGET = 7200.0  # seconds (the formal reply: 2 hours)
 RESOLVE_TARGET = 259_200.0  # seconds (72 hours)
 
@@ -109,6 +113,7 @@ class Feedback:
     room: str | None
     score: int
     subject: str  # booking | complaint | service
+    meeting: str | None = None  # the booking, when the survey is about one
 
 
 @dataclass
@@ -168,6 +173,9 @@ class Complaint:
     breaches: list[tuple[datetime, str]] = field(default_factory=list)
     survey_asked_at: datetime | None = None
     survey_answered_at: datetime | None = None
+    step: str | None = None  # the service step, as last assessed
+    cause: str | None = None  # the root cause, as last found
+    booking: str | None = None  # the booking it is about
 
 
 @dataclass
@@ -186,6 +194,22 @@ class Facts:
     cancelled: list[tuple[datetime, str]] = field(default_factory=list)  # (when, room)
     rescheduled: list[tuple[datetime, str]] = field(default_factory=list)
     rejections: list[tuple[datetime, str]] = field(default_factory=list)  # booking.rejected (when, reason)
+    # customer.linked / .unlinked: (when, surviving record, the other record, linked)
+    links: list[tuple[datetime, str, str, bool]] = field(default_factory=list)
+
+    def same_customer(self) -> dict[str, set[str]]:
+        """Each customer record → every record linked with it now (the latest event about a pair stands)."""
+        latest: dict[frozenset[str], tuple[datetime, bool]] = {}
+        for at, a, b, linked in sorted(self.links):
+            latest[frozenset((a, b))] = (at, linked)
+        groups: dict[str, set[str]] = {}
+        for pair, (_, linked) in latest.items():
+            if linked:
+                a, b = sorted(pair)
+                merged = groups.get(a, {a}) | groups.get(b, {b})
+                for member in merged:
+                    groups[member] = merged
+        return groups
 
 
 class Traffic:
@@ -343,7 +367,23 @@ class Traffic:
         self.facts.calls.append(Call(at, customer, None, None))
         if customer is not None and rng.random() < 0.6:  # a call-back (some come too late to count)
             later = at + timedelta(seconds=rng.choice((rng.randrange(300, 20_000), rng.randrange(80_000, 110_000))))
-            self._call(day, later, customer, answered=True)
+            caller = customer
+            if rng.random() < 0.3:  # answered under another record of the same person, linked (before or after)
+                caller = self._uuid()
+                self._link(customer, caller, at + timedelta(seconds=rng.randrange(-3600, 40_000)))
+            self._call(day, later, caller, answered=True)
+
+    def _link(self, survivor: str, other: str, at: datetime) -> None:
+        """intake links a record into another (the same phone), and now and then parts them again."""
+        identities = [{"kind": "customer_id", "value": other}, {"kind": "phone", "value": "+85290000000"}]
+        if not self._emit(CustomerLinked(customer_id=survivor, identities=identities, evidence="same phone"), at):
+            return
+        self.facts.links.append((at, survivor, other, True))
+        if self.rng.random() < 0.25:
+            parted = at + timedelta(hours=self.rng.randrange(1, 48))
+            unlinked = CustomerUnlinked(customer_id=survivor, identities=identities, reason="two people")
+            if self._emit(unlinked, parted):
+                self.facts.links.append((parted, survivor, other, False))
 
     # -- bookings -----------------------------------------------------------------------------------
     def _request(self, day: date) -> None:
@@ -484,7 +524,8 @@ class Traffic:
         )
         if not self._emit(data, at):
             return False
-        self.facts.feedback.append(Feedback(at, channel, agent, room, score, subject))
+        meeting = subject_id if subject == "booking" else None
+        self.facts.feedback.append(Feedback(at, channel, agent, room, score, subject, meeting))
         return True
 
     # -- complaints ---------------------------------------------------------------------------------
@@ -500,7 +541,10 @@ class Traffic:
             at, channel, self._uuid(), customer, "complaint", reg_agent, category=category, inquiry_id=inquiry_id
         ):
             return
-        c = Complaint(complaint_id, at, channel, category, reg_agent, reg_agent)
+        c = Complaint(complaint_id, at, channel, category, reg_agent, reg_agent, step=rng.choice(STEPS))
+        held = [m for m in self.facts.meetings if m.completed_at is not None and m.completed_at <= at]
+        if held and rng.random() < 0.3:
+            c.booking = rng.choice(held).booking_id
         self.facts.complaints.append(c)
         registered = ComplaintRegistered(
             complaint_id=complaint_id,
@@ -512,6 +556,8 @@ class Traffic:
             registered_at=at,
             acknowledge_due_at=at + timedelta(seconds=ACK_TARGET),
             resolve_due_at=at + timedelta(seconds=RESOLVE_TARGET),
+            booking_id=c.booking,
+            service_step=c.step,  # type: ignore[arg-type]
         )
         self._emit(registered, at)
         self.seq = 0
@@ -519,13 +565,17 @@ class Traffic:
         for which in ("acknowledge", "resolve"):
             self._clock(c, which, "started", at, at, 0, 1)
 
-        def change(to: str, when: datetime, *, first_contact: bool | None = None) -> bool:
+        def change(to: str, when: datetime, *, first_contact: bool | None = None, step: str | None = None,
+                   cause: str | None = None) -> bool:  # fmt: skip
+            step, cause = step or c.step, cause or c.cause
             data = ComplaintStatusChanged.model_validate(
                 {"complaint_id": complaint_id, "from": status[0], "to": to, "actor": c.agent or "system",
-                 "category": c.category, "agent_id": c.agent, "first_contact": first_contact}
+                 "category": c.category, "agent_id": c.agent, "first_contact": first_contact,
+                 "service_step": step, "root_cause": cause}
             )  # fmt: skip
             if not self._emit(data, when):
                 return False
+            c.step, c.cause = step, cause
             if status[0] in ("resolved", "closed") and to not in ("resolved", "closed"):
                 c.reopened_at.append(when)
             if to == "resolved":
@@ -550,7 +600,8 @@ class Traffic:
         if rng.random() < 0.2:  # reclassified when assigned
             c.category = rng.choice(CATEGORIES)
         c.agent = handler
-        if not change("acknowledged", ack):
+        reassessed = rng.choice(STEPS) if rng.random() < 0.2 else None
+        if not change("acknowledged", ack, step=reassessed):
             return
         self._met(c, "acknowledge", 1, at, ack)
         if rng.random() < 0.05:
@@ -562,7 +613,8 @@ class Traffic:
         when = ack
         for step in ("investigating", "solution_proposed", "in_progress"):
             when += timedelta(seconds=rng.randrange(1800, 14_400))
-            if not change(step, when):
+            found = rng.choice(CAUSES) if step == "solution_proposed" and rng.random() < 0.85 else None
+            if not change(step, when, cause=found):
                 return
         if rng.random() < 0.15:
             return  # still being worked on

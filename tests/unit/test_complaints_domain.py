@@ -496,6 +496,8 @@ def test_allowed_transition(name: str, from_: str, to: str) -> None:
         "category": "equipment_failure",
         "agent_id": None,
         "first_contact": False if to == RESOLVED else None,
+        "service_step": None,
+        "root_cause": None,
     }
 
 

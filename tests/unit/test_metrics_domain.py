@@ -39,6 +39,7 @@ from shared.contract.events import (
     ComplaintStatusChanged,
     CustomerLinked,
     CustomerRef,
+    CustomerUnlinked,
     DueItemParked,
     Envelope,
     EventData,
@@ -273,11 +274,13 @@ class Complaint:
         self.t += timedelta(minutes=minutes)
         return self.t
 
-    def registered(self, agent: str | None = "ag-1") -> Complaint:
+    def registered(self, agent: str | None = "ag-1", *, step: str | None = None, booking: str | None = None
+                   ) -> Complaint:  # fmt: skip
         at = self.t
         self.records.append(rec(ComplaintRegistered(
             complaint_id=self.id, channel=self.channel, category=self.category, severity="normal",  # type: ignore[arg-type]
             registered_at=at, acknowledge_due_at=at + timedelta(hours=2), resolve_due_at=at + timedelta(hours=72),
+            service_step=step, booking_id=booking,  # type: ignore[arg-type]
         ), at))  # fmt: skip
         for which in ("acknowledge", "resolve"):
             self.clock(which, "started", 0, agent=agent, at=at)
@@ -294,12 +297,12 @@ class Complaint:
         ), at))  # fmt: skip
         return self
 
-    def status_to(self, to: str, *, agent: str | None = "ag-2", minutes: float = 60, first_contact: bool | None = None
-                  ) -> Complaint:  # fmt: skip
+    def status_to(self, to: str, *, agent: str | None = "ag-2", minutes: float = 60, first_contact: bool | None = None,
+                  step: str | None = None, cause: str | None = None) -> Complaint:  # fmt: skip
         at = self._at(minutes)
         data = ComplaintStatusChanged.model_validate(
             {"complaint_id": self.id, "from": self.status, "to": to, "actor": agent or "sup", "category": self.category,
-             "agent_id": agent, "first_contact": first_contact}
+             "agent_id": agent, "first_contact": first_contact, "service_step": step, "root_cause": cause}
         )  # fmt: skip
         self.records.append(rec(data, at))
         self.status = to
@@ -409,6 +412,48 @@ def test_the_complaint_survey_cohort_is_the_day_it_was_asked():
     assert counts(f, "complaint_surveys_answered", day=D2) == 1
 
 
+def test_a_complaint_counts_under_its_service_step_as_last_assessed_and_its_root_cause_once_found():
+    c = Complaint().registered(step="catering").status_to("acknowledged", step="catering")
+    c.status_to("investigating", step="on_site").status_to("solution_proposed", step="on_site", cause="staff_error")
+    c.status_to("in_progress", step="on_site", cause="training_gap").status_to("resolved", step="on_site",
+                                                                                cause="training_gap")  # fmt: skip
+    f = c.facts()
+    for metric in ("complaints_registered", "cohort_resolved", "cohort_ever_resolved", "handling_time",
+                   "complaints_resolved"):  # fmt: skip
+        assert counts(f, metric, service_step="on_site", cause="training_gap") == 1, metric
+        assert counts(f, metric, cause="staff_error") == 0, metric
+    early = Complaint("k2").registered(step="av").status_to("acknowledged").facts()  # an older producer: no step later
+    assert counts(early, "complaints_registered", service_step="av", cause="") == 1
+
+
+def test_a_complaint_about_a_booking_counts_against_that_meeting_and_a_survey_about_a_booking_is_per_meeting():
+    f = project(*Complaint().registered(booking="bk-7").records)
+    assert counts(f, "complaints_registered", meeting="bk-7") == 1
+    assert counts(f, "cohort_resolved", meeting="bk-7") == 0  # only the registration names the meeting
+    answer = FeedbackReceived(subject_type="booking", subject_id="bk-7", score=4, score_100=80, channel="survey")
+    service = FeedbackReceived(subject_type="service", subject_id="x", score=2, score_100=40, channel="survey")
+    done = BookingCompleted(booking_id="bk-7", customer_id="c", room_id="R1", start=START, end=END, checked_in=True)
+    g = project(rec(answer, END + timedelta(hours=1)), rec(service), rec(done, END))
+    assert values(g, "satisfaction") == [2, 4]
+    assert counts(g, "satisfaction", meeting="bk-7", value=4) == 1 and counts(g, "satisfaction", meeting="") == 1
+    for metric in ("meetings_completed", "booking_surveys_requested", "booking_surveys_answered"):
+        assert counts(g, metric, meeting="bk-7", room="R1") == 1, metric
+
+
+def test_figures_by_cause_service_step_and_meeting():
+    by_cause = figs(("complaints_registered", 0, 3), ("cohort_resolved", 0, 2), ("inquiries", 0, 9),
+                    ("satisfaction", 5, 1), grouped=("cause",))  # fmt: skip
+    assert by_cause["complaints"]["registered"] == 3 and by_cause["resolution_rate"] == round(2 / 3, 4)
+    assert by_cause["inquiries"] is None and by_cause["complaint_rate"] is None
+    assert by_cause["satisfaction"]["responses"] is None  # a survey names no cause
+    by_step = figs(("complaints_registered", 0, 2), ("sla_resolve_in_time", 0, 1), grouped=("service_step", "agent"))
+    assert by_step["complaints"]["registered"] == 2 and by_step["sla"]["resolve"]["compliance"] == 1.0
+    meeting = figs(("satisfaction", 4, 1), ("satisfaction", 5, 1), ("meetings_completed", 0, 1),
+                   ("complaints_registered", 0, 1), ("cohort_resolved", 0, 1), grouped=("meeting",))  # fmt: skip
+    assert meeting["satisfaction"]["average"] == 90.0 and meeting["satisfaction"]["grade"] == "excellent"
+    assert meeting["complaints"]["per_meeting_held"] == 1.0 and meeting["complaints"]["cohort"]["resolved"] is None
+
+
 def test_a_complaints_events_in_any_order_give_the_same_facts():
     c = (
         Complaint().registered()
@@ -508,6 +553,39 @@ def test_a_missed_call_is_called_back_by_the_next_answered_call_with_the_custome
     assert values(anonymous, "callbacks") == []
     wider = Policy(tz=HK, callback_within_seconds=2 * 86_400)
     assert values(project(missed("c1", T0), phone_inquiry("c1", T0 + timedelta(hours=25)), policy=wider), "callbacks")
+
+
+def link(survivor: str, other: str, at: datetime, *, linked: bool = True) -> Record:
+    identities = [{"kind": "customer_id", "value": other}, {"kind": "email", "value": "a@example.com"}]
+    if linked:
+        return rec(CustomerLinked(customer_id=survivor, identities=identities, evidence="same email"), at)
+    return rec(CustomerUnlinked(customer_id=survivor, identities=identities, reason="two people"), at)
+
+
+def test_a_call_back_under_a_record_linked_with_the_callers_counts_in_any_order_and_an_unlink_parts_them():
+    calls = [missed("c2", T0), phone_inquiry("c1", T0 + timedelta(hours=2))]
+    assert values(project(*calls), "callbacks") == []  # two records, no link: two customers
+    linked = link("c1", "c2", T0 + timedelta(days=3))  # the link may come days later: the figure follows it
+    for order in itertools.permutations([*calls, linked]):
+        assert values(project(*order), "callbacks") == [2 * 3600], order
+    parted = link("c1", "c2", T0 + timedelta(days=4), linked=False)
+    for order in itertools.permutations([*calls, linked, parted]):
+        assert values(project(*order), "callbacks") == [], order
+    again = link("c1", "c2", T0 + timedelta(days=5))
+    assert values(project(*calls, parted, again, linked), "callbacks") == [2 * 3600]
+
+
+def test_records_linked_through_a_third_are_one_customer_counted_once():
+    records = [
+        missed("c3", T0, "u1"), missed("c1", T0 + timedelta(minutes=5), "u2"),
+        phone_inquiry("c2", T0 + timedelta(hours=1)),
+        link("c1", "c2", T0), link("c2", "c3", T0),
+    ]  # fmt: skip
+    assert values(project(*records), "callbacks") == [3300, 3600]
+    states = Projection(POLICY)
+    for r in records:
+        states.apply(r)
+    assert values(domain.facts_of_states(states.states, POLICY), "callbacks") == [3300, 3600]
 
 
 # == states ===================================================================================================
@@ -716,6 +794,8 @@ def test_group_by_parsing():
     assert domain.parse_group_by(None) == ("day",)
     assert domain.parse_group_by("agent,category") == ("agent", "category")
     assert domain.parse_group_by("month, room") == ("month", "room")
+    assert domain.parse_group_by("cause,service_step") == ("cause", "service_step")
+    assert domain.parse_group_by("month,meeting") == ("month", "meeting")
     for bad in ("building", "agent,agent", "day,week", "a,b,c", "agent,category,room", ","):
         with pytest.raises(ValueError):
             domain.parse_group_by(bad)
@@ -747,3 +827,66 @@ def test_review_periods_are_whole_months_and_quarters():
     assert domain.review_period(today, "quarter", "2026-12-31") == (date(2026, 10, 1), date(2026, 12, 31))
     with pytest.raises(ValueError):
         domain.review_period(today, "week", None)
+
+
+# == business time ===========================================================================================
+WEEKDAYS_9_18 = {"hours": {d: ["09:00", "18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}, "holidays": []}
+
+
+def test_a_reply_over_a_weekend_counts_only_the_opening_hours_in_business_time():
+    desk = domain.BusinessHours.parse(WEEKDAYS_9_18 | {"holidays": ["2026-03-09"]}, HK)
+    friday_1730 = datetime(2026, 3, 6, 9, 30, tzinfo=UTC)  # 17:30 in Hong Kong
+    tuesday_0930 = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)  # Monday 9 March is a holiday
+    seconds = (tuesday_0930 - friday_1730).total_seconds()
+    assert domain.business_seconds(desk, friday_1730, tuesday_0930) == 3600
+    reply = rec(AgentReplied(conversation_id="c", channel="email", agent_id="ag-1", replied_at=tuesday_0930,
+                             first_reply=True, response_seconds=seconds), tuesday_0930)  # fmt: skip
+    with_hours = Policy(tz=HK, business_hours=desk)
+    assert values(project(reply, policy=with_hours), "first_response_business") == [3600]
+    assert values(project(reply, policy=with_hours), "first_response") == [seconds]
+    assert values(project(reply), "first_response_business") == []  # no calendar: calendar time only
+
+
+def test_business_hours_are_checked_when_read():
+    for bad in ({"hours": {}}, {"hours": {"mon": ["18:00", "09:00"]}}, {"hours": {"monday": ["09:00", "18:00"]}},
+                {"hours": {"mon": ["9am", "6pm"]}}, {"hours": {"mon": ["09:00", "18:00"]}, "holiday": []}):  # fmt: skip
+        with pytest.raises(ValueError):
+            domain.BusinessHours.parse(bad, HK)
+    late = domain.BusinessHours.parse({"hours": {"sat": ["20:00", "24:00"]}}, HK)
+    saturday_23 = datetime(2026, 3, 7, 15, tzinfo=UTC)
+    assert domain.business_seconds(late, saturday_23, saturday_23 + timedelta(hours=5)) == 3600
+
+
+def _minutes_open(desk: domain.BusinessHours, start: datetime, minutes: int) -> int:
+    """Brute force: each minute of the span whose first instant lies in its venue day's opening."""
+    n = 0
+    for i in range(minutes):
+        t = start + timedelta(minutes=i)
+        for d in (t.astimezone(desk.tz).date() - timedelta(days=1), t.astimezone(desk.tz).date()):
+            interval = desk.opening(d)
+            if interval and interval[0] <= t < interval[1]:
+                n += 1
+                break
+    return n
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hours=st.dictionaries(
+        st.sampled_from(("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+        st.tuples(st.integers(0, 22), st.integers(1, 24)).filter(lambda h: h[0] < h[1]),
+        min_size=1,
+    ),
+    holiday=st.integers(0, 9),
+    zone=st.sampled_from(("Asia/Hong_Kong", "Europe/London")),
+    start_minute=st.integers(0, 14 * 24 * 60),
+    minutes=st.integers(0, 4 * 24 * 60),
+)
+def test_business_seconds_equal_the_open_minutes_counted_one_by_one(hours, holiday, zone, start_minute, minutes):
+    tz = ZoneInfo(zone)
+    spec = {"hours": {d: [f"{o:02d}:00", f"{c:02d}:00"] for d, (o, c) in hours.items()},
+            "holidays": [(date(2026, 3, 20) + timedelta(days=holiday)).isoformat()]}  # fmt: skip
+    desk = domain.BusinessHours.parse(spec, tz)
+    start = datetime(2026, 3, 20, tzinfo=UTC) + timedelta(minutes=start_minute)  # across London's change to BST
+    got = domain.business_seconds(desk, start, start + timedelta(minutes=minutes))
+    assert got == 60 * _minutes_open(desk, start, minutes)

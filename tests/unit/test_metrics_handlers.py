@@ -17,9 +17,12 @@ from services.metrics.handlers import Absorbed
 from shared.contract.events import (
     AgentReplied,
     BookingConfirmed,
+    CallMissed,
     ComplaintRegistered,
     ComplaintStatusChanged,
+    CustomerLinked,
     CustomerRef,
+    CustomerUnlinked,
     Envelope,
     EventData,
     FeedbackReceived,
@@ -274,3 +277,36 @@ async def test_a_month_of_traffic_in_any_order_and_any_batches_gives_the_same_fi
     assert await in_order.kpis(*month, group_by=("agent", "category")) == await shuffled.kpis(
         *month, group_by=("agent", "category")
     )
+
+
+async def test_a_link_recounts_the_call_backs_of_every_record_linked_before_and_an_unlink_restores_them():
+    metrics = Metrics()
+
+    def phone(customer: str, at: datetime) -> Envelope:
+        data = InquiryReceived(
+            inquiry_id=str(uuid.uuid4()), channel="phone", source_ref=f"call:{customer}", conversation_id="call",
+            customer=CustomerRef(customer_id=customer), intent="inquiry", language="en", text="",
+            received_at=at,
+        )  # fmt: skip
+        return event(data, at)
+
+    def link(survivor: str, other: str, at: datetime, linked: bool = True) -> Envelope:
+        ids = [{"kind": "customer_id", "value": other}]
+        if linked:
+            return event(CustomerLinked(customer_id=survivor, identities=ids, evidence="same phone"), at)
+        return event(CustomerUnlinked(customer_id=survivor, identities=ids, reason="two people"), at)
+
+    missed = event(CallMissed(call_id="u1", customer_id="c-b", disposition="NO ANSWER", started_at=START), START)
+    await metrics.absorb([absorbed(missed), absorbed(phone("c-c", START + timedelta(hours=1)))])
+    await metrics.absorb([absorbed(link("c-a", "c-b", START + timedelta(hours=2)))])
+    assert metrics.store.count("callbacks") == 0  # c-c is still someone else
+    # this batch touches c-a and c-c only: c-b, linked with c-a before, is loaded for their shared figure
+    await metrics.absorb([absorbed(link("c-a", "c-c", START + timedelta(hours=3)))])
+    assert metrics.store.count("callbacks", value=3600) == 1
+    await metrics.absorb([absorbed(link("c-a", "c-b", START + timedelta(hours=4), linked=False))])
+    assert metrics.store.count("callbacks") == 0
+    # and what the batches left equals a rebuild from the states
+    rebuilt = domain.facts_of_states(metrics.store.states, metrics.policy)
+    assert {f: n for f, n in metrics.store.counts.items() if n and f.metric == "callbacks"} == {
+        f: n for f, n in rebuilt.items() if n and f.metric == "callbacks"
+    }

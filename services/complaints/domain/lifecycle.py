@@ -422,6 +422,8 @@ class _Draft:
                 category=s.category,  # type: ignore[arg-type]
                 agent_id=s.agent_id,
                 first_contact=first_contact,
+                service_step=s.service_step,  # type: ignore[arg-type]
+                root_cause=s.root_cause,  # type: ignore[arg-type]
             )
         )
 
@@ -837,7 +839,9 @@ def _request_reruns(draft: _Draft, cmd: Command) -> None:
     """The plan's re-runs of the meeting not yet requested: booking.requested for each (or the reason
     it cannot be), recorded on the action and in the history (before the command's own entry)."""
     s = draft.state
-    customer = rerun.Customer(s.complaint_id, s.customer_id, s.reply_channel, s.reply_address, s.language)
+    customer = rerun.Customer(
+        s.complaint_id, s.customer_id, s.reply_channel, s.reply_address, s.language, s.agent_id
+    )
     made = rerun.requests(s.actions, customer, draft.booking, cmd.at)
     draft.state = replace(s, actions=made.actions)
     draft.events.extend(made.requests)

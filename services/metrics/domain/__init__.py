@@ -9,7 +9,22 @@
 - :mod:`.live`: the live figures ops alert on (Prometheus gauges).
 """
 
-from .figures import GRADES, Bucket, figures, flatten, grade, grade_zh, kpis, median, p90, ratio, scorecard_row
+from .calendar import BusinessHours, business_seconds
+from .figures import (
+    GRADES,
+    SUMMARISED,
+    Bucket,
+    Summary,
+    figures,
+    flatten,
+    grade,
+    grade_zh,
+    kpis,
+    median,
+    p90,
+    ratio,
+    scorecard_row,
+)
 from .live import Live, live, past_due
 from .periods import GROUP_BYS, PERIODS, TIME_BUCKETS, parse_group_by, period_range, review_period
 from .projection import DIMS, METRICS, SLA_TARGETS, Days, Fact, Metric, Policy, Projection, facts_of_states, touched
@@ -24,8 +39,10 @@ __all__ = [
     "METRICS",
     "PERIODS",
     "SLA_TARGETS",
+    "SUMMARISED",
     "TIME_BUCKETS",
     "Bucket",
+    "BusinessHours",
     "Days",
     "Fact",
     "Live",
@@ -35,6 +52,8 @@ __all__ = [
     "Record",
     "Refusal",
     "State",
+    "Summary",
+    "business_seconds",
     "facts_of_states",
     "figures",
     "flatten",

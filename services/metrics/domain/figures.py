@@ -1,8 +1,10 @@
 """The KPI formulas: counted facts of a period (and a group) → the figures supervisors read.
 
 The input is a :class:`Bucket`: for each metric, how many facts there were of each value
-(``kpi_daily`` summed over the period's days, in one group). Every figure here is computed from that
-alone, exactly: counts, sums, ratios, means, medians and p90s of the values themselves. README.md
+(``kpi_daily`` summed over the period's days, in one group), or for a duration the :class:`Summary`
+of those values (what the mean, median and p90 read of them, computed once from the sorted values).
+Every figure here is computed from that alone, exactly: counts, sums, ratios, means, medians and p90s
+of the values themselves. README.md
 ("Metrics: the KPIs") defines each figure in words with its source events.
 
 - mean: the sum of the values over their count, rounded to 0.1 s (2 places for scores);
@@ -17,8 +19,11 @@ is null in that grouping's groups (not 0: the data cannot say).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+from operator import mul
+from typing import Any, NamedTuple
 
 from .projection import (
     AGENT_REPLIES,
@@ -48,12 +53,14 @@ from .projection import (
     DUE_ITEMS_PARKED,
     ESCALATIONS,
     FIRST_RESPONSE,
+    FIRST_RESPONSE_BUSINESS,
     HANDLING_TIME,
     INQUIRIES,
     MEETINGS_COMPLETED,
     MEETINGS_SCHEDULED,
     METRICS,
     NEXT_RESPONSE,
+    NEXT_RESPONSE_BUSINESS,
     NO_SHOWS,
     NOTIFICATIONS_FAILED,
     PHONE_ANSWERED,
@@ -69,6 +76,14 @@ from .projection import (
     SLA_TARGETS,
     Metric,
 )
+
+# The durations whose values are many (about one per reply, complaint or target): /kpis reads their
+# :class:`Summary` per group from the database instead of every value (the figures are the same).
+SUMMARISED: tuple[str, ...] = tuple(
+    m.name
+    for m in (FIRST_RESPONSE, NEXT_RESPONSE, FIRST_RESPONSE_BUSINESS, NEXT_RESPONSE_BUSINESS, HANDLING_TIME,
+              CALLBACKS, *SLA_MET.values())
+)  # fmt: skip
 
 # The seeds' satisfaction grades on the 100-point scale (lower bound, grade, 中文), best first.
 GRADES = ((90.0, "excellent", "優秀"), (80.0, "good", "良好"), (60.0, "pass", "合格"), (0.0, "fail", "不合格"))
@@ -126,17 +141,52 @@ def _at_rank(hist: Mapping[int, int], rank: int) -> float:
     raise ValueError("rank beyond the count")
 
 
+class Summary(NamedTuple):
+    """What the figures read of a duration's values: how many, their sum, the two middle values (the
+    same one for an odd count) and the value at the p90's rank (nearest rank ⌈0.9 n⌉), computed once
+    per group from its sorted values instead of from a histogram dict."""
+
+    n: int
+    total: int
+    lo: int
+    hi: int
+    p90: int
+
+    @classmethod
+    def of_sorted(cls, values: Sequence[int], counts: Sequence[int]) -> Summary:
+        """The summary of ascending distinct ``values`` counted ``counts`` times (each count > 0): the
+        ranks by cumulative counts, found by bisection."""
+        cum = list(accumulate(counts))
+        n = cum[-1]
+
+        def at(rank: int) -> int:
+            return values[bisect_left(cum, rank)]
+
+        return cls(n, sum(map(mul, values, counts)), at((n + 1) // 2), at(n // 2 + 1), at(-(-9 * n // 10)))
+
+
 class Bucket:
-    """The counted facts of one group: metric → {value → count}; ``grouped``: the dimensions of the
-    grouping (a metric not broken down by all of them gives null)."""
+    """The counted facts of one group: metric → {value → count}, or for the durations of
+    :data:`SUMMARISED` their :class:`Summary`; ``grouped``: the dimensions of the grouping (a metric not
+    broken down by all of them gives null)."""
 
     def __init__(self, grouped: Iterable[str] = ()):
         self.hist: dict[str, dict[int, int]] = {}
+        self.summaries: dict[str, Summary] = {}
         self.grouped = tuple(grouped)
+        self._values: dict[str, dict[int, int]] = {}  # the nonzero counts, once read (figures read each often)
+        self._summaries: dict[str, Summary] = {}  # summaries of those, once computed
+
+    def summarise(self, metric: str, summary: Summary) -> None:
+        self.summaries[metric] = summary
 
     def add(self, metric: str, value: int, count: int) -> None:
-        values = self.hist.setdefault(metric, {})
+        values = self.hist.get(metric)
+        if values is None:
+            values = self.hist[metric] = {}
         values[value] = values.get(value, 0) + count
+        self._values.pop(metric, None)
+        self._summaries.pop(metric, None)
 
     def merge(self, other: Bucket) -> None:
         for metric, values in other.hist.items():
@@ -147,10 +197,16 @@ class Bucket:
         return all(dim in metric.by for dim in self.grouped)
 
     def values(self, metric: Metric) -> dict[int, int]:
-        return {v: c for v, c in self.hist.get(metric.name, {}).items() if c}
+        found = self._values.get(metric.name)
+        if found is None:
+            found = self._values[metric.name] = {v: c for v, c in self.hist.get(metric.name, {}).items() if c}
+        return found
 
     def n(self, metric: Metric) -> int | None:
-        return sum(self.values(metric).values()) if self.known(metric) else None
+        if not self.known(metric):
+            return None
+        summary = self.summaries.get(metric.name)
+        return summary.n if summary is not None else sum(self.values(metric).values())
 
     def n_of(self, metric: Metric, value: int) -> int | None:
         return self.values(metric).get(value, 0) if self.known(metric) else None
@@ -160,18 +216,30 @@ class Bucket:
             return None
         return sum(c for v, c in self.values(metric).items() if v <= limit)
 
+    def summary(self, metric: Metric) -> Summary | None:
+        """The values' summary: as the database gave it, or from the counted values (sorted once)."""
+        found = self.summaries.get(metric.name) or self._summaries.get(metric.name)
+        if found is None:
+            values = self.values(metric)
+            if not values:
+                return None
+            ordered = sorted(values)
+            found = self._summaries[metric.name] = Summary.of_sorted(ordered, [values[v] for v in ordered])
+        return found
+
     def mean(self, metric: Metric, digits: int = 1) -> float | None:
-        values = self.values(metric)
-        count = sum(values.values())
-        if not count or not self.known(metric):
-            return None
-        return round(sum(v * c for v, c in values.items()) / count, digits)
+        summary = self.summary(metric) if self.known(metric) else None
+        return round(summary.total / summary.n, digits) if summary is not None else None
 
     def median(self, metric: Metric) -> float | None:
-        return median(self.values(metric)) if self.known(metric) else None
+        summary = self.summary(metric) if self.known(metric) else None
+        if summary is None:
+            return None
+        return float(summary.lo) if summary.n % 2 else (summary.lo + summary.hi) / 2
 
     def p90(self, metric: Metric) -> float | None:
-        return p90(self.values(metric)) if self.known(metric) else None
+        summary = self.summary(metric) if self.known(metric) else None
+        return float(summary.p90) if summary is not None else None
 
     def times(self, metric: Metric, count_key: str = "count") -> dict[str, Any]:
         """Count, mean, median and p90 of a duration (seconds)."""
@@ -274,6 +342,8 @@ def figures(b: Bucket, *, now: float, answer_target_seconds: float) -> dict[str,
         },
         "first_response": b.times(FIRST_RESPONSE, "replies"),
         "next_response": b.times(NEXT_RESPONSE, "replies"),
+        "first_response_business": b.times(FIRST_RESPONSE_BUSINESS, "replies"),
+        "next_response_business": b.times(NEXT_RESPONSE_BUSINESS, "replies"),
         "agent_replies": replies,
         "missed_calls": missed,
         "phone": {
@@ -325,6 +395,10 @@ SCORECARD_FIELDS: tuple[tuple[str, str], ...] = (
     ("next_response_average_seconds", "next_response.average_seconds"),
     ("next_response_median_seconds", "next_response.median_seconds"),
     ("next_response_p90_seconds", "next_response.p90_seconds"),
+    ("first_response_business_average_seconds", "first_response_business.average_seconds"),
+    ("first_response_business_median_seconds", "first_response_business.median_seconds"),
+    ("first_response_business_p90_seconds", "first_response_business.p90_seconds"),
+    ("next_response_business_median_seconds", "next_response_business.median_seconds"),
     ("calls_answered", "phone.answered"),
     ("calls_answered_within_target_rate", "phone.answered_within_target_rate"),
     ("complaints_handled", "complaints.cohort.registered"),
@@ -379,13 +453,23 @@ def declared(metric: str) -> Metric:
 
 # -- a query's rows → the report -------------------------------------------------------------------------
 Row = tuple[tuple[Any, ...], str, int, int]  # (group keys, metric, value, count)
+SummaryRow = tuple[tuple[Any, ...] | None, str, Summary]  # (group keys, or None for the totals; metric; summary)
 
 
-def kpis(rows: Iterable[Row], group_by: tuple[str, ...], *, now: float, answer_target_seconds: float) -> dict[str, Any]:
+def kpis(
+    rows: Iterable[Row],
+    group_by: tuple[str, ...],
+    *,
+    now: float,
+    answer_target_seconds: float,
+    summaries: Iterable[SummaryRow] = (),
+) -> dict[str, Any]:
     """Totals and one group per key of ``group_by`` (one or two of day/week/month/quarter and
-    channel/agent/category/room). ``rows``: counted facts with their group keys in ``group_by``'s
+    channel/agent/category/room …). ``rows``: counted facts with their group keys in ``group_by``'s
     order — a time bucket's first day, or a dimension's value ("" when unknown: the group keyed
-    null). Groups are sorted by key (unknown last); keys with no facts do not appear."""
+    null); ``summaries``: for metrics of :data:`SUMMARISED`, their summary per group and over all
+    (keys None), when the rows leave their values out. Groups are sorted by key (unknown last); keys
+    with no facts do not appear."""
     from .periods import TIME_BUCKETS, bucket_label
 
     grouped = tuple(g for g in group_by if g not in TIME_BUCKETS)
@@ -396,6 +480,14 @@ def kpis(rows: Iterable[Row], group_by: tuple[str, ...], *, now: float, answer_t
         if bucket is None:
             bucket = groups[keys] = Bucket(grouped)
         bucket.add(metric, value, count)
+    for keys, metric, summary in summaries:
+        if keys is None:
+            totals.summarise(metric, summary)
+            continue
+        bucket = groups.get(keys)
+        if bucket is None:
+            bucket = groups[keys] = Bucket(grouped)
+        bucket.summarise(metric, summary)
 
     def label(key: Any, by: str) -> str | None:
         if by in TIME_BUCKETS:

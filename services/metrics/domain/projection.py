@@ -1,9 +1,10 @@
 """Records → facts: the daily aggregate the figures are computed from.
 
-A :class:`Fact` is one count on a venue-local day, of a metric, with the four dimensions (channel,
-agent, category, room; ``""`` when unknown) and a whole-number ``value`` (seconds, a score, a level,
-an instant; 0 for a plain count). ``kpi_daily`` holds how many times each fact occurred, so a mean,
-a median or a p90 over any days and any grouping is exact: the values themselves are kept, counted.
+A :class:`Fact` is one count on a venue-local day, of a metric, with its dimensions (channel, agent,
+category, room, a complaint's service step and root cause, a meeting; ``""`` when unknown) and a
+whole-number ``value`` (seconds, a score, a level, an instant; 0 for a plain count). ``kpi_daily``
+holds how many times each fact occurred, so a mean, a median or a p90 over any days and any grouping
+is exact: the values themselves are kept, counted.
 
 Two sources of facts:
 
@@ -11,8 +12,9 @@ Two sources of facts:
   score). Added once, when the event is first logged.
 - **entity facts**: what a complaint, booking, request or customer *state* (:mod:`.state`) stands for
   (registered on day d and resolved since, handling time, met its target in time, a meeting held,
-  a missed call called back). When a state changes, its old facts are taken out and its new ones put
-  in (:class:`Projection`), so the aggregate always equals the facts of the current states.
+  a missed call called back — over the customer records linked with the caller's: one person).
+  When a state changes, its old facts are taken out and its new ones put in (:class:`Projection`),
+  so the aggregate always equals the facts of the current states.
 
 Durations are counted in whole seconds (rounded half up); instants are whole epoch seconds.
 """
@@ -23,15 +25,16 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from .calendar import BusinessHours, business_seconds
 from .records import Record, epoch
 from .state import State, kind_of, merge, stamp
 
-Dim = Literal["channel", "agent", "category", "room"]
-DIMS: tuple[Dim, ...] = ("channel", "agent", "category", "room")
+Dim = Literal["channel", "agent", "category", "room", "service_step", "cause", "meeting"]
+DIMS: tuple[Dim, ...] = ("channel", "agent", "category", "room", "service_step", "cause", "meeting")
 SERVICE_ATTITUDE = "service_attitude"
 RESOLVED_STATUSES = frozenset({"resolved", "closed"})
 
@@ -39,12 +42,13 @@ RESOLVED_STATUSES = frozenset({"resolved", "closed"})
 @dataclass(frozen=True)
 class Policy:
     """What metrics decides with: the venue's time zone (its days, its "today"), the phone answer
-    target (seconds; seed 003: within three rings) and how soon a missed call must be called back to
-    count as called back."""
+    target (seconds; seed 003: within three rings), how soon a missed call must be called back to
+    count as called back, and the desk's business hours (None: response times in calendar time only)."""
 
     tz: ZoneInfo
     answer_target_seconds: int = 15
     callback_within_seconds: int = 86_400
+    business_hours: BusinessHours | None = None
 
 
 class Fact(NamedTuple):
@@ -56,6 +60,9 @@ class Fact(NamedTuple):
     agent: str = ""
     category: str = ""
     room: str = ""
+    service_step: str = ""  # a complaint's service step (as last assessed)
+    cause: str = ""  # a complaint's root cause (as last found)
+    meeting: str = ""  # a booking occurrence (its booking id)
     value: int = 0
 
 
@@ -81,7 +88,7 @@ class Metric:
         get = dims.get
         return Fact(
             day, self.name, get("channel") or "", get("agent") or "", get("category") or "", get("room") or "",
-            math.floor(value + 0.5),
+            get("service_step") or "", get("cause") or "", get("meeting") or "", math.floor(value + 0.5),
         )  # fmt: skip
 
 
@@ -90,17 +97,21 @@ def whole(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-CH, CH_AG, COMPLAINT_DIMS = ("channel",), ("channel", "agent"), ("channel", "agent", "category")
+CH, CH_AG = ("channel",), ("channel", "agent")
+COMPLAINT_DIMS: tuple[Dim, ...] = ("channel", "agent", "category", "service_step", "cause")
+INQUIRY_DIMS: tuple[Dim, ...] = ("channel", "agent", "category")
 
 # -- event facts ---------------------------------------------------------------------------------
-INQUIRIES = Metric("inquiries", COMPLAINT_DIMS)
-COMPLAINTS_RECEIVED = Metric("complaints_received", COMPLAINT_DIMS)
+INQUIRIES = Metric("inquiries", INQUIRY_DIMS)
+COMPLAINTS_RECEIVED = Metric("complaints_received", INQUIRY_DIMS)
 AGENT_REPLIES = Metric("agent_replies", CH_AG)
 FIRST_RESPONSE = Metric("first_response", CH_AG)  # value: seconds
 NEXT_RESPONSE = Metric("next_response", CH_AG)  # value: seconds
+FIRST_RESPONSE_BUSINESS = Metric("first_response_business", CH_AG)  # value: seconds within business hours
+NEXT_RESPONSE_BUSINESS = Metric("next_response_business", CH_AG)  # value: seconds within business hours
 PHONE_ANSWERED = Metric("phone_answered", CH_AG)  # value: seconds from ringing to answer
 CALLS_MISSED = Metric("calls_missed", CH)
-SATISFACTION = Metric("satisfaction", ("channel", "agent", "room"))  # value: score 1-5
+SATISFACTION = Metric("satisfaction", ("channel", "agent", "room", "meeting"))  # value: score 1-5
 BOOKINGS_REJECTED = Metric("bookings_rejected", ("category",))  # category: the reason code
 BOOKINGS_CANCELLED = Metric("bookings_cancelled", ("room",))
 BOOKINGS_RESCHEDULED = Metric("bookings_rescheduled", ("room",))
@@ -116,12 +127,12 @@ DUE_ITEMS_PARKED = Metric("due_items_parked")
 BOOKINGS_REQUESTED = Metric("bookings_requested", ("channel", "room"))  # on the day requested
 REQUESTS_CONFIRMED = Metric("requests_confirmed", ("channel", "room"))  # same day: of those requested
 BOOKINGS_CONFIRMED = Metric("bookings_confirmed", ("channel", "room"))  # on the day first confirmed
-MEETINGS_COMPLETED = Metric("meetings_completed", ("room",))  # on the meeting's day
-MEETINGS_SCHEDULED = Metric("meetings_scheduled", ("room",))  # not ended yet when last heard; value: end
-BOOKING_SURVEYS_REQUESTED = Metric("booking_surveys_requested", ("room",))
-BOOKING_SURVEYS_ANSWERED = Metric("booking_surveys_answered", ("room",))
+MEETINGS_COMPLETED = Metric("meetings_completed", ("room", "meeting"))  # on the meeting's day
+MEETINGS_SCHEDULED = Metric("meetings_scheduled", ("room", "meeting"))  # not ended yet when last heard; value: end
+BOOKING_SURVEYS_REQUESTED = Metric("booking_surveys_requested", ("room", "meeting"))
+BOOKING_SURVEYS_ANSWERED = Metric("booking_surveys_answered", ("room", "meeting"))
 # -- entity facts: complaints (on the day registered unless said otherwise) ---------------------------
-COMPLAINTS_REGISTERED = Metric("complaints_registered", COMPLAINT_DIMS)
+COMPLAINTS_REGISTERED = Metric("complaints_registered", (*COMPLAINT_DIMS, "meeting"))  # meeting: its booking
 COMPLAINTS_WITHDRAWN = Metric("complaints_withdrawn", COMPLAINT_DIMS)
 COHORT_RESOLVED = Metric("cohort_resolved", COMPLAINT_DIMS)
 COHORT_RESOLVED_IN_TIME = Metric("cohort_resolved_in_time", COMPLAINT_DIMS)
@@ -156,7 +167,7 @@ class Days:
 
 
 # -- a record's own facts ----------------------------------------------------------------------------
-def event_facts(r: Record, days: Days) -> list[Fact]:
+def event_facts(r: Record, days: Days, business_hours: BusinessHours | None = None) -> list[Fact]:
     day = days.of(r.at)
     t = r.type
     if t == "inquiry.received":
@@ -167,15 +178,21 @@ def event_facts(r: Record, days: Days) -> list[Fact]:
     if t == "agent.replied":
         out = [AGENT_REPLIES(day, channel=r.channel, agent=r.agent)]
         if r.value is not None:
-            metric = FIRST_RESPONSE if r.attrs.get("first_reply") else NEXT_RESPONSE
+            first = bool(r.attrs.get("first_reply"))
+            metric = FIRST_RESPONSE if first else NEXT_RESPONSE
             out.append(metric(day, r.value, channel=r.channel, agent=r.agent))
+            if business_hours is not None:
+                seconds = business_seconds(business_hours, r.at - timedelta(seconds=r.value), r.at)
+                business = FIRST_RESPONSE_BUSINESS if first else NEXT_RESPONSE_BUSINESS
+                out.append(business(day, seconds, channel=r.channel, agent=r.agent))
             if r.channel == "phone":
                 out.append(PHONE_ANSWERED(day, r.value, channel=r.channel, agent=r.agent))
         return out
     if t == "call.missed":
         return [CALLS_MISSED(day, channel="phone")]
     if t == "feedback.received":
-        return [SATISFACTION(day, r.value or 0, channel=r.channel, agent=r.agent, room=r.room)]
+        meeting = r.subject if r.attrs.get("subject_type") == "booking" else None
+        return [SATISFACTION(day, r.value or 0, channel=r.channel, agent=r.agent, room=r.room, meeting=meeting)]
     if t == "booking.confirmed":
         return [BOOKINGS_CONFIRMED_OCCURRENCES(day, room=r.room)]
     if t == "booking.rejected":
@@ -233,6 +250,13 @@ def contributions(r: Record) -> list[tuple[str, State]]:
         return [(f"customer:{a['customer_id']}", {"missed": {s: at}})]
     if t == "inquiry.received" and r.channel == "phone" and a.get("customer_id") and s:
         return [(f"customer:{a['customer_id']}", {"answered": {s: at}})]
+    if t in ("customer.linked", "customer.unlinked") and s:
+        # both records hold the link (either may be loaded first); the latest event about the pair stands
+        linked = t == "customer.linked"
+        others = [o for o in a.get("customer_ids", ()) if o and o != s]
+        return [(f"customer:{s}", {"links": {o: [st, linked]}}) for o in others] + [
+            (f"customer:{o}", {"links": {s: [st, linked]}}) for o in others
+        ]
     return []
 
 
@@ -243,9 +267,15 @@ def _complaint_part(r: Record, at: float, st: list[Any]) -> State:
         part["agent"] = [st, r.agent]
     if r.category:
         part["category"] = [st, r.category]
+    if a.get("service_step"):
+        part["step"] = [st, a["service_step"]]
     if t == "complaint.registered":
         part["reg"] = [st, r.channel or "", r.category or "", a.get("severity") or ""]
+        if a.get("booking_id"):
+            part["meeting"] = [st, a["booking_id"]]
     elif t == "complaint.status_changed":
+        if a.get("root_cause"):
+            part["cause"] = [st, a["root_cause"]]
         to, from_ = a.get("to"), a.get("from")
         if to == "resolved":
             part.update(resolved=at, resolutions=1)
@@ -275,16 +305,20 @@ def _complaint_part(r: Record, at: float, st: list[Any]) -> State:
 
 
 # -- an entity state's facts --------------------------------------------------------------------------
-def entity_facts(entity: str, s: State, days: Days, policy: Policy) -> list[Fact]:
+def entity_facts(
+    entity: str, s: State, days: Days, policy: Policy, states: Mapping[str, State] | None = None
+) -> list[Fact]:
+    """The facts ``entity``'s state stands for. A customer's depend on the records linked with it:
+    ``states`` must hold them (every member of its group, see :func:`linked_group`)."""
     kind = kind_of(entity)
     if kind == "complaint":
         return _complaint_facts(s, days)
     if kind == "booking":
-        return _booking_facts(s, days)
+        return _booking_facts(entity.partition(":")[2], s, days)
     if kind == "request":
         return _request_facts(s, days)
     if kind == "customer":
-        return _customer_facts(s, days, policy)
+        return _customer_facts(entity, states if states is not None else {entity: s}, days, policy)
     return []
 
 
@@ -293,12 +327,18 @@ def _complaint_facts(s: State, days: Days) -> list[Fact]:
     channel = reg[1] if reg else ""
     category = s["category"][1] if "category" in s else (reg[2] if reg else "")
     agent = s["agent"][1] if "agent" in s else ""
-    dims = {"channel": channel, "agent": agent, "category": category}
+    dims = {
+        "channel": channel,
+        "agent": agent,
+        "category": category,
+        "service_step": s["step"][1] if "step" in s else "",
+        "cause": s["cause"][1] if "cause" in s else "",
+    }
     out: list[Fact] = []
     resolved, sla = s.get("resolved"), s.get("sla", {})
     if reg:
         rd = days.of(reg[0][0])
-        out.append(COMPLAINTS_REGISTERED(rd, **dims))
+        out.append(COMPLAINTS_REGISTERED(rd, **dims, meeting=s["meeting"][1] if "meeting" in s else ""))
         if "withdrawn" in s:
             out.append(COMPLAINTS_WITHDRAWN(rd, **dims))
         else:
@@ -315,7 +355,7 @@ def _complaint_facts(s: State, days: Days) -> list[Fact]:
             if s.get("first_contact"):
                 out.append(COHORT_FIRST_CONTACT(rd, **dims))
         if category == SERVICE_ATTITUDE and "reg_agent" in s:
-            out.append(COMPLAINTS_ABOUT_AGENT(rd, channel=channel, agent=s["reg_agent"][1], category=category))
+            out.append(COMPLAINTS_ABOUT_AGENT(rd, **(dims | {"agent": s["reg_agent"][1]})))
     if resolved is not None:
         out.append(COMPLAINTS_RESOLVED(days.of(resolved), **dims))
     if "closed" in s:
@@ -349,22 +389,22 @@ def _resolved_in_time(sla: Mapping[str, Any]) -> bool:
     return bool(met) and all("breach" not in c for c in cycles) and all(m[1] <= m[2] for m in met)
 
 
-def _booking_facts(s: State, days: Days) -> list[Fact]:
+def _booking_facts(meeting: str, s: State, days: Days) -> list[Fact]:
     out: list[Fact] = []
     slot = s.get("completed") or s.get("moved") or s.get("confirmed")
     if slot:
         _, room, start, end = slot[:4]
         meeting_day = days.of(start)
         if "completed" in s:
-            out.append(MEETINGS_COMPLETED(meeting_day, room=room))
+            out.append(MEETINGS_COMPLETED(meeting_day, room=room, meeting=meeting))
         elif "cancelled" not in s and "released" not in s:
-            out.append(MEETINGS_SCHEDULED(meeting_day, end, room=room))
+            out.append(MEETINGS_SCHEDULED(meeting_day, end, room=room, meeting=meeting))
     if "completed" in s:
         done = s["completed"]
         asked = days.of(done[0][0])
-        out.append(BOOKING_SURVEYS_REQUESTED(asked, room=done[1]))
+        out.append(BOOKING_SURVEYS_REQUESTED(asked, room=done[1], meeting=meeting))
         if "survey_ans" in s:
-            out.append(BOOKING_SURVEYS_ANSWERED(asked, room=done[1]))
+            out.append(BOOKING_SURVEYS_ANSWERED(asked, room=done[1], meeting=meeting))
     return out
 
 
@@ -382,8 +422,36 @@ def _request_facts(s: State, days: Days) -> list[Fact]:
     return out
 
 
-def _customer_facts(s: State, days: Days, policy: Policy) -> list[Fact]:
-    missed, answered = s.get("missed", {}), sorted(s.get("answered", {}).values())
+def linked_to(s: State | None) -> list[str]:
+    """The customer entities a customer's state is linked with now."""
+    return [f"customer:{o}" for o, (_, linked) in (s or {}).get("links", {}).items() if linked]
+
+
+def linked_group(entity: str, states: Mapping[str, State]) -> list[str]:
+    """The customer records linked with ``entity``, directly or through others, itself included, sorted:
+    one customer as intake now sees it. The first one stands for the group (its facts are the group's)."""
+    seen, todo = {entity}, [entity]
+    while todo:
+        for other in linked_to(states.get(todo.pop())):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return sorted(seen)
+
+
+def _customer_facts(entity: str, states: Mapping[str, State], days: Days, policy: Policy) -> list[Fact]:
+    """Missed calls called back, over every record of the customer (linked records are one customer:
+    a call-back under the record a missed call's record was merged into counts; an unlink parts them)."""
+    group = linked_group(entity, states)
+    if group[0] != entity:
+        return []  # counted with the group's first record
+    missed: dict[str, float] = {}
+    answered_at: list[float] = []
+    for member in group:
+        s = states.get(member) or {}
+        missed.update(s.get("missed", {}))
+        answered_at.extend(s.get("answered", {}).values())
+    answered = sorted(answered_at)
     out: list[Fact] = []
     for at in missed.values():
         after = next((a for a in answered if a > at), None)
@@ -407,24 +475,51 @@ class Projection:
         self.states: dict[str, State] = dict(self.before)
         self.deltas: Counter[Fact] = Counter()
         self._touched: dict[str, None] = {}
+        self.loaded: set[str] = set(self.before)
 
     def apply(self, r: Record) -> None:
-        self.deltas.update(event_facts(r, self.days))
+        self.deltas.update(event_facts(r, self.days, self.policy.business_hours))
         for entity, part in contributions(r):
             self.states[entity] = merge(entity, self.states.get(entity), part)
             self._touched[entity] = None
 
+    def load(self, entities: Iterable[str], states: Mapping[str, State]) -> None:
+        """Add the states of entities the applied records do not touch but whose facts they may move
+        (records linked with a touched customer's); ``entities`` without a state have none."""
+        for entity in entities:
+            self.loaded.add(entity)
+            if entity in states and entity not in self.states:
+                self.before[entity] = self.states[entity] = states[entity]
+
+    def unloaded(self) -> list[str]:
+        """The customer records linked (before or after the records applied) with a touched customer
+        whose states are not loaded yet: load them (:meth:`load`) before :meth:`changed`."""
+        out: set[str] = set()
+        for entity in self._touched:
+            if kind_of(entity) == "customer":
+                out.update(linked_group(entity, self.before), linked_group(entity, self.states))
+        return sorted(out - self.loaded - set(self._touched))
+
     def changed(self) -> dict[str, State]:
         """The states that changed, and their facts moved in :attr:`deltas` (call once, at the end)."""
         out: dict[str, State] = {}
+        customers: set[str] = set()
         for entity in self._touched:
             old, new = self.before.get(entity), self.states[entity]
             if old == new:
                 continue
+            out[entity] = new
+            if kind_of(entity) == "customer":
+                # a customer's facts are its group's: every group it was or is in is recounted
+                customers.update(linked_group(entity, self.before), linked_group(entity, self.states))
+                continue
             if old:
                 self.deltas.subtract(entity_facts(entity, old, self.days, self.policy))
             self.deltas.update(entity_facts(entity, new, self.days, self.policy))
-            out[entity] = new
+        for entity in sorted(customers):
+            for states, sign in ((self.before, -1), (self.states, 1)):
+                facts = _customer_facts(entity, states, self.days, self.policy)
+                (self.deltas.update if sign > 0 else self.deltas.subtract)(facts)
         self.before.update(out)
         self._touched.clear()
         return out
@@ -439,10 +534,10 @@ def touched(records: Iterable[Record]) -> list[str]:
 
 
 def facts_of_states(states: Mapping[str, State], policy: Policy) -> Counter[Fact]:
-    """Every fact the given entity states stand for (a rebuild's entity part)."""
+    """Every fact the given entity states stand for (a rebuild's entity part: every state is there)."""
     days, out = Days(policy.tz), Counter[Fact]()
     for entity, s in states.items():
-        out.update(entity_facts(entity, s, days, policy))
+        out.update(entity_facts(entity, s, days, policy, states))
     return out
 
 

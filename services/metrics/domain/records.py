@@ -90,6 +90,11 @@ def _dim(value: str | None) -> str | None:
     return value[:MAX_DIM_VALUE] if value else None
 
 
+def _present(**values: Any) -> dict[str, Any]:
+    """The optional fields that are there (an older producer's event has none of them)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def _seconds(value: float | None) -> float | None:
     """A duration from another system: None when absent or not a number; never negative (clock skew)."""
     if value is None or not math.isfinite(value):
@@ -211,7 +216,8 @@ def _complaint_registered(d: ComplaintRegistered, env: Envelope) -> Record:
         subject=d.complaint_id,
         channel=d.channel,
         category=d.category,
-        attrs={"severity": d.severity, "customer_id": d.customer_id, "booking_id": d.booking_id},
+        attrs={"severity": d.severity, "customer_id": d.customer_id, "booking_id": d.booking_id}
+        | _present(service_step=d.service_step),
     )
 
 
@@ -222,7 +228,8 @@ def _status_changed(d: ComplaintStatusChanged, env: Envelope) -> Record:
         subject=d.complaint_id,
         agent=d.agent_id,
         category=d.category,
-        attrs={"from": d.from_, "to": d.to, "first_contact": d.first_contact},
+        attrs={"from": d.from_, "to": d.to, "first_contact": d.first_contact}
+        | _present(service_step=d.service_step, root_cause=d.root_cause),
     )
 
 

@@ -81,6 +81,9 @@ SCHEMAS: Mapping[str, Rule] = {
             "agent": last,  # [stamp, agent]: who handles it now
             "category": last,  # [stamp, category]: as last classified
             "reg_agent": first,  # [stamp, agent]: the agent named when it was registered
+            "step": last,  # [stamp, service step]: as last assessed (registration, reassignment)
+            "cause": last,  # [stamp, root cause]: as the investigation last found it
+            "meeting": first,  # [stamp, booking id]: the booking the complaint is about
             "resolved": lowest,  # epoch of the first resolution
             "resolutions": total,  # how many times it was resolved
             "reopens": total,  # how many times a resolved or closed complaint was reopened
@@ -118,6 +121,8 @@ SCHEMAS: Mapping[str, Rule] = {
         {
             "missed": each(lowest),  # call id → epoch the unanswered call started
             "answered": each(lowest),  # inquiry id → epoch an answered phone call started
+            # other customer id → [stamp, linked]: the latest customer.linked / .unlinked naming both records
+            "links": each(last),
         }
     ),
 }
