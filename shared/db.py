@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from .logs import get_logger
+from .observability import DB_RETRIES
 
 log = get_logger(__name__)
 
@@ -104,12 +105,15 @@ class RetryTransaction(Exception):
     """Raised inside a transaction that lost a race it can win on a second run (bounded)."""
 
 
+def _sqlstate(exc: BaseException | None) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(getattr(orig, "__cause__", None), "sqlstate", None) or getattr(orig, "sqlstate", None)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, RetryTransaction):
         return True
-    orig = getattr(exc, "orig", None)
-    state = getattr(getattr(orig, "__cause__", None), "sqlstate", None) or getattr(orig, "sqlstate", None)
-    return state in RETRYABLE_SQLSTATES
+    return _sqlstate(exc) in RETRYABLE_SQLSTATES
 
 
 def db_retry(attempts: int = 5) -> AsyncRetrying:
@@ -126,7 +130,8 @@ def db_retry(attempts: int = 5) -> AsyncRetrying:
 
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
-    reason = getattr(getattr(exc, "orig", None), "sqlstate", None) or type(exc).__name__
+    reason = _sqlstate(exc) or type(exc).__name__
+    DB_RETRIES.labels(reason).inc()
     log.info(
         "transaction lost a race; running it again",
         attempt=state.attempt_number,

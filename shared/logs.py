@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from typing import Any
 
 import structlog
@@ -90,6 +91,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for noisy in ("aiormq", "aio_pika", "asyncio", "uvicorn.access"):
         logging.getLogger(noisy).setLevel("WARNING")
     adopt_library_loggers()
+    route_uvicorn_config_through_root()
+    capture_stray_output()
     structlog.contextvars.bind_contextvars(service=service)
 
 
@@ -104,6 +107,76 @@ def adopt_library_loggers() -> None:
         lib.handlers.clear()
         lib.propagate = True
     logging.getLogger("uvicorn.access").setLevel("WARNING")  # health probes every few seconds
+
+
+#: what uvicorn's default ``log_config`` becomes (see :func:`route_uvicorn_config_through_root`):
+#: levels only (``incremental``), no handlers of its own, everything propagated to the root handler
+UVICORN_LOGGING: dict[str, Any] = {
+    "version": 1,
+    "incremental": True,
+    "disable_existing_loggers": False,
+    # uvicorn writes ``use_colors`` into these two when it is given; nothing else reads them
+    "formatters": {"default": {}, "access": {}},
+    "loggers": {
+        "uvicorn": {"level": "INFO", "propagate": True},
+        "uvicorn.error": {"level": "INFO", "propagate": True},
+        "uvicorn.access": {"level": "WARNING", "propagate": True},
+    },
+}
+
+
+def route_uvicorn_config_through_root() -> None:
+    """uvicorn applies its default ``LOGGING_CONFIG`` (plain text on stderr) whenever it builds its
+    ``Config`` — after the service module was imported, so after :func:`configure_logging`: in the
+    process ``faststream run`` starts and, with ``--workers N``, in the supervisor and again in each
+    worker before it imports the app. Its first lines ("Started server process", "Waiting for
+    application startup", "Started parent process", "Received SIGTERM", "Waiting for child process")
+    were plain text. The services cannot pass ``log_config`` through ``faststream run``; the default
+    object is the one uvicorn uses (``Config(log_config=LOGGING_CONFIG)``), so its contents are
+    replaced in place by :data:`UVICORN_LOGGING`, which leaves the handlers alone."""
+    try:
+        import uvicorn.config
+    except ImportError:  # pragma: no cover - uvicorn comes with faststream[cli]
+        return
+    default = uvicorn.config.LOGGING_CONFIG
+    if default.get("incremental") is not True:
+        default.clear()
+        default.update(UVICORN_LOGGING)
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+
+
+def _log_thread_uncaught(args: Any) -> None:
+    if args.exc_type is SystemExit:
+        return
+    thread = args.thread.name if args.thread is not None else None
+    logging.getLogger("uncaught").critical(
+        "uncaught exception in thread %s", thread, exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
+    )
+
+
+def _log_unraisable(unraisable: Any) -> None:
+    logging.getLogger("unraisable").error(
+        "%s: %r",
+        unraisable.err_msg or "Exception ignored in",
+        unraisable.object,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback),
+    )
+
+
+def capture_stray_output() -> None:
+    """What Python itself would write to stderr as plain text goes through logging instead:
+    warnings (``warnings.warn``, ``py.warnings``), uncaught exceptions (main thread and threads) and
+    exceptions ignored in ``__del__`` or callbacks (``sys.unraisablehook``)."""
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_thread_uncaught
+    sys.unraisablehook = _log_unraisable
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

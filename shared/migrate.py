@@ -36,9 +36,10 @@ def migrate(service: str, url: str) -> None:
     if service not in SERVICES:
         raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     created = asyncio.run(create_database_if_missing(url))
-    get_logger(__name__).info("database ready", service=service, created=created)
+    log = get_logger(__name__)
+    log.info("database ready", migrating=service, created=created)
     command.upgrade(alembic_config(service, url), "head")
-    get_logger(__name__).info("migrations at head", service=service)
+    log.info("migrations at head", migrating=service)
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--url", help="database URL (default: MEETDESK_DATABASE_URL)")
     args = parser.parse_args()
     settings = ServiceSettings(service=args.service)
-    configure_logging(f"{args.service}-migrate", settings.log_level)
+    configure_logging(f"{args.service}-migrate", settings.log_level)  # every line JSON, alembic's too
     migrate(args.service, args.url or settings.database_url)
 
 

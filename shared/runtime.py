@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from .contract.events import (
     MessageRejected,
 )
 from .logs import get_logger
+from .observability import queue_figures
 from .publisher import Publisher
 from .topology import COMMANDS, DLX, ERROR_HEADER, INTAKE_INBOUND, ORIGIN_QUEUE_HEADER, QueueSpec
 
@@ -156,15 +158,21 @@ class Dispatcher:
             correlation_given=bool(raw.correlation_id),
             user_id=raw.user_id or None,
         )
+        started = time.perf_counter()
+        figures = queue_figures(spec.name)
+        figures.delivered.inc()
         with structlog.contextvars.bound_contextvars(
             correlation_id=str(incoming.correlation_id), queue=spec.name, routing_key=incoming.routing_key
         ):
             try:
                 await self._process(raw, incoming, handler)
             except Exception:  # a bug on this path: never leave a message unacknowledged
+                figures.failed.inc()
                 log.exception("dispatch failed; message returned to the queue")
                 await asyncio.sleep(1)
                 await _settle(raw.nack(requeue=True))
+            finally:
+                figures.handling_seconds.observe(time.perf_counter() - started)
 
     async def _process(self, raw: AbstractIncomingMessage, incoming: Incoming, handler: Handler) -> None:
         reason: str | None = None  # set once the message is known to be unprocessable
@@ -177,6 +185,8 @@ class Dispatcher:
                 if reason is not None:
                     await self.dead_letter(incoming, reason)
                 await _settle(raw.ack())
+                figures = queue_figures(incoming.queue.name)
+                (figures.handled if reason is None else figures.dead_lettered).inc()
                 return
             except Exception as exc:
                 # an error we do not recognise as an outage is still the outage's fault when the
@@ -191,6 +201,7 @@ class Dispatcher:
                         continue
                 if reason is not None:  # dead-lettering itself failed: try again on the next delivery
                     raise
+                queue_figures(incoming.queue.name).failed.inc()
                 attempt = incoming.delivery_count + 1
                 if attempt >= self.delivery_limit:
                     reason = f"processing failed {attempt} times: {type(exc).__name__}: {exc}"[:1000]

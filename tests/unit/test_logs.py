@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
+import threading
+import warnings
 
 import pytest
 import structlog
@@ -138,6 +141,7 @@ def json_logs():
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     noisy = {n: logging.getLogger(n).level for n in ("aiormq", "aio_pika", "asyncio")}
+    hooks = sys.excepthook, threading.excepthook, sys.unraisablehook
     structlog.contextvars.clear_contextvars()
     yield
     structlog.contextvars.clear_contextvars()
@@ -146,6 +150,8 @@ def json_logs():
     root.setLevel(level)
     for name, lvl in noisy.items():
         logging.getLogger(name).setLevel(lvl)
+    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
+    logging.captureWarnings(False)
 
 
 def read_lines(capsys) -> list[dict]:
@@ -237,3 +243,45 @@ def test_faststream_logs_are_json_and_masked(json_logs, capsys):
     (record,), out = read_lines(capsys)
     assert "2123 4567" not in out
     assert record["event"] == "handler failed for customer [phone ***67]"
+
+
+def test_uvicorn_configuring_itself_after_the_service_adds_no_plain_text_handler(json_logs, capsys):
+    """uvicorn applies its default logging config when it builds its Config, after the service module
+    (and configure_logging) ran: in the one process, in the supervisor of several workers and in each
+    worker. Its start-up lines must come out as JSON on stdout all the same."""
+    import uvicorn
+
+    configure_logging("booking")
+    uvicorn.Config(app="services.booking.main:app", log_level="info").configure_logging()
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        assert logging.getLogger(name).handlers == [], name
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 4711)
+    logging.getLogger("uvicorn.error").info("Started parent process [%d]", 4710)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["event"] for r in records] == ["Started server process [4711]", "Started parent process [4710]"]
+    assert {r["service"] for r in records} == {"booking"}
+
+
+def test_warnings_and_uncaught_exceptions_are_json_lines_too(json_logs, capsys):
+    configure_logging("complaints")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        logging.captureWarnings(True)  # catch_warnings put back the showwarning captureWarnings set
+        warnings.warn("old API used by tai.man@example.com", DeprecationWarning, stacklevel=1)
+    try:
+        raise RuntimeError("startup failed for 13800138000")
+    except RuntimeError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    thread = threading.Thread(target=lambda: 1 / 0, name="relay")
+    thread.start()
+    thread.join()
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    warning, uncaught, in_thread = (json.loads(line) for line in captured.out.splitlines())
+    assert warning["logger"] == "py.warnings" and "DeprecationWarning" in warning["event"]
+    assert uncaught["level"] == "critical" and "RuntimeError" in uncaught["exception"]
+    assert in_thread["event"] == "uncaught exception in thread relay" and "ZeroDivisionError" in in_thread["exception"]
+    for secret in ("tai.man@example.com", "13800138000"):
+        assert secret not in captured.out
