@@ -209,3 +209,7 @@ def parse_principals(raw: str, *, setting: str) -> dict[str, Principal]:
 SIMPLE_TOKEN_PRINCIPAL = Principal("ops", "ops", delegate=True)
 #: the broker user of meetdesk's own services when ``MEETDESK_COMMAND_PUBLISHERS`` does not name it
 OWN_BROKER_USER_PRINCIPAL = Principal("meetdesk", "ops", delegate=True)
+#: the broker users of the other meetdesk services that send commands (``meetdesk-intake``: the customer's
+#: answer to the reminder confirms or cancels), unless ``MEETDESK_COMMAND_PUBLISHERS`` names them: an
+#: agent's work, naming the actor it acts for (the customer)
+SERVICE_BROKER_USER_PRINCIPAL = Principal("meetdesk", "agent", delegate=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import secrets
 import signal
@@ -65,12 +66,22 @@ from .http_guard import EXCEPTION_HANDLERS as EDGE_REFUSALS
 from .http_guard import BodyGuard
 from .logs import adopt_library_loggers, configure_logging, get_logger
 from .messages import BatchHandler, CommandHandler, CommandIn, DueHandler, EventHandler, EventIn
+from .observability import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    QUEUE_CONSUMERS,
+    QUEUE_MESSAGES,
+    prepare_worker_metrics,
+    register_shared,
+    scrape_registry,
+    start_queues,
+)
 from .outbox import Outbox
 from .publisher import Publisher
 from .runtime import Dispatcher, Incoming, Rejected, summarise
 from .scheduler import DueItem, Scheduler
 from .settings import ServiceSettings
-from .topology import EVENTS, QueueSpec, declare_on, exchange
+from .topology import EVENTS, QueueSpec, declare_own, exchange
 from .uow import Transaction, Transactions
 
 log = get_logger(__name__)
@@ -79,6 +90,7 @@ S = TypeVar("S")
 P = TypeVar("P")
 T = TypeVar("T")
 SHUTDOWN_GRACE = 10.0  # seconds for the deliveries in flight to finish (compose allows 30 s in all)
+SCRAPE_TIMEOUT = 2.0  # seconds a /metrics scrape waits for the broker or the database
 EXIT_NOT_CONSUMING = 75  # EX_TEMPFAIL: lost the broker for longer than the deadline; restart me
 
 
@@ -174,29 +186,40 @@ class Service(Generic[S, P]):
         self._queues: list[QueueSpec] = []
         self.protected_paths: list[str] = []  # route templates that need a bearer token (see route)
         self._batchers: list[Batcher[Any]] = []
+        # /metrics: this process's registry, or with several workers the sum of theirs (shared/observability.py)
+        prepare_worker_metrics()
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
+        register_shared(self.registry)
         self._due_gauges = {
             "overdue": Gauge(
-                "meetdesk_due_items_overdue", "Due items whose time has come, not yet fired", registry=self.registry
+                "meetdesk_due_items_overdue",
+                "Due items whose time has come, not yet fired",
+                multiprocess_mode="mostrecent",
+                registry=self.registry,
             ),
             "oldest": Gauge(
                 "meetdesk_due_items_oldest_overdue_seconds",
                 "How late the oldest overdue item is (0 when none is overdue)",
+                multiprocess_mode="mostrecent",
                 registry=self.registry,
             ),
             "pending": Gauge(
-                "meetdesk_due_items_pending", "Due items scheduled and not parked", registry=self.registry
+                "meetdesk_due_items_pending",
+                "Due items scheduled and not parked",
+                multiprocess_mode="mostrecent",
+                registry=self.registry,
             ),
             "parked": Gauge(
                 "meetdesk_due_items_parked",
                 "Due items parked after failing (the due-item dead-letter)",
+                multiprocess_mode="mostrecent",
                 registry=self.registry,
             ),
         }
         self._due_fired = Counter(
-            "meetdesk_due_items_fired", "Due items fired by this process, by kind", ["kind"], registry=self.registry
+            "meetdesk_due_items_fired", "Due items fired, by kind", ["kind"], registry=self.registry
         )
         self._due_lag = Histogram(
             "meetdesk_due_item_lag_seconds",
@@ -267,6 +290,7 @@ class Service(Generic[S, P]):
 
         def decorator(handler: Callable[[Incoming], Awaitable[None]]) -> Callable[[Incoming], Awaitable[None]]:
             self._queues.append(spec)
+            start_queues([spec.name])
 
             @self.broker.subscriber(
                 RabbitQueue(spec.name, queue_type=QueueType.QUORUM, declare=False),
@@ -460,8 +484,8 @@ class Service(Generic[S, P]):
         if problem is not None:
             log.critical("refusing to start", reason=problem)
             raise SystemExit(EX_CONFIG)
-        async with self.publisher.channel() as channel:
-            await declare_on(channel, self.settings.delivery_limit)
+        # its own queues only (the topology step declares the rest; shared/topology.py)
+        await declare_own(self.publisher.channel, self.name, self.settings.delivery_limit)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self._outbox = Outbox(
@@ -639,13 +663,45 @@ class Service(Generic[S, P]):
     async def _prometheus(self, request: Request) -> Response:
         for refresh in self._scrape_hooks:
             await refresh()
+        await asyncio.gather(self._refresh_queue_gauges(), self._refresh_outbox_gauges())
         if self._scheduler is not None:
             backlog = self._scheduler.backlog
             self._due_gauges["overdue"].set(backlog.overdue)
             self._due_gauges["oldest"].set(backlog.oldest_overdue_seconds)
             self._due_gauges["pending"].set(backlog.pending)
             self._due_gauges["parked"].set(backlog.parked)
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(scrape_registry(self.registry)), media_type=CONTENT_TYPE_LATEST)
+
+    async def _refresh_queue_gauges(self) -> None:
+        """Consumers and ready messages of this service's queues, as the broker counts them (one
+        passive declaration per queue on the publishing connection); NaN when it does not answer."""
+        names = [q.name for q in self._queues]
+        if not names:
+            return
+        try:
+            counts = await asyncio.wait_for(self.publisher.queue_counts(names, timeout=SCRAPE_TIMEOUT), SCRAPE_TIMEOUT)
+        except Exception as exc:
+            log.warning("scrape: the broker did not answer for the queue gauges", error=type(exc).__name__)
+            counts = {}
+        for name in names:
+            messages, consumers = counts.get(name, (math.nan, math.nan))
+            QUEUE_CONSUMERS.labels(name).set(consumers)
+            QUEUE_MESSAGES.labels(name).set(messages)
+
+    async def _refresh_outbox_gauges(self) -> None:
+        """The outbox's backlog and the age of its oldest row (a capped count and one index step);
+        NaN when the database does not answer."""
+        if self._outbox is None:
+            return
+        try:
+            backlog = await asyncio.wait_for(self._outbox.backlog(), SCRAPE_TIMEOUT)
+        except Exception as exc:
+            log.warning("scrape: the database did not answer for the outbox gauges", error=type(exc).__name__)
+            OUTBOX_BACKLOG.set(math.nan)
+            OUTBOX_OLDEST_AGE.set(math.nan)
+            return
+        OUTBOX_BACKLOG.set(backlog.rows)
+        OUTBOX_OLDEST_AGE.set(backlog.oldest_seconds)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .authz import OWN_BROKER_USER_PRINCIPAL, SIMPLE_TOKEN_PRINCIPAL, CredentialsError, Principal, parse_principals
+from .access import installation_admin, sibling_command_users
+from .authz import (
+    OWN_BROKER_USER_PRINCIPAL,
+    SERVICE_BROKER_USER_PRINCIPAL,
+    SIMPLE_TOKEN_PRINCIPAL,
+    CredentialsError,
+    Principal,
+    parse_principals,
+)
 
 WELL_KNOWN_TOKENS = frozenset({"change-me", "changeme", "secret", "token", "password", "test", "admin"})
 MIN_TOKEN_LENGTH = 16
@@ -48,7 +56,9 @@ class ServiceSettings(BaseSettings):
         "",
         description='RabbitMQ users that may send commands, JSON: {"<broker user>": {"principal": "<id>", '
         '"role": "agent|supervisor|ops", "delegate": false}}; a command\'s AMQP user_id names its user. '
-        "The user of this service's own MEETDESK_AMQP_URL is always accepted (role ops, delegate) unless named",
+        "The user of this service's own MEETDESK_AMQP_URL is accepted (role ops, delegate) unless named; when it is "
+        "meetdesk-<service>, so are meetdesk-intake, the user of the service that sends commands (role agent, "
+        "delegate), and meetdesk-admin (role ops, delegate)",
     )
     log_level: str = "INFO"
 
@@ -86,9 +96,16 @@ class ServiceSettings(BaseSettings):
 
     def publisher_principals(self) -> dict[str, Principal]:
         """RabbitMQ user → the principal its commands are sent by (``MEETDESK_COMMAND_PUBLISHERS``;
-        this service's own broker user is ops, naming the actor it acts for, unless named there)."""
+        unless named there, this service's own broker user is ops, and when that user is its own
+        ``meetdesk-<service>`` the users of the services that send commands — ``meetdesk-intake``, with
+        the same prefix, see :func:`shared.access.sibling_command_users` — are agents and the
+        installation's administrator ``meetdesk-admin`` is ops; each names the actor it acts for)."""
         out = dict(_principals(self.command_publishers, "MEETDESK_COMMAND_PUBLISHERS"))
         out.setdefault(self.broker_user, OWN_BROKER_USER_PRINCIPAL)
+        for user in sibling_command_users(self.broker_user):
+            out.setdefault(user, SERVICE_BROKER_USER_PRINCIPAL)
+        if (admin := installation_admin(self.broker_user)) is not None:  # may do anything on the broker anyway
+            out.setdefault(admin, OWN_BROKER_USER_PRINCIPAL)
         return out
 
     @property

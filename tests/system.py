@@ -8,6 +8,7 @@ migrated once per test session.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -389,3 +390,36 @@ class Publisher:
         while (m := await q.get(fail=False, no_ack=True)) is not None:
             out.append(m)
         return out
+
+
+def broker_vhost(servers: Servers) -> str:
+    """The virtual host of the tests' AMQP URL."""
+    path = urlsplit(servers.amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def broker_url(servers: Servers, user: str, password: str) -> str:
+    """The tests' AMQP URL (broker and vhost) as another user."""
+    url = urlsplit(servers.amqp_url)
+    return urlunsplit(url._replace(netloc=f"{quote(user)}:{quote(password)}@{url.hostname}:{url.port or 5672}"))
+
+
+def rabbitmqctl(servers: Servers, *args: str, definitions: dict[str, Any] | None = None) -> None:
+    """Run ``rabbitmqctl args`` on this machine or in the testcontainers broker; ``definitions``: a
+    definitions document for ``import_definitions`` (given on standard input, or as a file in the
+    container). Fails with the tool's output."""
+    rabbit = next((c for c in servers._containers if "rabbit" in type(c).__name__.lower()), None)
+    doc = json.dumps(definitions).encode() if definitions is not None else None
+    if rabbit is not None:
+        if doc is None:
+            code, out = rabbit.exec(["rabbitmqctl", *args])
+        else:  # the container's exec takes no standard input: hand the document over as a file
+            b64 = base64.b64encode(doc).decode()
+            script = f"echo {b64} | base64 -d > /tmp/defs.json && rabbitmqctl {' '.join(args)} /tmp/defs.json"
+            code, out = rabbit.exec(["sh", "-c", script])
+    else:
+        tool = shutil.which("rabbitmqctl")
+        assert tool, "rabbitmqctl is needed on this machine (or a testcontainers broker)"
+        done = subprocess.run([tool, *args], input=doc, capture_output=True, timeout=120)
+        code, out = done.returncode, done.stdout + done.stderr
+    assert code == 0, f"rabbitmqctl {args[0]} failed: {out!r}"

@@ -15,6 +15,10 @@ it touched answers again; after a kill -9, until the restarted service is ready 
 every scenario the metrics service's count of inquiries must equal the inquiries
 seen, or the row says so. Goal for every row: 0 lost, 0 doubled, 0 good dead-lettered, recovery ≤ 30 s.
 
+Every line every service process wrote is kept (one file per process start, so a killed or restarted
+service's lines stay, in the directory printed at the end), and then scanned (tests/logscan.py): no
+customer email, phone number or name, and no API token, in clear; a finding fails the run.
+
 The four services run as ``faststream run`` processes on databases ``meetdesk_test_<service>_chaos``
 (fresh each run) and the usual queues and test ports: don't run it beside ``make run`` or ``make test``
 on the same broker (``tests/integration/test_chaos.py`` runs the short version inside the test suite,
@@ -28,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -50,12 +55,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from shared.settings import broker_user_of  # noqa: E402
 from shared.topology import EVENTS, INBOUND, QUEUES  # noqa: E402
+from tests.logscan import LogScan, scan_dir  # noqa: E402
 from tests.servers import Servers, resolve  # noqa: E402
-from tests.system import API_TOKEN, DB_PREFIX, ServiceProcess, prepare_databases, reset_queues  # noqa: E402
+from tests.system import (  # noqa: E402
+    API_TOKEN,
+    DB_PREFIX,
+    ServiceProcess,
+    broker_vhost,
+    prepare_databases,
+    reset_queues,
+)
 
 SERVICES = ("intake", "booking", "complaints", "metrics")
 ANSWERS = {"booking.confirmed", "booking.rejected", "complaint.registered", "inquiry.received"}
 WATCH_QUEUE = "chaos.watch"
+CUSTOMER_NAME = "Guest {i}"  # every form's customer; the log scan looks for each of them
+CUSTOMER_NAMES = re.compile(r"\bGuest \d+\b")
 ANSWERED_BY = {
     "intake": {"inquiry.received"},
     "booking": {"booking.confirmed", "booking.rejected"},
@@ -293,7 +308,7 @@ class Desk:
         self.counter += 1
         i = self.counter
         sid = f"chaos-{uuid.uuid4()}"
-        customer = {"name": f"Guest {i}", "email": f"guest{i % 500}@example.com", "phone": None}
+        customer = {"name": CUSTOMER_NAME.format(i=i), "email": f"guest{i % 500}@example.com", "phone": None}
         now = datetime.now(UTC).isoformat()
         if kind == "booking_request":
             day = datetime.now(UTC).date() + timedelta(days=30 + i // 40)
@@ -575,7 +590,10 @@ async def close_all_connections(desk: Desk, scale: Scale) -> Row:
 
     async def fault() -> None:
         await asyncio.to_thread(
-            subprocess.run, ["rabbitmqctl", "close_all_connections", "chaos"], capture_output=True, check=True
+            subprocess.run,
+            ["rabbitmqctl", "close_all_connections", "-p", broker_vhost(desk.servers), "chaos"],
+            capture_output=True,
+            check=True,
         )
 
     return await _during_stream(desk, scale, "RabbitMQ close_all_connections", fault)
@@ -669,6 +687,11 @@ async def run_suite(servers: Servers, names: list[str], scale: Scale, log_dir: P
     return rows
 
 
+def scan_logs(log_dir: Path) -> LogScan:
+    """Every line the services logged in the run: no customer email, phone number or name, no token."""
+    return scan_dir(log_dir, secrets=[API_TOKEN], names=CUSTOMER_NAMES)
+
+
 def table(rows: list[Row], header: bool = True) -> str:
     lines = []
     if header:
@@ -701,7 +724,9 @@ def main() -> int:
         f"\nmeetdesk chaos ({'short' if args.short else 'full'}), {time.monotonic() - began:.0f} s; logs in {log_dir}"
     )
     print(table(rows))
-    return 0 if all(r.ok for r in rows) else 1
+    logs = scan_logs(log_dir)
+    print(f"log scan: {logs.summary()}")
+    return 0 if all(r.ok for r in rows) and logs.clean else 1
 
 
 if __name__ == "__main__":

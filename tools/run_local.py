@@ -14,7 +14,9 @@ credentials still work). Services whose ``restart`` is ``"no"`` are one-shot job
 run to completion first; every other project service (one with ``build``, or the project's image)
 is started with exactly its compose ``command`` and ``environment``, plus PATH (the venv's bin
 first), VIRTUAL_ENV and a few locale/home variables. Ctrl-C/SIGTERM stops everything: SIGTERM to
-each process group, up to 30 s grace, then SIGKILL.
+each process group, up to 30 s grace, then SIGKILL; a second Ctrl-C/SIGTERM while stopping kills at
+once. The signal handler only counts signals (no lock, no I/O: a handler that waits for a lock the
+interrupted main thread holds never returns); the main thread polls the count.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shared.access import add_missing_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -260,9 +265,17 @@ def load_plan(compose_path: str | os.PathLike[str] = COMPOSE_FILE, env: Mapping[
     """Read docker-compose.yml, interpolate it from ``env`` (default: os.environ plus .env) and plan."""
     path = Path(compose_path)
     if env is None:
+        # the services' broker and database passwords (tools/access.py secrets): made once, kept in .env
+        added = add_missing_secrets(path.parent / ".env")
+        if added:
+            print(f"run_local: made {len(added)} passwords for the services' broker users and database roles (.env)")
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
         if not env.get("MEETDESK_API_TOKEN"):
             env["MEETDESK_API_TOKEN"] = local_token()
+        if not env.get("MEETDESK_COMMAND_PUBLISHERS"):
+            # a local run: guest (loopback-only in RabbitMQ) is the operator at this machine, so `make demo`
+            # and `make dlq` may send commands; a deployment names its publishers itself
+            env["MEETDESK_COMMAND_PUBLISHERS"] = LOCAL_COMMAND_PUBLISHERS
     with path.open() as f:
         compose = yaml.safe_load(f)
     if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
@@ -271,6 +284,15 @@ def load_plan(compose_path: str | os.PathLike[str] = COMPOSE_FILE, env: Mapping[
 
 
 LOCAL_TOKEN_FILE = ROOT / ".local-api-token"
+LOCAL_COMMAND_PUBLISHERS = '{"guest": {"principal": "operator", "role": "ops", "delegate": true}}'
+
+
+def uses_service_users(plan: Plan) -> bool:
+    """Do the services connect to RabbitMQ as their own users (meetdesk-<service>)? Then the local broker
+    needs those users, their permissions and the topology first (tools/access.py broker)."""
+    return any(
+        "://meetdesk-" in job.environment.get("MEETDESK_AMQP_URL", "") for job in plan.services
+    )
 
 
 def local_token() -> str:
@@ -342,11 +364,42 @@ def check_reachable(endpoints: list[tuple[str, str, int]], timeout: float = 2.0)
     return down
 
 
-class Runner:
+POLL_SECONDS = 0.1  # how often the main thread looks at the signals and the children
+
+
+class StopRequests:
+    """SIGINT/SIGTERM received, counted by a handler that takes no lock and does no I/O: it runs in
+    the main thread between two bytecodes, possibly while that thread holds a lock (a print, a
+    ``threading.Event``), so anything that waits there could wait for ever (issue 14, defect 8).
+    Everything else reads :attr:`count` from the main loop."""
+
     def __init__(self) -> None:
+        self.count = 0
+        self.first: int | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        if self.first is None:
+            self.first = signum
+        self.count += 1
+
+    @property
+    def requested(self) -> bool:
+        return self.count > 0
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self)
+        signal.signal(signal.SIGTERM, self)
+
+
+class Runner:
+    def __init__(self, stop: StopRequests | None = None) -> None:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.stopping = threading.Event()
+        self.stop = stop or StopRequests()
         self._pumps: list[threading.Thread] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop.requested
 
     def spawn(self, job: Job, colour: str, width: int) -> subprocess.Popen[bytes]:
         env = process_env(job)
@@ -375,23 +428,33 @@ class Runner:
         for pump in self._pumps:
             pump.join(timeout=2)
 
-    def signal_all(self, sig: int) -> None:
+    def signal_all(self, sig: int, *, groups_of_exited: bool = False) -> None:
+        """``sig`` to the process group of every child still running (``groups_of_exited``: also to
+        the groups whose leader has exited, for what it left behind; an empty group is skipped)."""
         for proc in self.procs.values():
-            if proc.poll() is None:
+            if groups_of_exited or proc.poll() is None:
                 try:
                     os.killpg(proc.pid, sig)
-                except ProcessLookupError:
+                except (ProcessLookupError, PermissionError):
                     pass
 
     def stop_all(self, grace: float = GRACE_SECONDS) -> None:
+        """SIGTERM to every process group, up to ``grace`` seconds, then SIGKILL; a signal received
+        meanwhile (a second Ctrl-C) kills at once."""
+        signals_before = self.stop.count
         self.signal_all(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(p.poll() is None for p in self.procs.values()):
-            time.sleep(0.1)
-        alive = [n for n, p in self.procs.items() if p.poll() is None]
-        if alive:
-            say("run_local", f"still running after {grace:.0f}s, killing: {', '.join(alive)}")
-            self.signal_all(signal.SIGKILL)
+        while any(p.poll() is None for p in self.procs.values()):
+            if self.stop.count > signals_before:
+                alive = [n for n, p in self.procs.items() if p.poll() is None]
+                say("run_local", f"signalled again: killing {', '.join(alive)}")
+                break
+            if time.monotonic() >= deadline:
+                alive = [n for n, p in self.procs.items() if p.poll() is None]
+                say("run_local", f"still running after {grace:.0f}s, killing: {', '.join(alive)}")
+                break
+            time.sleep(POLL_SECONDS)
+        self.signal_all(signal.SIGKILL, groups_of_exited=True)  # also what a child left behind in its group
         for proc in self.procs.values():
             proc.wait()
         self.flush()
@@ -404,7 +467,7 @@ def wait_ready(runner: Runner, job: Job, prefix: str, colour: str) -> None:
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT
     proc = runner.procs[job.name]
-    while not runner.stopping.is_set() and proc.poll() is None:
+    while not runner.stopping and proc.poll() is None:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
                 if resp.status == 200:
@@ -424,11 +487,11 @@ def run_migrations(runner: Runner, jobs: list[Job], width: int) -> None:
     say("run_local".ljust(width), f"migrating: {', '.join(j.name for j in jobs)}")
     for i, job in enumerate(jobs):
         runner.spawn(job, COLOURS[i % len(COLOURS)], width)
-    failed = []
-    for job in jobs:
-        code = runner.procs[job.name].wait()
-        if code != 0:
-            failed.append(f"{job.name} (exit {code})")
+    while not runner.stopping and any(runner.procs[j.name].poll() is None for j in jobs):
+        time.sleep(POLL_SECONDS)
+    if runner.stopping:
+        return
+    failed = [f"{j.name} (exit {runner.procs[j.name].returncode})" for j in jobs if runner.procs[j.name].returncode]
     runner.flush()
     for job in jobs:
         runner.procs.pop(job.name, None)
@@ -448,35 +511,40 @@ def run(plan: Plan, migrate: bool = True) -> int:
         )
         return 2
 
-    runner = Runner()
+    stop = StopRequests()
+    stop.install()
+    runner = Runner(stop)
     width = max(len(j.name) for j in [*plan.migrations, *plan.services, Job("run_local", ["-"])])
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        runner.stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
 
     me = "run_local".ljust(width)
     try:
+        # the compose broker loads its users, permissions and topology at boot; here: the same, once more
+        # (idempotent) on the local broker, as root through rabbitmqctl (tools/access.py broker)
+        if uses_service_users(plan):
+            setup = subprocess.run([sys.executable, str(ROOT / "tools" / "access.py"), "broker"], cwd=ROOT)
+            if setup.returncode != 0:
+                raise PlanError("could not set up the broker users (tools/access.py broker needs rabbitmqctl, as root)")
         if migrate:
             run_migrations(runner, plan.migrations, width)
-            if runner.stopping.is_set():
+            if runner.stopping:
+                say(me, "stopping the migrations")
+                runner.stop_all()
                 return 130
         for i, job in enumerate(plan.services):
             colour = COLOURS[i % len(COLOURS)]
             runner.spawn(job, colour, width)
             threading.Thread(target=wait_ready, args=(runner, job, job.name.ljust(width), colour), daemon=True).start()
         exit_code = 0
-        while not runner.stopping.wait(0.25):
+        while not runner.stopping:
             exited = [(n, p.returncode) for n, p in runner.procs.items() if p.poll() is not None]
             if exited:
                 for name, code in exited:
                     say(me, f"{name} exited with code {code}; stopping the others")
                 exit_code = 1
                 break
-        if runner.stopping.is_set():
-            say(me, f"stopping (SIGTERM, up to {GRACE_SECONDS:.0f}s grace)")
+            time.sleep(POLL_SECONDS)
+        if runner.stopping:
+            say(me, f"stopping (SIGTERM, up to {GRACE_SECONDS:.0f}s grace; Ctrl-C again to kill at once)")
         runner.stop_all()
         return exit_code
     except PlanError as exc:
