@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run up down test test-unit lint compose-check docs demo bench bench-intake bench-scheduler bench-booking bench-metrics bench-complaints metrics-rebuild chaos soak dlq clean distclean
+.PHONY: help install run up down test test-unit lint compose-check compose-test docs demo bench bench-intake bench-scheduler bench-booking bench-metrics bench-complaints metrics-rebuild chaos soak dlq clean distclean
 
 help:
 	@echo "make install        create $(VENV) and pip install -e '.[dev]' (skipped when up to date)"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-unit      unit tests only"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml (docker-compose config / JSON schema + tools/check_compose.py)"
+	@echo "make compose-test   run the compose deployment for real and test it (needs a container engine; tools/compose_test.py)"
 	@echo "make docs | demo | bench | bench-intake | bench-scheduler | bench-booking | bench-metrics | bench-complaints"
 	@echo "make metrics-rebuild [ARGS=--compact|--status]   recompute metrics' figures from its event log (local database)"
 	@echo "make chaos [ARGS=--short]   the fault suite: a table of sent / once / lost / doubled / recovery"
@@ -42,7 +43,9 @@ $(STAMP):
 run: install
 	$(PY) tools/run_local.py
 
-up:
+up: install
+	$(PY) tools/access.py secrets        # the services' broker and database passwords, kept in .env
+	$(PY) tools/access.py definitions    # deploy/access/definitions.json: the broker's users, permissions, topology
 	$(COMPOSE) up --build -d
 	$(COMPOSE) ps
 
@@ -72,6 +75,10 @@ compose-check: install
 		caddy validate --config deploy/Caddyfile --adapter caddyfile 2>&1 | grep -q "Valid configuration" \
 			&& echo "deploy/Caddyfile valid" || { echo "deploy/Caddyfile is invalid"; exit 1; }; \
 	fi
+
+# the deployment itself against a running engine: build, health, scaling, restarts, kill, down/up, JSON logs
+compose-test: install
+	$(PY) tools/compose_test.py $(ARGS)
 
 docs: install
 	$(PY) tools/gen_docs.py

@@ -8,6 +8,11 @@ App services (built from this project and long-running) must scale with ``--scal
 ``stop_grace_period`` longer than the services' 15 s graceful shutdown and
 ``deploy.resources.limits``. Every long-running container has a healthcheck; one-shot jobs use
 ``restart: "no"``; every ``depends_on`` entry names a condition that its target can satisfy.
+
+The project's image is built by exactly one service; every other project service runs that image with
+``pull_policy: never`` (compose builds an image once per service with ``build:``, each with a new id
+under the same tag, so the next ``up`` or ``--scale`` would recreate every container). An app
+service's healthcheck asks ``/readyz`` (healthy means consuming, not just a live process).
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ def project_services(services: Mapping[str, Any]) -> list[str]:
     return [n for n, s in services.items() if s.get("build") or (s.get("image") and s.get("image") in images)]
 
 
+def _healthcheck_text(spec: Mapping[str, Any]) -> str:
+    test = (spec.get("healthcheck") or {}).get("test")
+    return " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
+
+
 def _has_healthcheck(spec: Mapping[str, Any]) -> bool:
     hc = spec.get("healthcheck")
     if not isinstance(hc, dict) or hc.get("disable"):
@@ -68,6 +78,17 @@ def problems(compose: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     project = set(project_services(services))
 
+    builders: dict[str, list[str]] = {}
+    for name, spec in services.items():
+        if (spec or {}).get("build"):
+            builders.setdefault(str((spec or {}).get("image") or f"<{name}>"), []).append(name)
+    for image, names in builders.items():
+        if len(names) > 1:
+            found.append(
+                f"image {image} is built by {len(names)} services ({', '.join(names)}): build it in one and "
+                f"give the others `image: {image}` with `pull_policy: never`"
+            )
+
     for name, spec in services.items():
         spec = spec or {}
         one_shot = is_one_shot(spec)
@@ -75,7 +96,12 @@ def problems(compose: Mapping[str, Any]) -> list[str]:
         if not one_shot and not _has_healthcheck(spec):
             found.append(f"{name}: long-running container without a healthcheck")
 
+        if name in project and not spec.get("build") and spec.get("pull_policy") != "never":
+            found.append(f"{name}: runs the project's image without `pull_policy: never` (it would be pulled)")
+
         if name in project and not one_shot:  # app service
+            if _has_healthcheck(spec) and "/readyz" not in _healthcheck_text(spec):
+                found.append(f"{name}: its healthcheck does not ask /readyz (healthy must mean consuming)")
             if "container_name" in spec:
                 found.append(f"{name}: container_name prevents `docker compose up --scale {name}=N`")
             if spec.get("ports"):
