@@ -44,7 +44,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from shared.access import add_missing_secrets
+from shared.access import add_missing_secrets, read_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -117,19 +117,7 @@ def interpolate_tree(node: Any, env: Mapping[str, str]) -> Any:
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """The subset of compose's ``.env`` syntax that matters here: KEY=VALUE, comments, quotes."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, val = line.removeprefix("export ").partition("=")
-        val = val.strip()
-        if len(val) >= 2 and val[0] == val[-1] and val[0] in "'\"":
-            val = val[1:-1]
-        values[key.strip()] = val
-    return values
+    return read_env_file(path)
 
 
 # --------------------------------------------------------------------------- plan

@@ -146,42 +146,11 @@ class BookingStore:
         none and False when the room is taken at one of their times."""
         if not new:
             return True
-        first = new[0]
         await self.lock_rooms(b.room_id for b in new)
-        pg = await self._pg()
-        inserted = await pg.fetch(
-            """INSERT INTO bookings (booking_id, occurrence, start_at, end_at, blocked, inquiry_id, series_id,
-                                     room_id, customer_id, name, attendees, equipment, details, status,
-                                     correlation_id, reply_to, agent_id)
-               SELECT o.id, o.occurrence, o.s, o.e, tstzrange(o.bs, o.be, '[)'), $7, $8, $9, $10, $11, $12,
-                      $13, $14::jsonb, $15, $16, $17::jsonb, $18
-               FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
-                           $6::timestamptz[]) AS o(id, occurrence, s, e, bs, be)
-               ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
-               RETURNING booking_id""",
-            [b.booking_id for b in new],
-            [b.occurrence for b in new],
-            [b.start for b in new],
-            [b.end for b in new],
-            [b.blocked[0] for b in new],
-            [b.blocked[1] for b in new],
-            first.inquiry_id,
-            first.series_id,
-            first.room_id,
-            first.customer_id,
-            first.name,
-            first.attendees,
-            list(first.equipment),
-            json.dumps(dict(first.details)),
-            first.status,
-            first.correlation_id,
-            _json(_route_json(first.reply_to)),
-            first.agent_id,
-        )
+        inserted = await self.insert_bookings(new)
         if len(inserted) == len(new):
             return True
-        if inserted:  # some occurrence's room is taken: none of them is booked
-            await pg.execute("DELETE FROM bookings WHERE booking_id = ANY($1::uuid[])", [r[0] for r in inserted])
+        await self.delete_bookings(inserted)  # some occurrence's room is taken: none of them is booked
         return False
 
     async def lock_rooms(self, room_ids: Iterable[str]) -> None:

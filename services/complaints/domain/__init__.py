@@ -16,9 +16,10 @@
 
 from __future__ import annotations
 
+from shared.business_hours import WEEKDAYS, BusinessCalendar, advance, measure
+
 from . import rerun
 from .actions import REMEDIES, ROOT_CAUSES, Action, ActionPolicy
-from .calendar import WEEKDAYS, BusinessCalendar, advance, measure
 from .cases import CASE_FIELDS, RECURRING_FROM, Case, make_case, month_bounds, normalise, recurring, terms
 from .clock import (
     ACKNOWLEDGE,

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import get_args
 
+from shared.business_hours import BusinessCalendar, advance, measure
 from shared.contract.events import ClockTransition, SlaTarget
-
-from .calendar import BusinessCalendar, advance, measure
 
 TARGETS: tuple[str, ...] = get_args(SlaTarget)
 ACKNOWLEDGE, RESOLVE = TARGETS

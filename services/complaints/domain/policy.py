@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import get_args
 
+from shared.business_hours import BusinessCalendar, advance
 from shared.contract.common import Severity
 
 from .actions import ActionPolicy
-from .calendar import BusinessCalendar, advance
 from .clock import ACKNOWLEDGE, Rules
 from .escalation import AGENT, MANAGER, SUPERVISOR, EscalationPolicy
 

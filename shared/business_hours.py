@@ -1,5 +1,6 @@
-"""Counted time: calendar time by default, or a business-hours calendar (opening hours per weekday,
-holidays) for the severities whose policy wants it.
+"""Counted time: calendar time by default, or the desk's business-hours calendar
+(``MEETDESK_BUSINESS_HOURS``: opening hours per weekday in the venue's time zone, holidays) — the one
+calendar complaints' SLA clocks count in and metrics measures response times in.
 
 Two operations, both pure: how much counted time lies between two instants (:func:`measure`), and
 the instant at which a given amount of counted time has passed after a start (:func:`advance`). With
@@ -61,12 +62,13 @@ class BusinessCalendar:
         """The opening intervals (UTC) from the venue day of ``start`` on, in order (at most MAX_DAYS days)."""
         day = start.astimezone(self.tz).date() - timedelta(days=1)  # an interval of the day before may reach in
         for _ in range(MAX_DAYS + 2):
-            interval = self._interval(day)
+            interval = self.opening(day)
             if interval is not None:
                 yield interval
             day += timedelta(days=1)
 
-    def _interval(self, day: date) -> tuple[datetime, datetime] | None:
+    def opening(self, day: date) -> tuple[datetime, datetime] | None:
+        """The venue day's opening interval (UTC), None when closed."""
         if day in self.holidays or day.weekday() not in self.hours:
             return None
         opens, closes = self.hours[day.weekday()]
