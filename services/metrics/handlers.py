@@ -173,24 +173,28 @@ class LiveGauges:
                 "Share of the SLA targets decided today (venue day) that were met in time; NaN when none was decided",
                 ["target"],
                 registry=registry,
+                multiprocess_mode="mostrecent",  # with --workers N: the latest refresh, not one per process
             ),
             Gauge(
                 "meetdesk_kpi_sla_decided_today",
                 "SLA targets decided today (venue day): met, or breached, whichever came first",
                 ["target"],
                 registry=registry,
+                multiprocess_mode="mostrecent",  # with --workers N: the latest refresh, not one per process
             ),
             Gauge(
                 "meetdesk_kpi_complaints_past_due",
                 "Open complaints whose target was breached and has not been met since",
                 ["target"],
                 registry=registry,
+                multiprocess_mode="mostrecent",  # with --workers N: the latest refresh, not one per process
             ),
             Gauge(
                 "meetdesk_queue_messages",
                 "Messages waiting in the service's queue, not yet delivered (the queue's lag, in messages)",
                 ["queue"],
                 registry=registry,
+                multiprocess_mode="mostrecent",  # with --workers N: the latest refresh, not one per process
             ),
         )
 
