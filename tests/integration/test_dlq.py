@@ -291,6 +291,9 @@ async def test_the_dead_letter_queue_keeps_its_order_through_repeated_looks_and_
         await dead_letter(channel, message_id=mid, routing_key="rooms.upsert", reason="first", body=b"{}")
     await asyncio.sleep(0.2)
     await show(servers.amqp_url, SPEC.name, Selector(), out=lambda _: None)
+    # the look's returns travel to the queue on their own channel: let them land before the test's
+    # own later arrivals (an operator's new dead letters come seconds apart, not microseconds)
+    await asyncio.sleep(0.2)
     for mid in ids[3:]:
         await dead_letter(channel, message_id=mid, routing_key="rooms.upsert", reason="later", body=b"{}")
     await asyncio.sleep(0.2)
