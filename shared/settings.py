@@ -75,6 +75,13 @@ class ServiceSettings(BaseSettings):
                 "MEETDESK_API_TOKEN is not set: give every service the same secret (e.g. `openssl rand -hex 24`), "
                 "or set MEETDESK_API_TOKENS"
             )
+        for name, url in (("MEETDESK_AMQP_URL", self.amqp_url), ("MEETDESK_DATABASE_URL", self.database_url)):
+            parts = urlsplit(url)
+            if parts.username and parts.password == "":
+                return (
+                    f"{name} names the user {unquote(parts.username)} without a password: "
+                    "set the service's password (`python tools/access.py secrets` makes the missing ones)"
+                )
         if token and _weak(token):
             return f"MEETDESK_API_TOKEN is a placeholder or shorter than {MIN_TOKEN_LENGTH} characters: set a secret"
         for secret, principal in tokens.items():

@@ -44,7 +44,8 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from shared.access import add_missing_secrets, read_env_file
+from shared.access import add_missing_secrets, broker_user, read_env_file
+from shared.settings import broker_user_of
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -115,9 +116,8 @@ def interpolate_tree(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """The subset of compose's ``.env`` syntax that matters here: KEY=VALUE, comments, quotes."""
-    return read_env_file(path)
+#: compose's ``.env`` (KEY=VALUE, comments, ``export``, quotes), read as the access tools read it
+read_dotenv = read_env_file
 
 
 # --------------------------------------------------------------------------- plan
@@ -268,7 +268,11 @@ def load_plan(compose_path: str | os.PathLike[str] = COMPOSE_FILE, env: Mapping[
         compose = yaml.safe_load(f)
     if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
         raise PlanError(f"{path}: no services")
-    return plan_from_compose(interpolate_tree(compose, env))
+    plan = plan_from_compose(interpolate_tree(compose, env))
+    unset = [job.name for job in plan.services if job.environment.get("MEETDESK_API_TOKEN") == ""]
+    if unset:  # they would refuse to start (exit 78): say so before starting anything
+        raise PlanError(f"MEETDESK_API_TOKEN is not set for {', '.join(unset)}: set a secret of 16 characters or more")
+    return plan
 
 
 LOCAL_TOKEN_FILE = ROOT / ".local-api-token"
@@ -279,7 +283,7 @@ def uses_service_users(plan: Plan) -> bool:
     """Do the services connect to RabbitMQ as their own users (meetdesk-<service>)? Then the local broker
     needs those users, their permissions and the topology first (tools/access.py broker)."""
     return any(
-        "://meetdesk-" in job.environment.get("MEETDESK_AMQP_URL", "") for job in plan.services
+        broker_user_of(job.environment.get("MEETDESK_AMQP_URL", "")) == broker_user(job.name) for job in plan.services
     )
 
 
