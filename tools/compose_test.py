@@ -737,19 +737,13 @@ def prepare_access(env: dict[str, str]) -> None:
     watches the broker as ``meetdesk-admin`` (there is no guest in compose)."""
     import subprocess
 
-    from shared.access import add_missing_secrets
+    from shared.access import add_missing_secrets, read_env_file
 
     add_missing_secrets(ROOT / ".env")
     subprocess.run([sys.executable, str(ROOT / "tools" / "access.py"), "definitions"], cwd=ROOT, check=True)
-    secrets = {**_dotenv(ROOT / ".env"), **os.environ}
+    secrets = {**read_env_file(ROOT / ".env"), **os.environ}
     admin = secrets.get("MEETDESK_BROKER_ADMIN_PASSWORD", "")
     env.setdefault("COMPOSE_TEST_AMQP_URL", f"amqp://meetdesk-admin:{admin}@127.0.0.1:{env['RABBITMQ_HOST_PORT']}/")
-
-
-def _dotenv(path: Path) -> dict[str, str]:
-    from tools.run_local import read_dotenv
-
-    return read_dotenv(path)
 
 
 async def amain(args: argparse.Namespace) -> int:

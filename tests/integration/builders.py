@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from ..conftest import System
 
 HK = ZoneInfo("Asia/Hong_Kong")
 
@@ -52,3 +56,28 @@ def booking_form(
             "utm_source": "ignored unknown field",
         },
     }
+
+
+async def staff_chain(system: System) -> dict[str, str]:
+    """An agent, their supervisor and the service manager in complaints' staff directory (sent as
+    `staff.upsert` commands; returns once complaints holds all three): role → staff id."""
+    tag = uuid.uuid4().hex[:6]
+    people = {"agent": f"agent-{tag}", "supervisor": f"sup-{tag}", "manager": f"mgr-{tag}"}
+    reports_to = {"agent": people["supervisor"], "supervisor": people["manager"], "manager": None}
+    for role, staff_id in people.items():
+        await system.publisher.command(
+            "staff.upsert",
+            staff_id=staff_id,
+            name=f"{role} {tag}",
+            role=role,
+            department="front desk",
+            supervisor_id=reports_to[role],
+        )
+    for _ in range(100):
+        rows = await system.query(
+            "complaints", "SELECT staff_id FROM staff WHERE staff_id = ANY($1)", list(people.values())
+        )
+        if len(rows) == 3:
+            return people
+        await asyncio.sleep(0.1)
+    raise AssertionError("the staff directory did not take the three staff members")

@@ -22,6 +22,7 @@ import pytest
 
 from ..conftest import System
 from ..system import Event
+from .builders import staff_chain
 
 pytestmark = pytest.mark.integration
 
@@ -40,30 +41,6 @@ def _of(complaint_id: str, event_type: str, **match: Any) -> Callable[[Event], b
         and e.data.get("complaint_id") == complaint_id
         and all(e.data.get(k) == v for k, v in match.items())
     )
-
-
-async def _staff(system: System) -> dict[str, str]:
-    """An agent, their supervisor and the service manager in complaints' staff directory."""
-    tag = uuid.uuid4().hex[:6]
-    people = {"agent": f"agent-{tag}", "supervisor": f"sup-{tag}", "manager": f"mgr-{tag}"}
-    reports_to = {"agent": people["supervisor"], "supervisor": people["manager"], "manager": None}
-    for role, staff_id in people.items():
-        await system.publisher.command(
-            "staff.upsert",
-            staff_id=staff_id,
-            name=f"{role} {tag}",
-            role=role,
-            department="front desk",
-            supervisor_id=reports_to[role],
-        )
-    for _ in range(100):
-        rows = await system.query(
-            "complaints", "SELECT staff_id FROM staff WHERE staff_id = ANY($1)", list(people.values())
-        )
-        if len(rows) == 3:
-            return people
-        await asyncio.sleep(0.1)
-    raise AssertionError("the staff directory did not take the three staff members")
 
 
 async def _onsite_complaint(
@@ -110,7 +87,7 @@ async def _command(system: System, name: str, complaint_id: str, wait_for: str, 
 async def test_a_formal_reply_not_given_in_time_breaches_at_its_instant_and_escalates_up_the_chain(
     system: System,
 ) -> None:
-    people = await _staff(system)
+    people = await staff_chain(system)
     # recorded long enough ago that the breach and the first two steps are past; the manager's step is near
     lead = timedelta(seconds=12)
     recorded_at = datetime.now(UTC) - FORMAL_REPLY - TO_SUPERVISOR - TO_MANAGER + lead
@@ -169,7 +146,7 @@ async def test_a_formal_reply_not_given_in_time_breaches_at_its_instant_and_esca
 
 
 async def test_an_urgent_complaint_escalates_to_the_supervisor_first(system: System) -> None:
-    people = await _staff(system)
+    people = await staff_chain(system)
     recorded_at = datetime.now(UTC) - timedelta(minutes=31)  # a critical formal reply is due in 30 minutes
     reg = await _onsite_complaint(
         system, recorded_at, staff_id=people["agent"], email=f"{uuid.uuid4().hex}@example.com", severity="critical"
@@ -179,7 +156,7 @@ async def test_an_urgent_complaint_escalates_to_the_supervisor_first(system: Sys
 
 
 async def test_waiting_for_the_customer_does_not_count(system: System) -> None:
-    people = await _staff(system)
+    people = await staff_chain(system)
     email = f"{uuid.uuid4().hex}@example.com"
     lead = timedelta(seconds=15)  # the resolution of this critical complaint falls due this long from now
     recorded_at = datetime.now(UTC) - CRITICAL_RESOLUTION + lead
@@ -314,7 +291,7 @@ async def test_satisfaction_2_reopens_the_complaint_and_4_lets_it_close(system: 
 
 
 async def test_a_handover_moves_every_open_complaint_of_an_agent(system: System) -> None:
-    people = await _staff(system)
+    people = await staff_chain(system)
     now = datetime.now(UTC)
     cids = [
         (await _onsite_complaint(system, now, staff_id=people["agent"], email=f"{uuid.uuid4().hex}@example.com"))[

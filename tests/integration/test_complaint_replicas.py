@@ -32,6 +32,7 @@ import pytest_asyncio
 
 from ..conftest import System
 from ..system import ServiceProcess
+from .builders import staff_chain
 
 pytestmark = pytest.mark.integration
 
@@ -72,25 +73,6 @@ async def clock(system: System) -> AsyncIterator[System]:
         yield system
     finally:
         await system.reset_clock()
-
-
-async def _staff(system: System) -> dict[str, str]:
-    tag = uuid.uuid4().hex[:6]
-    people = {"agent": f"agent-{tag}", "supervisor": f"sup-{tag}", "manager": f"mgr-{tag}"}
-    reports_to = {"agent": people["supervisor"], "supervisor": people["manager"], "manager": None}
-    for role, staff_id in people.items():
-        await system.publisher.command(
-            "staff.upsert", staff_id=staff_id, name=f"{role} {tag}", role=role, department="front desk",
-            supervisor_id=reports_to[role],
-        )  # fmt: skip
-    for _ in range(100):
-        rows = await system.query(
-            "complaints", "SELECT staff_id FROM staff WHERE staff_id = ANY($1)", list(people.values())
-        )
-        if len(rows) == 3:
-            return people
-        await asyncio.sleep(0.1)
-    raise AssertionError("the staff directory did not take the three staff members")
 
 
 async def _register(system: System, agent: str, count: int) -> list[str]:
@@ -214,7 +196,7 @@ async def test_three_replicas_emit_every_breach_and_escalation_step_exactly_once
     replicas: ServiceProcess, clock: System
 ) -> None:
     system = clock
-    people = await _staff(system)
+    people = await staff_chain(system)
     complaint_ids = set(await _register(system, people["agent"], COMPLAINTS))
     assert len(complaint_ids) == COMPLAINTS
     assert _fired(system, complaint_ids) == {}, "nothing is due yet"
@@ -231,7 +213,7 @@ async def test_a_replica_killed_mid_run_loses_no_breach_and_no_escalation_step(
     replicas: ServiceProcess, clock: System
 ) -> None:
     system = clock
-    people = await _staff(system)
+    people = await staff_chain(system)
     complaint_ids = set(await _register(system, people["agent"], COMPLAINTS))
     assert replicas.proc is not None
     workers = _workers(replicas.proc.pid)
