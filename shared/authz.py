@@ -94,6 +94,14 @@ COMMAND_RULES: dict[str, Rule] = {
     "complaint.plan_agreement": Rule(AGENT),
     "complaint.handover": Rule(SUPERVISOR),
     "staff.upsert": Rule(OPS),
+    # the desk (intake): the queues are agents' work; moving one agent's work to another is a supervisor's
+    "conversation.assign": Rule(AGENT),
+    "callback.assign": Rule(AGENT),
+    "callback.record": Rule(AGENT),
+    "inquiry.complete": Rule(AGENT),
+    "customer.link": Rule(AGENT),
+    "customer.unlink": Rule(AGENT),
+    "desk.handover": Rule(SUPERVISOR),
 }
 
 #: protected HTTP paths (route templates) → the roles that may use them; a command posted to
@@ -113,6 +121,12 @@ PATH_RULES: dict[str, frozenset[Role]] = {
     "/review": SUPERVISOR,
     # intake: HTTP ingress (web forms, on-site staff)
     "/inbound/{channel}": AGENT,
+    # intake: the desk's queues and the customer file
+    "/conversations": AGENT,
+    "/callbacks": AGENT,
+    "/inquiries": AGENT,
+    "/customers": AGENT,
+    "/customers/{customer_id}": AGENT,
     # metrics
     "/kpis": SUPERVISOR,
     "/kpis.csv": SUPERVISOR,

@@ -61,7 +61,26 @@ class QueueSpec:
 INTAKE_INBOUND = QueueSpec("intake.inbound", "intake", ((INBOUND, "#"),))
 # what other services ask the customer (the day-before reminder awaits "confirm / cancel / change"), so
 # that intake can read the customer's reply as the answer to it
-INTAKE_EVENTS = QueueSpec("intake.events", "intake", ((EVENTS, "booking.reminder_due"),))
+# and every missed call, which becomes a call-back task on the desk
+INTAKE_EVENTS = QueueSpec("intake.events", "intake", ((EVENTS, "booking.reminder_due"), (EVENTS, "call.missed")))
+# the desk's commands (shared/contract/desk.py): assignments, call-backs, completing a booking request,
+# linking customer records, handovers
+INTAKE_COMMANDS = QueueSpec(
+    "intake.commands",
+    "intake",
+    tuple(
+        (COMMANDS, key)
+        for key in (
+            "conversation.assign",
+            "callback.assign",
+            "callback.record",
+            "inquiry.complete",
+            "customer.link",
+            "customer.unlink",
+            "desk.handover",
+        )
+    ),
+)
 BOOKING_EVENTS = QueueSpec("booking.events", "booking", ((EVENTS, "booking.requested"),))
 BOOKING_COMMANDS = QueueSpec("booking.commands", "booking", ((COMMANDS, "booking.*"), (COMMANDS, "rooms.*")))
 # complaints also keeps its own view of the bookings (room, equipment, time, customer) to check and enrich
@@ -86,6 +105,7 @@ METRICS_EVENTS = QueueSpec("metrics.events", "metrics", ((EVENTS, "#"),))
 QUEUES: tuple[QueueSpec, ...] = (
     INTAKE_INBOUND,
     INTAKE_EVENTS,
+    INTAKE_COMMANDS,
     BOOKING_EVENTS,
     BOOKING_COMMANDS,
     COMPLAINTS_EVENTS,

@@ -82,6 +82,8 @@ class Policy:
     answer_within: timedelta = timedelta(hours=48)  # a later message is no answer to a question asked
     # at most one acknowledgement per reply route (address) in this period (RFC 3834 2: no loops)
     acknowledge_every: timedelta = timedelta(minutes=60)
+    # the desk: a call-back still open is reminded this long after the missed call, and again every as long
+    callback_remind: timedelta = timedelta(minutes=30)
     # the script a channel's customers usually write, for Chinese text that does not show it (位置信息)
     usual_chinese: Mapping[str, str] = field(default_factory=lambda: dict(USUAL_CHINESE))
 
@@ -96,6 +98,7 @@ class Policy:
         *,
         answer_within_hours: float = 48,
         acknowledge_every_minutes: float = 60,
+        callback_remind_minutes: float = 30,
     ) -> Policy:
         limits = {c: min(CHANNEL_LIMITS[c] or max_message_bytes, max_message_bytes) for c in CHANNELS}
         return cls(
@@ -104,6 +107,7 @@ class Policy:
             ZoneInfo(context.venue_timezone),
             timedelta(hours=answer_within_hours),
             timedelta(minutes=acknowledge_every_minutes),
+            callback_remind=timedelta(minutes=callback_remind_minutes),
         )
 
 
@@ -264,6 +268,11 @@ class Inquiry(NamedTuple):
     agent_id: str | None
     received_at: datetime
     correlation_id: str
+    # the desk: what a booking request lacks, the meeting fields understood, where the customer is answered
+    missing: tuple[str, ...] = ()
+    draft: Mapping[str, Any] | None = None
+    reply_channel: str | None = None
+    reply_address: str | None = None
 
 
 # -- questions asked, answers read ----------------------------------------------------------------
@@ -526,6 +535,8 @@ def decide(
     language = conversation.language_for(u.language, undecided=u.script_undecided)
     inquiry_id = derive_uuid("inquiry", n.channel, n.source_ref)
     missing = [] if answer else u.missing  # an answer is about a booking that exists: nothing to ask
+    # Where the customer hears back: the channel they used when it can carry a reply, in their language
+    channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
     decision.inquiry = Inquiry(
         inquiry_id,
         n.channel,
@@ -539,6 +550,10 @@ def decide(
         n.agent_id,
         w.received_at,
         str(w.correlation_id),
+        tuple(missing),
+        u.draft if missing else None,
+        channel,
+        address,
     )
     name = w.name
     events.append(
@@ -565,8 +580,6 @@ def decide(
     if answer is not None:
         decision.command = command_for(w, answer)
         return decision
-    # Where the customer hears back: the channel they used when it can carry a reply, in their language
-    channel, address = reply_route(n.channel, email=w.email, phone=w.phone, conversation_id=n.conversation_key)
     if u.intent == "booking_request" and u.meeting is not None:
         events.append(
             BookingRequested(

@@ -63,7 +63,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import get_args
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from shared.contract.common import Equipment, MeetingDetails
@@ -84,6 +84,22 @@ class Extraction:
     equipment: list[str] = field(default_factory=list)
     room_id: None = None
     missing: list[str] = field(default_factory=list)  # subset of ["date", "time", "attendees"], in that order
+    day: date | None = None  # the meeting's day (venue time), when known even without its time
+
+    def draft(self, name: str) -> dict[str, Any]:
+        """What was understood of an incomplete request, for the agent who completes it: the meeting
+        fields known (BookingDetails' names, times in ISO 8601) and ``date``, the day when its time is not."""
+        out: dict[str, Any] = {"name": name}
+        if self.start is not None:
+            out["start"] = self.start.isoformat()
+        if self.end is not None:
+            out["end"] = self.end.isoformat()
+        if self.day is not None and self.start is None:
+            out["date"] = self.day.isoformat()
+        if self.attendees is not None:
+            out["attendees"] = self.attendees
+        out["equipment"] = list(self.equipment)
+        return out
 
     def to_meeting(self, name: str) -> MeetingDetails | None:
         """The contract model when date, time and attendees are known, else None."""
@@ -978,4 +994,4 @@ def extract_booking(text: str, *, received_at: datetime, tz: ZoneInfo) -> Extrac
         for name, known in (("date", day is not None), ("time", time_known), ("attendees", attendees is not None))
         if not known
     ]
-    return Extraction(start=start, end=end, attendees=attendees, equipment=equipment, missing=missing)
+    return Extraction(start=start, end=end, attendees=attendees, equipment=equipment, missing=missing, day=day)

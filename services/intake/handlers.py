@@ -16,18 +16,30 @@ answer on the route they were reminded on, which :func:`apply` then reads the cu
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
 
-from shared.contract.events import BookingReminderDue, NotificationRequested
+from shared.contract.desk import (
+    CallbackAssign,
+    CallbackRecord,
+    ConversationAssign,
+    CustomerLink,
+    CustomerUnlink,
+    DeskHandedOver,
+    DeskHandover,
+    InquiryComplete,
+)
+from shared.contract.events import BookingReminderDue, CallMissed, NotificationRequested
 from shared.logs import get_logger
-from shared.messages import EventIn
+from shared.messages import CommandIn, EventIn
 from shared.runtime import Incoming, Rejected, derive_uuid
+from shared.scheduler import DueItem
 from shared.uow import UnitOfWork
 
-from . import domain
+from . import desk, domain
 from .adapters import ADAPTERS
 from .directory import Directory, Resolution
 from .domain import Item, Policy
@@ -147,3 +159,179 @@ async def reminder_due(
         )
         return
     await uow.store.ask(question)
+
+
+# -- the desk (issue 15): one function per command, the missed call, the call-back's reminder ---------
+async def conversation_assign(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[ConversationAssign], now: datetime, policy: Policy
+) -> str | None:
+    """conversation.assign → conversation.assigned (nothing when it is the agent's already)."""
+    cmd = msg.command
+    conversation = await uow.store.conversation_desk(cmd.conversation_id, lock=True)
+    change = desk.assign_conversation(conversation, cmd.conversation_id, cmd.agent_id, actor=cmd.actor)
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    if change is not None:
+        await uow.store.assign_conversation(cmd.conversation_id, cmd.agent_id, now)
+        uow.emit(change, correlation_id=msg.correlation_id)
+    return None
+
+
+async def callback_assign(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[CallbackAssign], now: datetime, policy: Policy
+) -> str | None:
+    """callback.assign → callback.assigned (refused once the call-back is done)."""
+    cmd = msg.command
+    cb = await _callback(uow, cmd.callback_id)
+    change = desk.assign_callback(cb, cmd.callback_id, cmd.agent_id, actor=cmd.actor)
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    if change is not None:
+        after, event = change
+        await uow.store.save_callback(after)
+        uow.emit(event, correlation_id=msg.correlation_id)
+    return None
+
+
+async def callback_record(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[CallbackRecord], now: datetime, policy: Policy
+) -> str | None:
+    """callback.record → callback.recorded; a call-back done has no more reminders, one still open
+    is reminded again MEETDESK_CALLBACK_REMIND_MINUTES from now."""
+    cmd = msg.command
+    cb = await _callback(uow, cmd.callback_id)
+    change = desk.record_callback(
+        cb, cmd.callback_id, cmd.outcome, cmd.note, actor=cmd.actor, now=now, every=policy.callback_remind
+    )
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    after, event = change
+    await uow.store.save_callback(after)
+    key = str(after.callback_id)
+    if after.remind_at is None:
+        await uow.cancel(desk.CALLBACK_REMIND, key)
+        # the call-back answered the missed call: its conversation no longer awaits a reply
+        await uow.store.answered(desk.call_conversation(after.call_id))
+    else:
+        await uow.schedule(desk.CALLBACK_REMIND, key, after.remind_at, correlation_id=after.correlation_id)
+    uow.emit(event, correlation_id=msg.correlation_id)
+    return None
+
+
+async def inquiry_complete(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[InquiryComplete], now: datetime, policy: Policy
+) -> str | None:
+    """inquiry.complete → booking.requested for the original inquiry (its customer, channel, language,
+    reply route and correlation id; the agent named) and inquiry.completed."""
+    cmd = msg.command
+    inquiry_id = _uuid(cmd.inquiry_id)
+    inquiry = await uow.store.inquiry_desk(inquiry_id, lock=True) if inquiry_id else None
+    change = desk.complete_inquiry(
+        inquiry, cmd.inquiry_id, cmd.meeting, wait_if_taken=cmd.wait_if_taken, actor=cmd.actor
+    )
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    assert inquiry is not None
+    requested, completed = change
+    await uow.store.complete_inquiry(inquiry.inquiry_id, cmd.actor, now)
+    correlation_id = _uuid(inquiry.correlation_id) or msg.correlation_id  # the customer's message's
+    uow.emit(requested, correlation_id=correlation_id)
+    uow.emit(completed, correlation_id=correlation_id)
+    return None
+
+
+async def customer_link(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[CustomerLink], now: datetime, policy: Policy
+) -> str | None:
+    """customer.link → customer.linked (the other record named as a ``customer_id`` identity)."""
+    cmd = msg.command
+    ids = [i for i in (_uuid(cmd.customer_id), _uuid(cmd.other_customer_id)) if i is not None]
+    known = await uow.store.lock_customers(ids)
+    links = await uow.store.links_of(ids) if ids else []
+    change = desk.link(
+        cmd.customer_id, cmd.other_customer_id, known, links, reason=cmd.reason, actor=cmd.actor, now=now
+    )
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    new, event = change
+    await uow.store.add_link(new)
+    uow.emit(event, correlation_id=msg.correlation_id)
+    return None
+
+
+async def customer_unlink(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[CustomerUnlink], now: datetime, policy: Policy
+) -> str | None:
+    """customer.unlink → customer.unlinked; the link stays in the history, marked undone."""
+    cmd = msg.command
+    ids = [i for i in (_uuid(cmd.customer_id), _uuid(cmd.other_customer_id)) if i is not None]
+    await uow.store.lock_customers(ids)
+    links = await uow.store.links_of(ids) if ids else []
+    change = desk.unlink(cmd.customer_id, cmd.other_customer_id, links, reason=cmd.reason, actor=cmd.actor, now=now)
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    undone, event = change
+    await uow.store.end_link(undone)
+    uow.emit(event, correlation_id=msg.correlation_id)
+    return None
+
+
+async def desk_handover(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[DeskHandover], now: datetime, policy: Policy
+) -> str | None:
+    """desk.handover → every open conversation and open call-back of one agent is another's; desk.handed_over."""
+    cmd = msg.command
+    refusal = desk.check_handover(cmd.from_agent, cmd.to_agent)
+    if refusal is not None:
+        return refusal.reason
+    conversations, callbacks = await uow.store.hand_over(cmd.from_agent, cmd.to_agent, now)
+    uow.emit(
+        DeskHandedOver(
+            from_agent=cmd.from_agent,
+            to_agent=cmd.to_agent,
+            conversations=conversations,
+            callbacks=callbacks,
+            reason=cmd.reason,
+            actor=cmd.actor,
+        ),
+        correlation_id=msg.correlation_id,
+    )
+    return None
+
+
+async def call_missed(uow: UnitOfWork[IntakeStore], msg: EventIn[CallMissed], now: datetime, policy: Policy) -> None:
+    """call.missed → a call-back task (one per call), callback.opened, and its reminder scheduled."""
+    cb, opened = desk.callback_for(msg.data, correlation_id=msg.correlation_id, every=policy.callback_remind)
+    if not await uow.store.open_callback(cb):
+        return  # the call has its call-back already
+    assert cb.remind_at is not None
+    await uow.schedule(desk.CALLBACK_REMIND, str(cb.callback_id), cb.remind_at, correlation_id=msg.correlation_id)
+    uow.emit(opened, correlation_id=msg.correlation_id)
+
+
+async def callback_remind_due(uow: UnitOfWork[IntakeStore], item: DueItem, now: datetime, policy: Policy) -> None:
+    """Due item callback.remind → callback.reminder for a call-back still open, and the next one
+    MEETDESK_CALLBACK_REMIND_MINUTES later; nothing for one done."""
+    callback_id = _uuid(item.key)
+    cb = await uow.store.callback(callback_id, lock=True) if callback_id else None
+    change = desk.remind_callback(cb, now=now, every=policy.callback_remind)
+    if change is None:
+        log.info("call-back reminder dropped: done or gone", callback_id=item.key)
+        return
+    after, event = change
+    await uow.store.save_callback(after)
+    assert after.remind_at is not None
+    await uow.schedule(desk.CALLBACK_REMIND, item.key, after.remind_at, correlation_id=after.correlation_id)
+    uow.emit(event, correlation_id=item.correlation_id)
+
+
+async def _callback(uow: UnitOfWork[IntakeStore], raw: str) -> desk.Callback | None:
+    callback_id = _uuid(raw)
+    return await uow.store.callback(callback_id, lock=True) if callback_id else None
+
+
+def _uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None

@@ -5,8 +5,12 @@ the HTTP ingress. Consumes ``meetdesk.inbound`` (routing key = channel); emits `
 and, as the payload asks, ``booking.requested``, ``feedback.received``, ``customer.linked``,
 ``agent.replied``, ``call.missed`` and an acknowledgement ``notification.requested``. Consumes
 ``intake.events`` (``booking.reminder_due``: the day-before reminder awaits the customer's answer on
-its reply route) and sends ``booking.confirm_attendance`` / ``booking.cancel`` when a customer answers
-it. HTTP on port 8001: health, the web ingress and the channels' webhooks.
+its reply route; ``call.missed``: every missed call becomes a call-back) and sends
+``booking.confirm_attendance`` / ``booking.cancel`` when a customer answers it. The desk (issue 15):
+consumes ``intake.commands`` (``conversation.assign``, ``callback.assign``, ``callback.record``,
+``inquiry.complete``, ``customer.link``, ``customer.unlink``, ``desk.handover``; also ``POST
+/commands/{name}``) and reminds open call-backs (due item ``callback.remind``). HTTP on port 8001:
+health, the web ingress, the channels' webhooks, the desk's queues and the customer file.
 """
 
 from __future__ import annotations
@@ -14,13 +18,32 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from shared.commands_http import serve_commands
 from shared.contract.commands import BookingCancel, BookingConfirmAttendance
+from shared.contract.desk import (
+    CallbackAssign,
+    CallbackAssigned,
+    CallbackOpened,
+    CallbackRecord,
+    CallbackRecorded,
+    CallbackReminder,
+    ConversationAssign,
+    ConversationAssigned,
+    CustomerLink,
+    CustomerUnlink,
+    DeskHandedOver,
+    DeskHandover,
+    InquiryComplete,
+    InquiryCompleted,
+)
 from shared.contract.events import (
     AgentReplied,
     BookingReminderDue,
     BookingRequested,
     CallMissed,
+    CommandRejected,
     CustomerLinked,
+    CustomerUnlinked,
     FeedbackReceived,
     InquiryReceived,
     IntakeRejected,
@@ -30,10 +53,11 @@ from shared.contract.events import (
 from shared.http import error
 from shared.runtime import Incoming
 from shared.service import Service
-from shared.topology import COMMANDS, INBOUND, INTAKE_EVENTS, INTAKE_INBOUND, exchange
+from shared.topology import COMMANDS, INBOUND, INTAKE_COMMANDS, INTAKE_EVENTS, INTAKE_INBOUND, exchange
 
-from . import handlers, webhooks
+from . import desk, handlers, webhooks
 from .adapters import FORMS
+from .desk_http import serve_desk
 from .domain import Policy
 from .normalised import ChannelContext
 from .settings import IntakeSettings
@@ -49,6 +73,7 @@ policy = Policy.of(
     settings.max_message_bytes,
     answer_within_hours=settings.answer_within_hours,
     acknowledge_every_minutes=settings.acknowledge_every_minutes,
+    callback_remind_minutes=settings.callback_remind_minutes,
 )
 svc = Service(
     "intake",
@@ -67,6 +92,16 @@ svc.produces(
     NotificationRequested,
     NotificationFailed,
     IntakeRejected,
+    # the desk (shared/contract/desk.py)
+    ConversationAssigned,
+    CallbackOpened,
+    CallbackAssigned,
+    CallbackRecorded,
+    CallbackReminder,
+    InquiryCompleted,
+    CustomerUnlinked,
+    DeskHandedOver,
+    CommandRejected,
 )
 # commands sent through the outbox (uow.send) when a customer answers the day-before reminder: documented here
 for command, what in (
@@ -92,7 +127,25 @@ async def on_inbound(msg: Incoming) -> None:
     await handlers.receive(msg, svc.clock.now(), svc.policy, submit)
 
 
-svc.on_events(INTAKE_EVENTS, {BookingReminderDue: handlers.reminder_due})
+svc.on_events(INTAKE_EVENTS, {BookingReminderDue: handlers.reminder_due, CallMissed: handlers.call_missed})
+
+# -- the desk (issue 15): its commands (queue intake.commands, and POST /commands/{name}), the
+# call-backs' reminders, and what agents read (services/intake/desk_http.py)
+svc.on_commands(
+    INTAKE_COMMANDS,
+    {
+        ConversationAssign: handlers.conversation_assign,
+        CallbackAssign: handlers.callback_assign,
+        CallbackRecord: handlers.callback_record,
+        InquiryComplete: handlers.inquiry_complete,
+        CustomerLink: handlers.customer_link,
+        CustomerUnlink: handlers.customer_unlink,
+        DeskHandover: handlers.desk_handover,
+    },
+)
+svc.on_due({desk.CALLBACK_REMIND: handlers.callback_remind_due})
+serve_commands(svc)  # POST /commands/{name}: the desk's commands (shared/commands_http.py)
+serve_desk(svc, lambda: settings.default_phone_region)
 
 
 # -- HTTP ingress -------------------------------------------------------------------------------

@@ -27,3 +27,8 @@ class IntakeSettings(ServiceSettings):
         ge=0,
         description="at most one automatic acknowledgement per address in this many minutes (0: one per inquiry)",
     )
+    callback_remind_minutes: float = Field(
+        30,
+        gt=0,
+        description="an open call-back is reminded this many minutes after the missed call, and every as many after",
+    )

@@ -10,6 +10,7 @@ in ``models.py`` and created by the migrations; the decisions are made in ``doma
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import RetryTransaction, driver_connection
 
+from .desk_store import DeskStore
 from .directory import Conversation
 from .domain import AckClaim, Delivery, Inquiry, Question, Route
 
@@ -30,7 +32,7 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
-class IntakeStore:
+class IntakeStore(DeskStore):
     """Intake's tables, over the connection of one unit of work (``uow.store``)."""
 
     def __init__(self, conn: AsyncConnection):
@@ -159,7 +161,15 @@ class IntakeStore:
 
     async def record_inquiries(self, rows: list[Inquiry]) -> None:
         if rows:
-            await (await self._driver()).execute(_INSERT_INQUIRIES, *_columns(rows, len(Inquiry._fields)))
+            plain = [r[:_PLAIN] for r in rows]
+            await (await self._driver()).execute(
+                _INSERT_INQUIRIES,
+                *_columns(plain, _PLAIN),
+                [json.dumps(list(r.missing)) for r in rows],
+                [json.dumps(r.draft) if r.draft is not None else None for r in rows],
+                [r.reply_channel for r in rows],
+                [r.reply_address for r in rows],
+            )
 
     # -- acknowledgements: at most one per route in a period ----------------------------------------
     async def claim_acknowledgements(self, claims: list[AckClaim], every: timedelta) -> set[Route]:
@@ -217,7 +227,11 @@ class IntakeStore:
         )
 
 
+_PLAIN = 12  # the inquiry's fields up to correlation_id, written as they are; the desk's follow
 _INSERT_INQUIRIES = f"""INSERT INTO inquiries ({", ".join(Inquiry._fields)})
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
-                         $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
+    SELECT i, ch, sr, cv, cu, it, la, su, tx, ag, ra, co, mi::jsonb, dr::jsonb, rc, rad
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+                  $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::text[], $14::text[],
+                  $15::text[], $16::text[])
+           AS u(i, ch, sr, cv, cu, it, la, su, tx, ag, ra, co, mi, dr, rc, rad)
     ON CONFLICT DO NOTHING"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.contract.common import MeetingDetails
@@ -26,6 +27,8 @@ class Understanding:
     category: str | None = None
     meeting: MeetingDetails | None = None
     missing: list[str] = field(default_factory=list)  # what an agent still has to ask
+    # an incomplete booking request: the meeting fields understood (BookingDetails' names), for the desk
+    draft: dict[str, Any] | None = None
     # the text is Chinese written the same in both scripts (位置信息): ``language`` is the channel's
     # usual one, and the conversation's earlier language, if Chinese, is preferred (domain.decide)
     script_undecided: bool = False
@@ -46,20 +49,24 @@ def understand(n: Normalised, received_at: datetime, tz: ZoneInfo, *, usual_chin
         verdict = classify(n.text, n.subject)
         intent = verdict.intent
         category = category or verdict.category
-    meeting, missing = n.meeting, []
+    meeting, missing, draft = n.meeting, [], None
     if intent == "booking_request" and meeting is None:
+        name = (n.subject or "").strip()[:200] or _default_name(language)
         if n.text:
             found = extract_booking(text, received_at=received_at, tz=tz)
-            meeting = found.to_meeting(name=(n.subject or "").strip()[:200] or _default_name(language))
+            meeting = found.to_meeting(name=name)
             missing = [] if meeting else list(found.missing)
+            draft = None if meeting else found.draft(name)
         else:
             missing = ["date", "time", "attendees"]
+            draft = {"name": name, "equipment": []}
     return Understanding(
         intent=intent,
         language=language,
         category=category,
         meeting=meeting,
         missing=missing,
+        draft=draft,
         script_undecided=undecided,
     )
 

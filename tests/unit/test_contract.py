@@ -13,6 +13,7 @@ import aio_pika
 import pytest
 from pydantic import ValidationError
 
+from shared.contract import desk
 from shared.contract import events as ev
 from shared.contract.commands import COMMANDS, BookingReschedule, RoomsUpsert
 from shared.contract.common import MeetingDetails, Recurrence
@@ -281,6 +282,31 @@ SAMPLES: dict[str, EventData] = {
             reason="processing failed 5 times",
             actor="ops",
         ),
+    ]
+}
+# the desk's events (shared/contract/desk.py)
+SAMPLES |= {
+    e.event_type: e
+    for e in [
+        desk.ConversationAssigned(conversation_id="wechat:oW1", agent_id="agent-1", previous_agent_id=None, actor="a"),
+        desk.CallbackOpened(
+            callback_id="cb-1", call_id="call-1", customer_id="c-1", phone="+85291234567", missed_at=T0, remind_at=T1
+        ),
+        desk.CallbackAssigned(callback_id="cb-1", agent_id="agent-1", previous_agent_id="agent-2", actor="sup"),
+        desk.CallbackRecorded(
+            callback_id="cb-1",
+            call_id="call-1",
+            customer_id="c-1",
+            outcome="no_answer",
+            attempts=1,
+            done=False,
+            actor="a",
+        ),
+        desk.CallbackReminder(
+            callback_id="cb-1", call_id="call-1", customer_id=None, assignee=None, attempts=0, open_minutes=30
+        ),
+        desk.InquiryCompleted(inquiry_id="i-1", actor="agent-1", customer_id="c-1"),
+        desk.DeskHandedOver(from_agent="a", to_agent="b", conversations=2, callbacks=1, reason="shift end", actor="s"),
     ]
 }
 
