@@ -38,6 +38,6 @@ RUN python -m compileall -q shared services
 
 USER meetdesk
 
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 # compose always sets the command; this default only shows how to start one
 CMD ["faststream", "run", "--help"]

@@ -71,8 +71,8 @@ DEFAULTS = {
     "COMPOSE_DOCKER_CLI_BUILD": "0",
     "COMPOSE_PROFILES": "monitoring",
 }
-APPS = ("intake", "booking", "complaints", "metrics")
-PORTS = {"intake": 8001, "booking": 8002, "complaints": 8003, "metrics": 8004}
+APPS = ("intake", "booking", "complaints", "metrics", "console")
+PORTS = {"intake": 8001, "booking": 8002, "complaints": 8003, "metrics": 8004, "console": 8005}
 SERVICE_QUEUES = tuple(q.name for q in QUEUES)
 BOOKING_QUEUES = tuple(q.name for q in QUEUES if q.service == "booking")
 VENUE = ZoneInfo("Asia/Hong_Kong")
@@ -456,6 +456,23 @@ class Deployment:
             raise Abort(f"rooms.upsert through the edge: HTTP {resp.status_code} {resp.text[:200]}")
         if await self.book(1, "web form") is None:
             raise Abort("the deployment does not answer a web form")
+        # the desk's console through the edge: its page, who the token is, and a service read through it
+        page = await self.http.get("/console/")
+        self.r.check(
+            page.status_code == 200 and 'data-test="signin"' in page.text,
+            "console: the page is served through the edge (/console/)",
+            f"HTTP {page.status_code}",
+        )
+        me = await self.http.get("/console/api/me", headers=self.auth)
+        self.r.check(
+            me.status_code == 200 and bool(me.json().get("role")), "console: /api/me knows the token", me.text[:200]
+        )
+        rooms = await self.http.get("/console/api/booking/rooms", headers=self.auth)
+        self.r.check(
+            rooms.status_code == 200 and any(r.get("room_id") == self.room for r in rooms.json()),
+            "console: reads booking through its proxy with the caller's token",
+            f"HTTP {rooms.status_code} {rooms.text[:200]}",
+        )
 
     # -- 3 ---------------------------------------------------------------------------------------
     async def scale_up(self) -> None:

@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
 """Run the meetdesk services natively, exactly as docker-compose.yml describes them (``make run``).
 
-    python tools/run_local.py                      # migrate, then run all four services
+    python tools/run_local.py                      # migrate, then run the services and the console
     python tools/run_local.py --only booking,metrics
     python tools/run_local.py --no-migrate
     python tools/run_local.py --print              # the resolved plan as JSON; runs nothing
 
 The plan comes from docker-compose.yml: ``${VAR:-default}`` interpolation is resolved from the
 current environment (and a ``.env`` file next to the compose file, as compose does), and the
-hostnames ``rabbitmq`` and ``postgres`` inside environment values are mapped to 127.0.0.1 so the
-local RabbitMQ and PostgreSQL are used (local PostgreSQL uses trust auth, so the compose
-credentials still work). Services whose ``restart`` is ``"no"`` are one-shot jobs (migrations) and
-run to completion first; every other project service (one with ``build``, or the project's image)
-is started with exactly its compose ``command`` and ``environment``, plus PATH (the venv's bin
-first), VIRTUAL_ENV and a few locale/home variables. Ctrl-C/SIGTERM stops everything: SIGTERM to
-each process group, up to 30 s grace, then SIGKILL; a second Ctrl-C/SIGTERM while stopping kills at
-once. The signal handler only counts signals (no lock, no I/O: a handler that waits for a lock the
-interrupted main thread holds never returns); the main thread polls the count.
+hostnames ``rabbitmq`` and ``postgres`` (and the services' own, which the console names) inside
+environment values are mapped to 127.0.0.1 so the local RabbitMQ and PostgreSQL are used (local
+PostgreSQL uses trust auth, so the compose credentials still work). Services whose ``restart`` is
+``"no"`` are one-shot jobs (migrations) and run to completion first; every other project service
+(one with ``build``, or the project's image) is started with exactly its compose ``command`` and
+``environment``, plus PATH (the venv's bin first), VIRTUAL_ENV and a few locale/home variables.
+Ctrl-C/SIGTERM stops everything: SIGTERM to each process group, up to 30 s grace, then SIGKILL; a
+second Ctrl-C/SIGTERM while stopping kills at once. The signal handler only counts signals (no lock,
+no I/O: a handler that waits for a lock the interrupted main thread holds never returns); the main
+thread polls the count.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 
 #: compose hostnames that mean "the local machine" when running natively
-HOST_MAP = {"rabbitmq": "127.0.0.1", "postgres": "127.0.0.1"}
+HOST_MAP = {
+    "rabbitmq": "127.0.0.1",
+    "postgres": "127.0.0.1",
+    # the console reaches the services by their compose names; natively they listen on this machine
+    "intake": "127.0.0.1",
+    "booking": "127.0.0.1",
+    "complaints": "127.0.0.1",
+    "metrics": "127.0.0.1",
+}
 #: variables passed through from the caller's environment besides PATH/VIRTUAL_ENV
 PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ")
 GRACE_SECONDS = 30.0

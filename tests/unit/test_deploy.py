@@ -22,11 +22,16 @@ SECRETS = {name: f"pw-{name.lower()}" for name in secret_names()}
 def test_make_run_starts_exactly_the_compose_commands_and_environment() -> None:
     plan = load_plan(COMPOSE, env={"MEETDESK_API_TOKEN": "a-local-secret-of-some-length", **SECRETS})
     compose = yaml.safe_load(COMPOSE.read_text())["services"]
-    assert sorted(j.name for j in plan.services) == ["booking", "complaints", "intake", "metrics"]
+    assert sorted(j.name for j in plan.services) == ["booking", "complaints", "console", "intake", "metrics"]
     assert sorted(j.name for j in plan.migrations) == [
         f"{s}-migrate" for s in ("booking", "complaints", "intake", "metrics")
     ]
-    for job in plan.services:
+    # the console: HTTP only (no broker, no database), the four services reached on this machine
+    console = next(j for j in plan.services if j.name == "console")
+    assert console.command[:2] == ["uvicorn", "services.console.main:app"]
+    assert "MEETDESK_DATABASE_URL" not in console.environment and "MEETDESK_AMQP_URL" not in console.environment
+    assert console.environment["MEETDESK_BOOKING_URL"] == "http://127.0.0.1:8002"
+    for job in (j for j in plan.services if j.name != "console"):
         spec = compose[job.name]
         assert job.command[:3] == ["faststream", "run", f"services.{job.name}.main:app"]
         assert job.environment["MEETDESK_SERVICE"] == job.name
@@ -92,7 +97,7 @@ def test_prometheus_and_the_edge_find_every_replica_of_every_app_service_by_its_
     compose = yaml.safe_load(COMPOSE.read_text())
     ports = {
         n: int(compose["services"][n]["environment"]["MEETDESK_HTTP_PORT"])
-        for n in ("intake", "booking", "complaints", "metrics")
+        for n in ("intake", "booking", "complaints", "metrics", "console")
     }
     scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())["scrape_configs"]
     found = {
