@@ -18,7 +18,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -29,6 +29,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from shared.authz import Principal
+from shared.contract.commands import Remedy, RootCause
+from shared.contract.common import Equipment
+from shared.contract.desk import CallbackOutcome
 from shared.http_guard import EXCEPTION_HANDLERS, BodyGuard
 from shared.logs import configure_logging, get_logger
 
@@ -37,6 +40,14 @@ from .settings import ConsoleSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = get_logger(__name__)
+
+#: the choices the page offers, from the contract (one source for each list); /api/me gives them
+VOCABULARY: dict[str, list[str]] = {
+    "equipment": list(get_args(Equipment)),
+    "callback_outcomes": list(get_args(CallbackOutcome)),
+    "remedies": list(get_args(Remedy)),
+    "root_causes": list(get_args(RootCause)),
+}
 
 #: the page runs its own files only, talks to its own origin only, and is framed by nobody
 PAGE_HEADERS = {
@@ -96,6 +107,7 @@ def create_app(settings: ConsoleSettings, *, transport: httpx.AsyncBaseTransport
                 "delegate": principal.delegate,
                 "poll_seconds": settings.poll_seconds,
                 "timezone": settings.venue_timezone,
+                "vocabulary": VOCABULARY,
             },
             headers={"Cache-Control": "no-store"},
         )

@@ -50,6 +50,7 @@ def test_the_enumerations_shown_have_labels_in_all_three_languages() -> None:
 
     from services.booking.domain import BOOKING_STATUSES
     from services.complaints.domain import STATUSES
+    from services.console.main import VOCABULARY
     from shared.contract.common import Category, Channel, Intent, Severity
 
     table = labels()
@@ -60,7 +61,10 @@ def test_the_enumerations_shown_have_labels_in_all_three_languages() -> None:
         "severity": get_args(Severity),
         "complaint_status": STATUSES,
         "booking_status": BOOKING_STATUSES,
-        "outcome": ("reached", "no_answer", "voicemail", "wrong_number"),
+        "outcome": VOCABULARY["callback_outcomes"],
+        "equipment": VOCABULARY["equipment"],
+        "remedy": VOCABULARY["remedies"],
+        "root_cause": VOCABULARY["root_causes"],
     }
     missing = [f"{prefix}.{v}" for prefix, values in wanted.items() for v in values if f"{prefix}.{v}" not in table]
     assert not missing, missing

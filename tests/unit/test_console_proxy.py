@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.console.main import create_app
+from services.console.main import VOCABULARY, create_app
 from services.console.proxy import ALLOWED, match
 from services.console.settings import ConsoleSettings
 
@@ -187,7 +187,9 @@ async def test_me_names_the_principal_and_role_of_the_token(token: str, principa
         "delegate": False,
         "poll_seconds": 3.0,
         "timezone": "Asia/Hong_Kong",
+        "vocabulary": VOCABULARY,
     }
+    assert r.json()["vocabulary"]["callback_outcomes"] == ["reached", "no_answer", "voicemail", "wrong_number"]
     assert seen == []  # answered by the console itself
 
 

@@ -3,12 +3,11 @@
 import { call, command, get, setToken, token, whenUnauthorized, whoAmI } from "./api.js";
 import { LANGUAGES, currentLanguage, setLanguage, t, translatePage } from "./i18n.js";
 
-const EQUIPMENT = ["projector", "audio", "microphone", "video_conference", "whiteboard", "lighting"];
-const OUTCOMES = ["reached", "no_answer", "voicemail", "wrong_number"];
-const REMEDIES = ["apology", "compensation", "partial_refund", "rerun_meeting", "improvement", "training", "other"];
-const ROOT_CAUSES = [
-  "staff_error", "equipment_failure", "process_gap", "training_gap", "third_party", "misunderstanding", "other",
-];
+// the choices offered, from the contract: /api/me's vocabulary (filled at sign-in)
+let EQUIPMENT = [];
+let OUTCOMES = [];
+let REMEDIES = [];
+let ROOT_CAUSES = [];
 const VIEWS = [
   "awaiting", "callbacks", "incomplete", "cancellations", "complaints", "bookings", "customers", "handover", "kpis",
 ];
@@ -858,6 +857,8 @@ async function signIn(value) {
   }
   state.me = r.data;
   state.seen = {};
+  ({ equipment: EQUIPMENT, callback_outcomes: OUTCOMES, remedies: REMEDIES, root_causes: ROOT_CAUSES } =
+    r.data.vocabulary);
   $("[data-test=signin]").hidden = true;
   $("[data-test=app]").hidden = false;
   $("[data-test=me]").textContent = r.data.principal;
