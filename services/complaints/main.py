@@ -56,6 +56,7 @@ from shared.contract.events import (
     CommandRejected,
     ComplaintActionOverdue,
     ComplaintActionReminder,
+    ComplaintAssessed,
     ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
@@ -90,6 +91,7 @@ svc = Service(
 svc.produces(
     ComplaintRegistered,
     ComplaintStatusChanged,
+    ComplaintAssessed,
     ComplaintClosed,
     ComplaintClock,
     ComplaintSlaBreached,

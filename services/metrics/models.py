@@ -6,6 +6,8 @@
   computed from; always equal to the facts of the logged events and of the current states;
 - ``kpi_by_day``: the same summed over the dimensions (day, metric, value), changed in the same
   statements: what /kpis reads when it groups by time only (a year by day in a fraction of the rows);
+- ``kpi_day_values``: per day and duration metric (:data:`domain.SUMMARISED`), the values of ``kpi_by_day``
+  each repeated as often as counted, sorted: the exact median and p90 of any days from a few arrays;
 - ``compacted_entity_states`` / ``compacted_kpi_daily``: what the log rows deleted by compaction had
   contributed (a rebuild starts from them), and ``log_compactions``, when that was done.
 """
@@ -75,6 +77,14 @@ kpi_by_day = sa.Table(  # kpi_daily summed over its dimensions (what /kpis reads
     sa.Column("metric", sa.Text, primary_key=True),
     sa.Column("value", sa.BigInteger, primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+kpi_day_values = sa.Table(  # each day's durations, every counted value in ascending order (/kpis by time)
+    "kpi_day_values",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("metric", sa.Text, primary_key=True),
+    sa.Column("vals", pg.ARRAY(sa.BigInteger), nullable=False),
 )
 
 entity_states = _states("entity_states")

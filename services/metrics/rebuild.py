@@ -56,7 +56,7 @@ async def run(settings: MetricsSettings, *, compact: bool = False, before: date 
                 out = await handlers.rebuild(uow, policy)
         if not status:  # the projections were rewritten: fresh statistics for /kpis' plans
             async with engine.connect() as conn:
-                await conn.exec_driver_sql("ANALYZE entity_states, kpi_daily, kpi_by_day")
+                await conn.exec_driver_sql("ANALYZE entity_states, kpi_daily, kpi_by_day, kpi_day_values")
                 await conn.commit()
     finally:
         await engine.dispose()

@@ -24,6 +24,8 @@ from .domain import DIMS, SUMMARISED, TIME_BUCKETS, Days, Fact, Record, State, S
 LOG_COLUMNS = "event_id, type, occurred_at, at, day, subject, channel, agent, category, room, value, attrs"
 DAILY_COLUMNS = ("day", "metric", *DIMS, "value", "count")
 DAILY_KEY = ", ".join(DAILY_COLUMNS[:-1])
+# /kpis' transaction only: a year's fact counts grouped by two dimensions are aggregated in memory, not on disk
+REPORT_WORK_MEM = "64MB"
 
 
 def _json(value: Any) -> str:
@@ -146,7 +148,40 @@ class MetricsStore:
                 ON CONFLICT (day, metric, value) DO UPDATE SET count = kpi_by_day.count + excluded.count""",
             *_daily_columns(items),
         )
+        await self._add_day_values(items)
         return len(items)
+
+    async def _add_day_values(self, items: list[tuple[Fact, int]]) -> None:
+        """The durations among the facts into ``kpi_day_values``: per day and metric, each value added as
+        often as its count went up, taken out as often as it went down (a multiset difference: the
+        arrays stay equal to ``kpi_by_day``), in key order. One statement: a row another batch is changing
+        is updated from that batch's result once it commits (the upsert reads the latest row), so
+        concurrent batches lose nothing. A value taken out travels encoded as ``-value - 1``."""
+        net: Counter[tuple[date, str, int]] = Counter()
+        for f, n in items:
+            if f.metric in SUMMARISED:
+                net[(f.day, f.metric, f.value)] += n
+        moved = sorted((key, n) for key, n in net.items() if n)
+        if not moved:
+            return
+        pg = await self._pg()
+        await pg.execute(
+            """INSERT INTO kpi_day_values (day, metric, vals)
+               SELECT day, metric, array_agg(x ORDER BY x)
+               FROM (SELECT day, metric, CASE WHEN n > 0 THEN value ELSE -value - 1 END AS x
+                     FROM unnest($1::date[], $2::text[], $3::int8[], $4::int8[]) AS d(day, metric, value, n),
+                          generate_series(1, abs(n))) AS e
+               GROUP BY day, metric ORDER BY day, metric
+               ON CONFLICT (day, metric) DO UPDATE SET vals = ARRAY(
+                   (SELECT unnest(kpi_day_values.vals) AS x UNION ALL
+                    SELECT x FROM unnest(excluded.vals) AS a(x) WHERE x >= 0)
+                   EXCEPT ALL SELECT -x - 1 FROM unnest(excluded.vals) AS r(x) WHERE x < 0
+                   ORDER BY 1)""",
+            [k[0] for k, _ in moved],
+            [k[1] for k, _ in moved],
+            [k[2] for k, _ in moved],
+            [n for _, n in moved],
+        )
 
     # -- what /kpis reads ------------------------------------------------------------------------------
     async def query(
@@ -158,33 +193,65 @@ class MetricsStore:
         keys = _keys(group_by)
         cols = ", ".join([*keys, "metric", "value"])
         pg = await self._pg()
-        rows = await pg.fetch(
-            f"""SELECT {cols}, sum(count)::int8 FROM {_source(group_by)}
-                WHERE day BETWEEN $1 AND $2 AND NOT (metric = ANY($3::text[]))
-                GROUP BY {cols} HAVING sum(count) <> 0""",
-            start,
-            end,
-            list(without),
-        )
+        where = "WHERE day BETWEEN $1 AND $2 AND NOT (metric = ANY($3::text[]))"
+        if group_by == ("day",):  # kpi_by_day has one row per day, metric and value already
+            sql = f"SELECT {cols}, count FROM kpi_by_day {where} AND count <> 0"
+        else:
+            sql = f"""SELECT {cols}, sum(count)::int8 FROM {_source(group_by)} {where}
+                      GROUP BY {cols} HAVING sum(count) <> 0"""
+        rows = await pg.fetch(sql, start, end, list(without))
         k = len(keys)
+        if k == 1:
+            return [((row[0],), row[1], row[2], row[3]) for row in rows]
         return [(tuple(row[:k]), row[k], row[k + 1], row[k + 2]) for row in rows]
 
     async def report(
         self, start: date, end: date, group_by: tuple[str, ...]
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """What /kpis reads: the fact counts per group, metric and value, and (grouped by time only) the
-        durations' summaries instead of their values — whichever way, the same figures."""
+        """What /kpis reads: the fact counts per group, metric and value, except the durations', which come
+        as their summaries per group and over all — the same figures as from every value. Grouped by time
+        only, both from the per-day tables; grouped by a dimension, from one pass over the fact counts (the
+        groups' values as sorted arrays) and the totals from the per-day values."""
+        pg = await self._pg()
+        await pg.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")  # aggregates hashed or sorted in memory
         if _source(group_by) == "kpi_by_day":
             return await self.query(start, end, group_by, without=SUMMARISED), await self.summaries(
                 start, end, group_by
             )
-        return await self.query(start, end, group_by), []
+        keys = _keys(group_by)
+        k = len(keys)
+        cols = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(keys))
+        names = ", ".join(f"k{i}" for i in range(k))
+        found = await pg.fetch(
+            f"""WITH h AS MATERIALIZED (
+                    SELECT {cols}, metric, value, sum(count)::int8 AS c FROM kpi_daily
+                    WHERE day BETWEEN $1 AND $2 GROUP BY {names}, metric, value HAVING sum(count) <> 0)
+                SELECT {names}, metric, value, c, NULL::int8[], NULL::int8[] FROM h WHERE NOT (metric = ANY($3::text[]))
+                UNION ALL
+                SELECT {names}, metric, NULL, NULL, array_agg(value ORDER BY value), array_agg(c ORDER BY value)
+                FROM h WHERE metric = ANY($3::text[]) AND c > 0 GROUP BY {names}, metric""",
+            start,
+            end,
+            list(SUMMARISED),
+        )
+        rows: list[tuple[Any, ...]] = []
+        summaries = await self._time_summaries(start, end, (), totals_only=True)
+        for row in found:
+            values = row[k + 3]
+            if values is None:
+                rows.append((tuple(row[:k]), row[k], row[k + 1], row[k + 2]))
+            else:
+                summaries.append((tuple(row[:k]), row[k], Summary.of_sorted(values, row[k + 4])))
+        return rows, summaries
 
     async def summaries(self, start: date, end: date, group_by: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """For the durations of :data:`domain.SUMMARISED`: per group of ``group_by`` and over all (keys
         None), each metric's :class:`domain.Summary` (count, sum, the middle values, the p90's value).
         The database sends each group's counted values as two sorted arrays (a year of response times
-        in a few thousand rows); the totals are the groups' values merged (the groups partition the facts)."""
+        in a few thousand rows); the totals are the groups' values merged (the groups partition the facts).
+        Grouped by time only, each day's values come as one sorted array per metric (``kpi_day_values``)."""
+        if _source(group_by) == "kpi_by_day":
+            return await self._time_summaries(start, end, group_by)
         keys = _keys(group_by)
         k = len(keys)
         cols = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(keys))
@@ -215,6 +282,43 @@ class MetricsStore:
         for metric, hist in merged.items():
             ordered = sorted(hist)
             out.append((None, metric, Summary.of_sorted(ordered, [hist[v] for v in ordered])))
+        return out
+
+    async def _time_summaries(
+        self, start: date, end: date, group_by: tuple[str, ...], *, totals_only: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`summaries` grouped by time only (or not at all), from each day's sorted values: a day is
+        its own summary; a week, month, quarter or the totals sort their days' arrays together (ascending
+        runs, merged as they are found). ``totals_only``: the totals' summaries alone."""
+        keys = _keys(group_by)
+        k = len(keys)
+        pg = await self._pg()
+        rows = await pg.fetch(
+            f"""SELECT {"".join(f"{expr}, " for expr in keys)}metric, vals FROM kpi_day_values
+                WHERE day BETWEEN $1 AND $2 AND metric = ANY($3::text[]) AND cardinality(vals) > 0""",
+            start,
+            end,
+            list(SUMMARISED),
+        )
+        out: list[tuple[Any, ...]] = []
+        totals: dict[str, list[int]] = {}
+        groups: dict[tuple[tuple[Any, ...], str], list[int]] = {}
+        by_day = group_by == ("day",)
+        for row in rows:
+            metric, vals = row[k], row[k + 1]
+            totals.setdefault(metric, []).extend(vals)
+            if totals_only:
+                continue
+            if by_day:  # one row per day and metric: sorted already
+                out.append(((row[0],), metric, Summary.of_values(vals)))
+            else:
+                groups.setdefault((tuple(row[:k]), metric), []).extend(vals)
+        for (group, metric), vals in groups.items():
+            vals.sort()
+            out.append((group, metric, Summary.of_values(vals)))
+        for metric, vals in totals.items():
+            vals.sort()
+            out.append((None, metric, Summary.of_values(vals)))
         return out
 
     async def breached_complaints(self) -> list[State]:
@@ -275,6 +379,15 @@ class MetricsStore:
             """INSERT INTO kpi_by_day (day, metric, value, count)
                SELECT day, metric, value, sum(count) FROM kpi_daily GROUP BY day, metric, value
                HAVING sum(count) <> 0"""
+        )
+        await pg.execute("DELETE FROM kpi_day_values")
+        await pg.execute(
+            """INSERT INTO kpi_day_values (day, metric, vals)
+               SELECT b.day, b.metric, array_agg(b.value ORDER BY b.value)
+               FROM kpi_by_day AS b, generate_series(1, b.count)
+               WHERE b.count > 0 AND b.metric = ANY($1::text[])
+               GROUP BY b.day, b.metric""",
+            list(SUMMARISED),
         )
 
     async def delete_log_before(self, before: date) -> int:

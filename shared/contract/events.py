@@ -251,6 +251,18 @@ class ComplaintStatusChanged(EventData, type_="complaint.status_changed"):
     )
 
 
+class ComplaintAssessed(EventData, type_="complaint.assessed"):
+    """Extension: the complaint's assessment changed without a status change (an investigation's findings,
+    an assignment's corrections): its category, service step and root cause as they now stand."""
+
+    complaint_id: str
+    category: Category | None = None
+    service_step: ServiceStep | None = Field(None, description="the service step concerned, as now assessed")
+    root_cause: RootCause | None = Field(None, description="the root cause found so far (None: not yet)")
+    agent_id: str | None = Field(None, description="the agent handling the complaint now")
+    actor: str
+
+
 class ComplaintSlaBreached(EventData, type_="complaint.sla_breached"):
     complaint_id: str
     which: Literal["acknowledge", "resolve"]

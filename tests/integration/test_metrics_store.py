@@ -71,7 +71,7 @@ async def db(engine: AsyncEngine) -> AsyncEngine:
     async with engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "TRUNCATE event_log, entity_states, kpi_daily, kpi_by_day, compacted_entity_states,"
+                "TRUNCATE event_log, entity_states, kpi_daily, kpi_by_day, kpi_day_values, compacted_entity_states,"
                 " compacted_kpi_daily, inbox"
             )
         )

@@ -35,6 +35,7 @@ from shared.contract.events import (
     BookingRequested,
     BookingRescheduled,
     CallMissed,
+    ComplaintAssessed,
     ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
@@ -225,6 +226,7 @@ class Traffic:
         noise: bool = True,
     ):
         self.rng = random.Random(seed)
+        self._aside = random.Random(seed + 1)  # the ids of events added later (see _emit_aside)
         self.tz, self.now = tz, now
         self.facts = Facts()
         self._events: list[tuple[datetime, int, Envelope]] = []
@@ -270,6 +272,15 @@ class Traffic:
         )
         self._events.append((at, len(self._events), env))
         return True
+
+    def _emit_aside(self, data: EventData, at: datetime) -> bool:
+        """:meth:`_emit` with ids drawn from a generator of their own: an event type added to the traffic
+        later leaves the rest of it as it was (the same facts for the same seed)."""
+        rng, self.rng = self.rng, self._aside
+        try:
+            return self._emit(data, at)
+        finally:
+            self.rng = rng
 
     def _agent(self) -> str:
         return self.rng.choice(AGENTS)
@@ -612,8 +623,16 @@ class Traffic:
             return
         when = ack
         for step in ("investigating", "solution_proposed", "in_progress"):
-            when += timedelta(seconds=rng.randrange(1800, 14_400))
+            since, when = when, when + timedelta(seconds=rng.randrange(1800, 14_400))
             found = rng.choice(CAUSES) if step == "solution_proposed" and rng.random() < 0.85 else None
+            if found is not None:  # found while investigating: complaint.assessed, before the status moves on
+                noted = since + (when - since) / 2
+                assessed = ComplaintAssessed(
+                    complaint_id=complaint_id, category=c.category, service_step=c.step, root_cause=found,  # type: ignore[arg-type]
+                    agent_id=c.agent, actor=c.agent or "system",
+                )  # fmt: skip
+                if self._emit_aside(assessed, noted):
+                    c.cause = found
             if not change(step, when, cause=found):
                 return
         if rng.random() < 0.15:

@@ -119,6 +119,14 @@ SAMPLES: dict[str, EventData] = {
         ev.ComplaintStatusChanged(
             complaint_id="cp-1", from_="registered", to="acknowledged", actor="agent-7", agent_id="agent-7"
         ),
+        ev.ComplaintAssessed(
+            complaint_id="cp-1",
+            category="equipment_failure",
+            service_step="av",
+            root_cause="equipment_failure",
+            agent_id="agent-7",
+            actor="agent-7",
+        ),
         ev.ComplaintSlaBreached(complaint_id="cp-1", which="acknowledge", due_at=T0 + timedelta(hours=2)),
         ev.ComplaintEscalated(
             complaint_id="cp-1",

@@ -27,6 +27,7 @@ from shared.contract.common import Category
 from shared.contract.events import (
     ComplaintActionOverdue,
     ComplaintActionReminder,
+    ComplaintAssessed,
     ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
@@ -299,6 +300,9 @@ def replan(before: Complaint | None, after: Complaint, policy: Policy) -> tuple[
     return {k: at for k, at in new.items() if old.get(k) != at}, tuple(k for k in gone if k not in new)
 
 
+ASSESSMENT = ("category", "service_step", "root_cause")  # what complaint.assessed carries
+
+
 class _Draft:
     """A decision being made: the state as it changes, and what the change records and says."""
 
@@ -424,6 +428,24 @@ class _Draft:
                 first_contact=first_contact,
                 service_step=s.service_step,  # type: ignore[arg-type]
                 root_cause=s.root_cause,  # type: ignore[arg-type]
+            )
+        )
+
+    def assessed(self, before: Complaint, actor: str) -> None:
+        """``complaint.assessed`` when the category, service step or root cause changed but the status did
+        not (``complaint.status_changed`` carries them with a new status): the figures by category, step and
+        cause follow the assessment at once, not from the next status change."""
+        s = self.state
+        if s.status != before.status or all(getattr(s, k) == getattr(before, k) for k in ASSESSMENT):
+            return
+        self.events.append(
+            ComplaintAssessed(
+                complaint_id=s.complaint_id,
+                category=s.category,  # type: ignore[arg-type]
+                service_step=s.service_step,  # type: ignore[arg-type]
+                root_cause=s.root_cause,  # type: ignore[arg-type]
+                agent_id=s.agent_id,
+                actor=actor,
             )
         )
 
@@ -700,6 +722,7 @@ def apply(state: Complaint, cmd: Command, policy: Policy, booking: BookingView |
     refused = decide(draft, cmd, data)
     if refused is not None:
         return refused
+    draft.assessed(state, cmd.actor)
     return draft.outcome()
 
 

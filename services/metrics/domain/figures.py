@@ -164,6 +164,12 @@ class Summary(NamedTuple):
 
         return cls(n, sum(map(mul, values, counts)), at((n + 1) // 2), at(n // 2 + 1), at(-(-9 * n // 10)))
 
+    @classmethod
+    def of_values(cls, ordered: Sequence[int]) -> Summary:
+        """The summary of ``ordered``: every value as often as it was counted, ascending (not empty)."""
+        n = len(ordered)
+        return cls(n, sum(ordered), ordered[(n + 1) // 2 - 1], ordered[n // 2], ordered[-(-9 * n // 10) - 1])
+
 
 class Bucket:
     """The counted facts of one group: metric → {value → count}, or for the durations of
@@ -176,6 +182,7 @@ class Bucket:
         self.grouped = tuple(grouped)
         self._values: dict[str, dict[int, int]] = {}  # the nonzero counts, once read (figures read each often)
         self._summaries: dict[str, Summary] = {}  # summaries of those, once computed
+        self._known: dict[str, bool] = {}  # whether the grouping's dimensions are a metric's
 
     def summarise(self, metric: str, summary: Summary) -> None:
         self.summaries[metric] = summary
@@ -194,7 +201,12 @@ class Bucket:
                 self.add(metric, value, count)
 
     def known(self, metric: Metric) -> bool:
-        return all(dim in metric.by for dim in self.grouped)
+        if not self.grouped:  # grouped by time only (or not at all): every metric is known
+            return True
+        found = self._known.get(metric.name)
+        if found is None:
+            found = self._known[metric.name] = all(dim in metric.by for dim in self.grouped)
+        return found
 
     def values(self, metric: Metric) -> dict[int, int]:
         found = self._values.get(metric.name)
@@ -474,12 +486,20 @@ def kpis(
 
     grouped = tuple(g for g in group_by if g not in TIME_BUCKETS)
     totals, groups = Bucket(), dict[tuple[Any, ...], Bucket]()
+    # the buckets are filled before any figure reads them: their histograms directly (no cache to reset)
+    total_hist, hists = totals.hist, dict[tuple[Any, ...], dict[str, dict[int, int]]]()
     for keys, metric, value, count in rows:
-        totals.add(metric, value, count)
-        bucket = groups.get(keys)
-        if bucket is None:
-            bucket = groups[keys] = Bucket(grouped)
-        bucket.add(metric, value, count)
+        values = total_hist.get(metric)
+        if values is None:
+            values = total_hist[metric] = {}
+        values[value] = values.get(value, 0) + count
+        hist = hists.get(keys)
+        if hist is None:
+            hist = hists[keys] = groups.setdefault(keys, Bucket(grouped)).hist
+        values = hist.get(metric)
+        if values is None:
+            values = hist[metric] = {}
+        values[value] = values.get(value, 0) + count
     for keys, metric, summary in summaries:
         if keys is None:
             totals.summarise(metric, summary)

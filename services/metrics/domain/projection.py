@@ -269,13 +269,13 @@ def _complaint_part(r: Record, at: float, st: list[Any]) -> State:
         part["category"] = [st, r.category]
     if a.get("service_step"):
         part["step"] = [st, a["service_step"]]
+    if a.get("root_cause") and t in ("complaint.status_changed", "complaint.assessed"):
+        part["cause"] = [st, a["root_cause"]]
     if t == "complaint.registered":
         part["reg"] = [st, r.channel or "", r.category or "", a.get("severity") or ""]
         if a.get("booking_id"):
             part["meeting"] = [st, a["booking_id"]]
     elif t == "complaint.status_changed":
-        if a.get("root_cause"):
-            part["cause"] = [st, a["root_cause"]]
         to, from_ = a.get("to"), a.get("from")
         if to == "resolved":
             part.update(resolved=at, resolutions=1)

@@ -33,6 +33,7 @@ from shared.contract.events import (
     BookingRescheduled,
     CallMissed,
     CommandRejected,
+    ComplaintAssessed,
     ComplaintClock,
     ComplaintClosed,
     ComplaintEscalated,
@@ -233,6 +234,18 @@ def _status_changed(d: ComplaintStatusChanged, env: Envelope) -> Record:
     )
 
 
+def _assessed(d: ComplaintAssessed, env: Envelope) -> Record:
+    # the assessment without a status change: the same dimensions as a status change carries
+    return _record(
+        env,
+        env.occurred_at,
+        subject=d.complaint_id,
+        agent=d.agent_id,
+        category=d.category,
+        attrs=_present(service_step=d.service_step, root_cause=d.root_cause),
+    )
+
+
 def _closed(d: ComplaintClosed, env: Envelope) -> Record:
     return _record(env, env.occurred_at, subject=d.complaint_id, category=d.category)
 
@@ -333,6 +346,7 @@ RECORDERS: Mapping[type[EventData], Callable[[Any, Envelope], Record]] = {
     BookingPreparationOverdue: _preparation_overdue,
     ComplaintRegistered: _complaint_registered,
     ComplaintStatusChanged: _status_changed,
+    ComplaintAssessed: _assessed,
     ComplaintClosed: _closed,
     ComplaintClock: _clock,
     ComplaintEscalated: _escalated,
