@@ -84,7 +84,7 @@ docs: install
 	$(PY) tools/gen_docs.py
 
 demo: install
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py $(ARGS)
 
 bench: install
 	$(PY) bench/e2e_latency.py

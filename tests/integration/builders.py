@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -81,3 +82,51 @@ async def staff_chain(system: System) -> dict[str, str]:
             return people
         await asyncio.sleep(0.1)
     raise AssertionError("the staff directory did not take the three staff members")
+
+
+async def publish(system: System, channel: str, body: bytes | dict, content_type: str = "application/json") -> None:
+    await system.publisher.publish("meetdesk.inbound", channel, body, content_type=content_type)
+
+
+def chatwoot(conv: int, message_id: int, content: str, *, outgoing: bool = False) -> dict[str, Any]:
+    contact = {"id": conv + 7, "name": "Wong Tai Sin", "email": f"wong.{conv}@example.hk", "type": "contact"}
+    agent = {"id": 3, "name": "Agent Lam", "email": "lam@meetdesk.example", "type": "user"}
+    return {
+        "event": "message_created",
+        "id": message_id,
+        "content": content,
+        "created_at": datetime.now(UTC).isoformat(),
+        "message_type": "outgoing" if outgoing else "incoming",
+        "content_type": "text",
+        "private": False,
+        "sender": agent if outgoing else contact,
+        "inbox": {"id": 1, "name": "Website"},
+        "conversation": {"id": conv, "display_id": conv, "status": "open", "meta": {"sender": contact}},
+    }
+
+
+def wechat_text(openid: str, msg_id: str, text: str) -> bytes:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_desk]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+
+
+def missed_call(uid: str, number: str) -> dict[str, Any]:
+    start = datetime.now(HK).replace(microsecond=0)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {
+        "cdr": {
+            "UniqueID": uid,
+            "CallerID": f'"Caller" <{number}>',
+            "Source": number,
+            "Destination": "8001",
+            "StartTime": start.strftime(fmt),
+            "AnswerTime": "",
+            "EndTime": (start + timedelta(seconds=20)).strftime(fmt),
+            "Duration": "20",
+            "BillableSeconds": "0",
+            "Disposition": "NO ANSWER",
+        }
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ import pytest
 
 from ..conftest import System
 from ..system import AGENT_PRINCIPAL, AGENT_TOKEN, SUPERVISOR_TOKEN
-from .builders import HK, unique_room
+from .builders import HK, chatwoot, missed_call, publish, unique_room, wechat_text
 
 pytestmark = pytest.mark.integration
 
@@ -36,54 +36,6 @@ async def command(system: System, name: str, body: dict[str, Any], token: str = 
     body = {"command_id": str(uuid.uuid4()), **body}
     async with httpx.AsyncClient(base_url=system.url("intake"), timeout=10) as client:
         return await client.post(f"/commands/{name}", json=body, headers={"Authorization": f"Bearer {token}"})
-
-
-async def publish(system: System, channel: str, body: bytes | dict, content_type: str = "application/json") -> None:
-    await system.publisher.publish("meetdesk.inbound", channel, body, content_type=content_type)
-
-
-def chatwoot(conv: int, message_id: int, content: str, *, outgoing: bool = False) -> dict[str, Any]:
-    contact = {"id": conv + 7, "name": "Wong Tai Sin", "email": f"wong.{conv}@example.hk", "type": "contact"}
-    agent = {"id": 3, "name": "Agent Lam", "email": "lam@meetdesk.example", "type": "user"}
-    return {
-        "event": "message_created",
-        "id": message_id,
-        "content": content,
-        "created_at": datetime.now(UTC).isoformat(),
-        "message_type": "outgoing" if outgoing else "incoming",
-        "content_type": "text",
-        "private": False,
-        "sender": agent if outgoing else contact,
-        "inbox": {"id": 1, "name": "Website"},
-        "conversation": {"id": conv, "display_id": conv, "status": "open", "meta": {"sender": contact}},
-    }
-
-
-def wechat_text(openid: str, msg_id: str, text: str) -> bytes:
-    return (
-        f"<xml><ToUserName><![CDATA[gh_desk]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    ).encode()
-
-
-def missed_call(uid: str, number: str) -> dict[str, Any]:
-    start = datetime.now(HK).replace(microsecond=0)
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return {
-        "cdr": {
-            "UniqueID": uid,
-            "CallerID": f'"Caller" <{number}>',
-            "Source": number,
-            "Destination": "8001",
-            "StartTime": start.strftime(fmt),
-            "AnswerTime": "",
-            "EndTime": (start + timedelta(seconds=20)).strftime(fmt),
-            "Duration": "20",
-            "BillableSeconds": "0",
-            "Disposition": "NO ANSWER",
-        }
-    }
 
 
 async def eventually(probe: Any, timeout: float = 10.0) -> Any:
