@@ -249,7 +249,8 @@ def contributions(r: Record) -> list[tuple[str, State]]:
     if t == "call.missed" and a.get("customer_id") and s:
         return [(f"customer:{a['customer_id']}", {"missed": {s: at}})]
     if t == "inquiry.received" and r.channel == "phone" and a.get("customer_id") and s:
-        return [(f"customer:{a['customer_id']}", {"answered": {s: at}})]
+        started = min(epoch(datetime.fromisoformat(a["sent_at"])), at) if a.get("sent_at") else at
+        return [(f"customer:{a['customer_id']}", {"answered": {s: started}})]
     if t in ("customer.linked", "customer.unlinked") and s:
         # both records hold the link (either may be loaded first); the latest event about the pair stands
         linked = t == "customer.linked"
@@ -272,7 +273,8 @@ def _complaint_part(r: Record, at: float, st: list[Any]) -> State:
     if a.get("root_cause") and t in ("complaint.status_changed", "complaint.assessed"):
         part["cause"] = [st, a["root_cause"]]
     if t == "complaint.registered":
-        part["reg"] = [st, r.channel or "", r.category or "", a.get("severity") or ""]
+        registered = min(at, epoch(r.occurred_at))  # the customer's contact (never later than the event)
+        part["reg"] = [stamp(registered, r.event_id), r.channel or "", r.category or "", a.get("severity") or ""]
         if a.get("booking_id"):
             part["meeting"] = [st, a["booking_id"]]
     elif t == "complaint.status_changed":
