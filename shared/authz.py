@@ -99,6 +99,7 @@ COMMAND_RULES: dict[str, Rule] = {
     "callback.assign": Rule(AGENT),
     "callback.record": Rule(AGENT),
     "inquiry.complete": Rule(AGENT),
+    "customer.book": Rule(AGENT),
     "customer.link": Rule(AGENT),
     "customer.unlink": Rule(AGENT),
     "desk.handover": Rule(SUPERVISOR),

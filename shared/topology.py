@@ -23,6 +23,8 @@ from aio_pika.abc import AbstractChannel, ExchangeType
 from faststream.rabbit import ExchangeType as FsExchangeType
 from faststream.rabbit import RabbitExchange
 
+from .contract.desk import DESK_COMMANDS
+
 INBOUND = "meetdesk.inbound"
 EVENTS = "meetdesk.events"
 COMMANDS = "meetdesk.commands"
@@ -66,20 +68,7 @@ INTAKE_EVENTS = QueueSpec("intake.events", "intake", ((EVENTS, "booking.reminder
 # the desk's commands (shared/contract/desk.py): assignments, call-backs, completing a booking request,
 # linking customer records, handovers
 INTAKE_COMMANDS = QueueSpec(
-    "intake.commands",
-    "intake",
-    tuple(
-        (COMMANDS, key)
-        for key in (
-            "conversation.assign",
-            "callback.assign",
-            "callback.record",
-            "inquiry.complete",
-            "customer.link",
-            "customer.unlink",
-            "desk.handover",
-        )
-    ),
+    "intake.commands", "intake", tuple((COMMANDS, command.command_name) for command in DESK_COMMANDS)
 )
 BOOKING_EVENTS = QueueSpec("booking.events", "booking", ((EVENTS, "booking.requested"),))
 BOOKING_COMMANDS = QueueSpec("booking.commands", "booking", ((COMMANDS, "booking.*"), (COMMANDS, "rooms.*")))

@@ -238,6 +238,7 @@ def _booking_json(b: domain.Booking) -> dict[str, Any]:
         "status": b.status,
         "details": b.details,
         "reply_to": b.reply_to.model_dump(mode="json") if b.reply_to else None,
+        "agent_id": b.agent_id,  # the agent who booked on the customer's behalf (None: the customer did)
         "attendance_confirmed_at": _iso(b.attendance_confirmed_at),
         "checked_in_at": _iso(b.checked_in_at),
         "released_at": _iso(b.released_at),

@@ -1,5 +1,5 @@
 """The desk's decisions (issue 15), in plain Python: assignments, call-backs, completing a booking
-request, linking customer records, handovers.
+request, booking on a known customer's behalf, linking customer records, handovers.
 
 Each function takes the state its handler loaded (rows as the dataclasses below, ``now`` given) and
 returns either a :class:`Refusal` with the reason or what changes and which events go out; the
@@ -7,7 +7,8 @@ handlers (``handlers.py``) persist and emit. No broker, no database, no clock.
 
 Idempotence: a command id is claimed once by the service; beyond that every decision is safe to
 re-apply — assigning to the agent who already has it changes nothing and says nothing, a call-back is
-one per missed call, a handover moves what is still the first agent's.
+one per missed call, a handover moves what is still the first agent's, a booking made for a customer
+has its inquiry id from the command's.
 """
 
 from __future__ import annotations
@@ -253,6 +254,100 @@ def complete_inquiry(
     )
     completed = InquiryCompleted(inquiry_id=str(inquiry.inquiry_id), actor=actor, customer_id=str(inquiry.customer_id))
     return requested, completed
+
+
+# -- booking on a known customer's behalf ---------------------------------------------------------
+#: the channels a booking made for a customer is answered on, in the order tried when none is asked for
+#: (after the channel of their last conversation)
+REPLY_CHANNELS: tuple[str, ...] = ("email", "phone", "wechat", "chat")
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class CustomerReach:
+    """How a known customer can be answered: the address on each channel that can carry a reply (their
+    email address, their phone for SMS, their latest chat or WeChat conversation), the channel of their
+    last conversation and its language (else their last message's)."""
+
+    customer_id: uuid.UUID
+    routes: dict[str, str]
+    last_channel: str | None = None
+    language: str | None = None
+
+
+def book_for_customer(
+    reach: CustomerReach | None,
+    customer_id: str,
+    meeting: BookingDetails,
+    *,
+    inquiry_id: uuid.UUID,
+    reply_channel: str | None,
+    language: str | None,
+    wait_if_taken: bool,
+    actor: str,
+) -> Refusal | BookingRequested:
+    """An agent books for a known customer: a new request (``inquiry_id``, derived from the command's id)
+    in the customer's name, answered on ``reply_channel`` — one the customer has an address on —, or by
+    default on their last conversation's channel if it can carry a reply, else email, else phone, else
+    WeChat, else chat. A customer with no address at all is still booked, with no reply route (the agent
+    tells them). Refused: an unknown customer, a reply channel the customer has no address on."""
+    if reach is None:
+        return Refusal(f"no customer {customer_id!r}")
+    if reply_channel is not None and reply_channel not in reach.routes:
+        known = ", ".join(c for c in REPLY_CHANNELS if c in reach.routes) or "none"
+        return Refusal(f"customer {customer_id} has no address on {reply_channel} (they can be answered on: {known})")
+    chosen = reply_channel or next(iter(reply_channels(reach)), None)
+    lang = language or reach.language or DEFAULT_LANGUAGE
+    reply_to = (
+        ReplyRoute(channel=chosen, address=reach.routes[chosen], language=lang)  # type: ignore[arg-type]
+        if chosen
+        else None
+    )
+    return BookingRequested(
+        inquiry_id=str(inquiry_id),
+        customer_id=str(reach.customer_id),
+        channel=chosen or reach.last_channel or "onsite",  # type: ignore[arg-type]
+        language=lang,  # type: ignore[arg-type]
+        meeting=meeting,
+        reply_to=reply_to,
+        wait_if_taken=wait_if_taken,
+        agent_id=actor,
+    )
+
+
+def reply_channels(reach: CustomerReach) -> list[str]:
+    """The channels a customer can be answered on, the one a booking for them goes to by default first."""
+    default = reach.last_channel if reach.last_channel in reach.routes else None
+    return ([default] if default else []) + [c for c in REPLY_CHANNELS if c in reach.routes and c != default]
+
+
+def reach_of(
+    customer_id: uuid.UUID,
+    identities: list[tuple[str, str]],
+    conversations: list[tuple[str, str, str | None]],
+    last_language: str | None,
+) -> CustomerReach:
+    """A customer's reach from what intake knows: ``identities`` (kind, value), latest first;
+    ``conversations`` (channel, conversation id, language), latest activity first; the language of
+    their last message. Email and phone come from the identities, a chat or WeChat route is the
+    latest conversation on that channel (a WeChat follower with none: their OpenID's conversation)."""
+    routes: dict[str, str] = {}
+    for kind, value in identities:
+        if kind in ("email", "phone") and kind not in routes:
+            routes[kind] = value
+    for channel, conversation_id, _ in conversations:
+        if channel in ("chat", "wechat") and channel not in routes:
+            routes[channel] = conversation_id
+    wechat = next((v for k, v in identities if k == "wechat"), None)
+    if "wechat" not in routes and wechat:
+        routes["wechat"] = f"wechat:{wechat}"
+    last = conversations[0] if conversations else None
+    return CustomerReach(
+        customer_id=customer_id,
+        routes=routes,
+        last_channel=last[0] if last else None,
+        language=(last[2] if last and last[2] else None) or last_language,
+    )
 
 
 # -- the customer file: links between records ------------------------------------------------------

@@ -298,6 +298,7 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
             conversations = await store.desk_conversations(awaiting=False, customer_ids=everyone, limit=FILE_ITEMS)
             inquiries = await store.desk_inquiries(customer_ids=everyone, limit=FILE_ITEMS)
             callbacks = await store.desk_callbacks(customer_ids=everyone, limit=FILE_ITEMS)
+            reach = await store.customer_reach(customer_id)
         me = found[customer_id]
         now = svc.clock.now()
         active = {x.other_customer_id if x.customer_id == customer_id else x.customer_id: x for x in links if x.active}
@@ -307,6 +308,8 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
                 "name": me["name"],
                 "created_at": _iso(me["created_at"]),
                 "identities": identities.get(customer_id, []),
+                # the channels customer.book can answer them on (the first: where it goes by default)
+                "reply_channels": desk.reply_channels(reach) if reach else [],
                 "linked": [
                     {
                         "customer_id": str(other),

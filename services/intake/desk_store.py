@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .desk import Callback, ConversationDesk, InquiryDesk, Link
+from .desk import Callback, ConversationDesk, CustomerReach, InquiryDesk, Link, reach_of
 
 
 # -- the desk (issue 15): assignments, call-backs, completing requests, links, and what agents read ---
@@ -163,6 +163,35 @@ class DeskStore:
     async def complete_inquiry(self, inquiry_id: uuid.UUID, actor: str, at: datetime) -> None:
         await (await self._driver()).execute(
             "UPDATE inquiries SET completed_at = $2, completed_by = $3 WHERE inquiry_id = $1", inquiry_id, at, actor
+        )
+
+    # -- booking on a customer's behalf -----------------------------------------------------------
+    async def customer_reach(self, customer_id: uuid.UUID) -> CustomerReach | None:
+        """How a known customer can be answered (:func:`desk.reach_of`); None: no such customer."""
+        pg = await self._driver()
+        if await pg.fetchval("SELECT 1 FROM customers WHERE customer_id = $1", customer_id) is None:
+            return None
+        identities = await pg.fetch(
+            "SELECT kind, value FROM identities WHERE customer_id = $1 ORDER BY created_at DESC, kind, value",
+            customer_id,
+        )
+        # each channel's latest conversation, the latest first
+        conversations = await pg.fetch(
+            """SELECT * FROM (
+                   SELECT DISTINCT ON (channel) channel, conversation_id, language, last_activity_at
+                     FROM conversations WHERE customer_id = $1
+                    ORDER BY channel, last_activity_at DESC, conversation_id DESC) latest
+                ORDER BY last_activity_at DESC, conversation_id DESC""",
+            customer_id,
+        )
+        language = await pg.fetchval(
+            "SELECT language FROM inquiries WHERE customer_id = $1 ORDER BY received_at DESC LIMIT 1", customer_id
+        )
+        return reach_of(
+            customer_id,
+            [(r["kind"], r["value"]) for r in identities],
+            [(r["channel"], r["conversation_id"], r["language"]) for r in conversations],
+            language,
         )
 
     # -- links between customer records -----------------------------------------------------------

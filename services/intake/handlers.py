@@ -26,6 +26,7 @@ from shared.contract.desk import (
     CallbackAssign,
     CallbackRecord,
     ConversationAssign,
+    CustomerBook,
     CustomerLink,
     CustomerUnlink,
     DeskHandedOver,
@@ -237,6 +238,36 @@ async def inquiry_complete(
     correlation_id = _uuid(inquiry.correlation_id) or msg.correlation_id  # the customer's message's
     uow.emit(requested, correlation_id=correlation_id)
     uow.emit(completed, correlation_id=correlation_id)
+    return None
+
+
+async def customer_book(
+    uow: UnitOfWork[IntakeStore], msg: CommandIn[CustomerBook], now: datetime, policy: Policy
+) -> str | None:
+    """customer.book → booking.requested for a known customer (a new inquiry id derived from the command's,
+    their reply route, the agent named); with no route at all, booked all the same and reply_to null."""
+    cmd = msg.command
+    customer_id = _uuid(cmd.customer_id)
+    reach = await uow.store.customer_reach(customer_id) if customer_id else None
+    change = desk.book_for_customer(
+        reach,
+        cmd.customer_id,
+        cmd.meeting,
+        inquiry_id=derive_uuid("customer.book", cmd.command_id),
+        reply_channel=cmd.reply_channel,
+        language=cmd.language,
+        wait_if_taken=cmd.wait_if_taken,
+        actor=cmd.actor,
+    )
+    if isinstance(change, desk.Refusal):
+        return change.reason
+    if change.reply_to is None:
+        log.info(
+            "booked for a customer with no reply route: the agent tells them",
+            customer_id=change.customer_id,
+            inquiry_id=change.inquiry_id,
+        )
+    uow.emit(change, correlation_id=msg.correlation_id)
     return None
 
 

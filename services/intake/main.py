@@ -8,7 +8,7 @@ and, as the payload asks, ``booking.requested``, ``feedback.received``, ``custom
 its reply route; ``call.missed``: every missed call becomes a call-back) and sends
 ``booking.confirm_attendance`` / ``booking.cancel`` when a customer answers it. The desk (issue 15):
 consumes ``intake.commands`` (``conversation.assign``, ``callback.assign``, ``callback.record``,
-``inquiry.complete``, ``customer.link``, ``customer.unlink``, ``desk.handover``; also ``POST
+``inquiry.complete``, ``customer.book``, ``customer.link``, ``customer.unlink``, ``desk.handover``; also ``POST
 /commands/{name}``) and reminds open call-backs (due item ``callback.remind``). HTTP on port 8001:
 health, the web ingress, the channels' webhooks, the desk's queues and the customer file.
 """
@@ -21,20 +21,15 @@ from starlette.responses import JSONResponse
 from shared.commands_http import serve_commands
 from shared.contract.commands import BookingCancel, BookingConfirmAttendance
 from shared.contract.desk import (
+    DESK_EVENTS,
     CallbackAssign,
-    CallbackAssigned,
-    CallbackOpened,
     CallbackRecord,
-    CallbackRecorded,
-    CallbackReminder,
     ConversationAssign,
-    ConversationAssigned,
+    CustomerBook,
     CustomerLink,
     CustomerUnlink,
-    DeskHandedOver,
     DeskHandover,
     InquiryComplete,
-    InquiryCompleted,
 )
 from shared.contract.events import (
     AgentReplied,
@@ -92,15 +87,8 @@ svc.produces(
     NotificationRequested,
     NotificationFailed,
     IntakeRejected,
-    # the desk (shared/contract/desk.py)
-    ConversationAssigned,
-    CallbackOpened,
-    CallbackAssigned,
-    CallbackRecorded,
-    CallbackReminder,
-    InquiryCompleted,
     CustomerUnlinked,
-    DeskHandedOver,
+    *DESK_EVENTS,  # the desk (shared/contract/desk.py)
     CommandRejected,
 )
 # commands sent through the outbox (uow.send) when a customer answers the day-before reminder: documented here
@@ -138,6 +126,7 @@ svc.on_commands(
         CallbackAssign: handlers.callback_assign,
         CallbackRecord: handlers.callback_record,
         InquiryComplete: handlers.inquiry_complete,
+        CustomerBook: handlers.customer_book,
         CustomerLink: handlers.customer_link,
         CustomerUnlink: handlers.customer_unlink,
         DeskHandover: handlers.desk_handover,

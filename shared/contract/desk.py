@@ -2,12 +2,14 @@
 
 Commands (``meetdesk.commands``, routing key = the command's name, queue ``intake.commands``; also
 ``POST /commands/{name}`` on intake): assigning a conversation or a call-back, recording a call-back's
-outcome, completing a booking request that lacked something, linking and unlinking two customer records,
-and a supervisor's handover of one agent's open work to another. Events (``meetdesk.events``): what each
-of them did, a missed call become a call-back, and the reminder of a call-back still open.
+outcome, completing a booking request that lacked something, booking on a known customer's behalf,
+linking and unlinking two customer records, and a supervisor's handover of one agent's open work to
+another. Events (``meetdesk.events``): what each of them did, a missed call become a call-back, and the
+reminder of a call-back still open.
 
 The customer's link and unlink are the contract's ``customer.linked`` / ``customer.unlinked``
-(:mod:`.events`), and a completed booking request is ``booking.requested``.
+(:mod:`.events`), and a completed booking request, or one an agent makes for a customer, is
+``booking.requested``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from .commands import Command
-from .common import Ident, ShortText
+from .common import Ident, Language, ShortText
 from .events import BookingDetails, EventData
 
 CallbackOutcome = Literal["reached", "no_answer", "voicemail", "wrong_number"]
@@ -59,6 +61,27 @@ class InquiryComplete(Command, name="inquiry.complete"):
     wait_if_taken: bool = Field(False, description="if the slot is taken, wait for it (the waitlist)")
 
 
+#: the channels a customer can be answered on when an agent books for them (``customer.book``'s reply_channel)
+ReplyChannel = Literal["email", "phone", "chat", "wechat"]
+
+
+class CustomerBook(Command, name="customer.book"):
+    """An agent books on a known customer's behalf (a call, a visit, a message on another channel): the
+    meeting goes to booking as a new request (its inquiry id derived from the command's), in the
+    customer's name, answered on ``reply_channel`` (default: the channel of their last conversation that
+    can carry a reply, else email, else phone), in their last conversation's language unless given."""
+
+    customer_id: Ident
+    meeting: BookingDetails
+    wait_if_taken: bool = Field(False, description="if the slot is taken, wait for it (the waitlist)")
+    reply_channel: ReplyChannel | None = Field(
+        None,
+        description="where the customer hears back: one of their channels that can carry a reply (their email "
+        "address, a phone for SMS, their chat or WeChat conversation); null: the usual one",
+    )
+    language: Language | None = Field(None, description="the language to answer in; null: their last conversation's")
+
+
 class CustomerLink(Command, name="customer.link"):
     """Two customer records are one person (an agent's decision, with its reason); no identity moves."""
 
@@ -88,6 +111,7 @@ DESK_COMMANDS: tuple[type[Command], ...] = (
     CallbackAssign,
     CallbackRecord,
     InquiryComplete,
+    CustomerBook,
     CustomerLink,
     CustomerUnlink,
     DeskHandover,

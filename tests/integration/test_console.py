@@ -15,8 +15,9 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -201,6 +202,90 @@ async def test_every_step_of_a_complaint_is_taken_from_the_console_up_to_its_res
     assert steps[:1] == ["complaint.acknowledge"] and "complaint.resolve" in steps
     assert found["root_cause"] == "third_party"
     assert all(a.get("done_at") for a in found["actions"])
+    assert page.errors == []
+
+
+async def test_a_complaints_plan_is_revised_in_the_console_and_its_case_recorded_once_it_is_closed(
+    system: System, console: str, browser: Browser
+) -> None:
+    complaint_id = await register_complaint(system, f"The projector failed twice {uuid.uuid4().hex[:6]}")
+    page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
+    await show(page, "complaints", scope="all")
+    row = f"[data-test=complaint-row][data-id='{complaint_id}']"
+    await page.wait_for(row, timeout=20)
+    await page.click(row + " [data-test=complaint-open]")
+    detail = f"[data-test=complaint-detail][data-id='{complaint_id}']"
+
+    async def take(step: str, status: str, **fields: str) -> None:
+        await page.wait_for(detail)
+        for test, value in fields.items():
+            await page.fill(f"{detail} [data-test={test}]", value)
+        await page.click(f"{detail} [data-test={step}]")
+        await page.wait_for(f"{detail}[data-status={status}]", timeout=15)
+
+    await take("complaint-step-acknowledge", "acknowledged")
+    await take("complaint-step-investigate", "investigating", **{"complaint-root-cause": "equipment"})
+    await take("complaint-step-propose_solution", "solution_proposed", **{"complaint-remedy": "apology"})
+    first = f"{detail} [data-test=complaint-action][data-state=open]"
+    await page.wait_for(first)
+    first_id = await page.evaluate(f"document.querySelector({json.dumps(first)}).dataset.id")
+
+    # revised: a partial refund added, the apology dropped
+    await page.fill(f"{detail} [data-test=complaint-remedy]", "partial_refund")
+    await page.fill(f"{detail} [data-test=complaint-action-description]", "Refund the projector hire")
+    await page.fill(f"{detail} [data-test=complaint-note]", "客戶要求退回投影機費用")
+    await page.click(f"{detail} [data-test=complaint-step-plan]")
+    added = f"{detail} [data-test=complaint-action][data-state=open]:not([data-id='{first_id}'])"
+    await page.wait_for(added, timeout=15)
+    await page.click(f"{detail} [data-test=complaint-action][data-id='{first_id}'] [data-test=complaint-action-drop]")
+    await page.wait_for(f"{detail} [data-test=complaint-action][data-id='{first_id}'][data-state=dropped]", timeout=15)
+    await page.screenshot("console-complaint-plan-revised")
+
+    found = await service_get(system, "complaints", f"/complaints/{complaint_id}")
+    plan = {a["action_id"]: a for a in found["actions"]}
+    assert plan[first_id]["dropped_at"] and plan[first_id]["remedy"] == "apology"
+    (kept,) = [a for a in plan.values() if not a.get("dropped_at")]
+    assert (kept["remedy"], kept["description"], kept["owner"]) == (
+        "partial_refund",
+        "Refund the projector hire",
+        AGENT_PRINCIPAL,
+    )
+    revisions = [h for h in found["history"] if h["action"] == "complaint.plan"]
+    assert [h["actor"] for h in revisions] == [AGENT_PRINCIPAL, AGENT_PRINCIPAL]
+    assert revisions[0]["note"] == "客戶要求退回投影機費用"
+
+    # carried out, resolved, the customer satisfied, closed: then written up for the case library
+    await take("complaint-step-start_execution", "in_progress")
+    await page.click(f"{detail} [data-test=complaint-action][data-state=open] [data-test=complaint-action-done]")
+    await page.wait_until(f"!document.querySelector({json.dumps(detail + ' [data-test=complaint-action-done]')})")
+    await take("complaint-step-resolve", "resolved", **{"complaint-resolution": "Refunded the projector hire"})
+    await page.fill(f"{detail} [data-test=complaint-score]", "4")
+    await page.click(f"{detail} [data-test=complaint-step-confirm_satisfaction]")
+    deadline = time.monotonic() + 15
+    while not (await service_get(system, "complaints", f"/complaints/{complaint_id}")).get("satisfied_at"):
+        assert time.monotonic() < deadline, "the customer's satisfaction is recorded"
+        await asyncio.sleep(0.2)
+    await take("complaint-step-close", "closed")
+    case = {
+        "problem": "投影機兩次故障",
+        "cause": "燈泡老化",
+        "solution": "退回投影機租金",
+        "outcome": "客戶滿意",
+        "lesson": "每月檢查投影機燈泡",
+    }
+    await page.wait_for(f"{detail} [data-test=complaint-case]")
+    for field, text in case.items():
+        await page.fill(f"{detail} [data-test=case-{field}]", text)
+    await page.click(f"{detail} [data-test=complaint-step-record_case]")
+    await page.wait_for("[data-test=status][data-kind=ok]", timeout=15)
+    await page.screenshot("console-complaint-case-recorded")
+
+    found = await service_get(system, "complaints", f"/complaints/{complaint_id}")
+    assert found["status"] == "closed"
+    assert [h["actor"] for h in found["history"] if h["action"] == "complaint.record_case"] == [AGENT_PRINCIPAL]
+    library = await service_get(system, "complaints", "/cases?q=" + quote("燈泡老化"))
+    (mine,) = [c for c in library if c["complaint_id"] == complaint_id]
+    assert {k: mine[k] for k in case} == case and mine["written_by"] == AGENT_PRINCIPAL
     assert page.errors == []
 
 
@@ -475,6 +560,98 @@ async def test_two_customer_records_are_linked_then_unlinked_from_the_customer_f
     await page.wait_until("!document.querySelector(" + json.dumps(f"[data-test=linked-row][data-id='{b}']") + ")")
     assert len(await page.texts("[data-test=links-history] div")) == 2
     await page.screenshot("console-customer-unlinked")
+    assert page.errors == []
+
+
+async def test_an_agent_books_for_a_customer_from_the_file_and_accepts_an_alternative_when_the_room_is_taken(
+    system: System, console: str, browser: Browser
+) -> None:
+    room = unique_room()
+    await system.publisher.command(
+        "rooms.upsert", room_id=room, name=f"Peak {room}", capacity=10, equipment=["projector"],
+        opens_at="00:00", closes_at="00:00",
+    )  # fmt: skip
+    await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
+    conv = 60000 + uuid.uuid4().int % 10000
+    await publish(system, "chat", chatwoot(conv, conv * 10, "Hi, can you book a room for me? I will call you."))
+    (inquiry,) = await system.watcher.wait_for(
+        lambda e: e.type == "inquiry.received" and e.data["conversation_id"] == f"chatwoot:{conv}"
+    )
+    customer_id = inquiry.data["customer"]["customer_id"]
+
+    page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
+    await show(page, "customers")
+    await page.fill("[data-test=customer-search]", f"wong.{conv}@example.hk")
+    await page.click("[data-test=customer-search-submit]")
+    await page.wait_for(f"[data-test=customer-result][data-id='{customer_id}']")
+    await page.click(f"[data-test=customer-result][data-id='{customer_id}'] a")
+    form = f"[data-test=book-form][data-id='{customer_id}']"
+    await page.wait_for(f"[data-test=customer-file][data-id='{customer_id}'] [data-test=book-open]")
+    await page.click("[data-test=book-open]")
+    await page.wait_until(f"!document.querySelector({json.dumps(form)}).hidden")
+    await page.wait_until(
+        f"!!document.querySelector({json.dumps(form + ' [data-test=book-room]')})"
+        f".querySelector({json.dumps(f'option[value={room!r}]')})"
+    )
+    day = (datetime.now(HK) + timedelta(days=9)).date().isoformat()
+
+    async def book(name: str) -> None:
+        for test, value in {"name": name, "date": day, "start": "10:00", "end": "12:00", "attendees": "6",
+                            "room": room}.items():  # fmt: skip
+            await page.fill(f"{form} [data-test=book-{test}]", value)
+        checked = await page.evaluate(
+            f"document.querySelector({json.dumps(form + ' [data-test=book-equipment-projector]')}).checked"
+        )
+        if not checked:
+            await page.click(f"{form} [data-test=book-equipment-projector]")
+
+    await book("季度會議")
+    await page.click(f"{form} [data-test=book-check]")
+    await page.wait_for(f"{form} [data-test=book-free-room][data-id='{room}']")
+    await page.screenshot("console-book-for-customer-form")
+    await page.click(f"{form} [data-test=book-submit]")
+    (requested,) = await system.watcher.wait_for(
+        lambda e: e.type == "booking.requested" and e.data["customer_id"] == customer_id
+        and e.data["meeting"]["name"] == "季度會議",
+        timeout=20,
+    )  # fmt: skip
+    assert requested.data["agent_id"] == AGENT_PRINCIPAL
+    assert requested.data["reply_to"] == {"channel": "chat", "address": f"chatwoot:{conv}", "language": "en"}
+    inquiry_id = requested.data["inquiry_id"]
+    (confirmed,) = await system.watcher.wait_for(
+        lambda e: e.type == "booking.confirmed" and e.data["inquiry_id"] == inquiry_id
+    )
+    assert confirmed.data["room_id"] == room
+    (told,) = await system.watcher.wait_for(
+        lambda e: e.type == "notification.requested" and e.data["template"] == "booking.confirmed"
+        and e.data["parameters"].get("inquiry_id") == inquiry_id
+    )  # fmt: skip
+    assert (told.data["channel"], told.data["address"]) == ("chat", f"chatwoot:{conv}")
+    await page.wait_for(f"{form} [data-test=book-result][data-outcome=confirmed][data-id='{inquiry_id}']", timeout=20)
+    await page.screenshot("console-book-for-customer-confirmed")
+
+    # the same room at the same time again: taken; booking offers alternatives, the agent accepts one
+    await book("第二次會議")
+    await page.click(f"{form} [data-test=book-submit]")
+    (second,) = await system.watcher.wait_for(
+        lambda e: e.type == "booking.requested" and e.data["meeting"]["name"] == "第二次會議"
+        and e.data["customer_id"] == customer_id,
+        timeout=20,
+    )  # fmt: skip
+    await system.watcher.wait_for(
+        lambda e: e.type == "booking.rejected" and e.data["inquiry_id"] == second.data["inquiry_id"]
+    )
+    accept = f"{form} [data-test=book-result][data-outcome=rejected] [data-test=book-alternative-accept]"
+    await page.wait_for(accept, timeout=20)
+    await page.screenshot("console-book-for-customer-alternatives")
+    await page.click(accept)
+    (accepted,) = await system.watcher.wait_for(
+        lambda e: e.type == "booking.confirmed" and e.data["inquiry_id"] == second.data["inquiry_id"], timeout=20
+    )
+    assert accepted.data["customer_id"] == customer_id
+    await page.wait_for(f"{form} [data-test=book-result][data-outcome=confirmed]", timeout=20)
+    await page.wait_for(f"[data-test=customer-booking][data-id='{accepted.data['booking_id']}']", timeout=20)
+    await page.screenshot("console-book-for-customer-alternative-accepted")
     assert page.errors == []
 
 

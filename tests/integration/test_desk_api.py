@@ -5,6 +5,9 @@ what their commands do, with the four services as real processes.
 - a WeChat booking request without its time is listed as incomplete with what it lacks, an agent
   completes it, booking confirms it and the confirmation goes to the customer's WeChat;
 - a missed call is a call-back, reminded when left open, recorded until the customer is reached;
+- an agent books for a known customer (customer.book): booking confirms it in the agent's name and the
+  confirmation goes to the customer's chat; an unknown customer, or a channel they have no address on, is
+  refused;
 - two customer records are linked and unlinked, the customer file shows both and the history;
 - a supervisor hands one agent's open work to another; an agent may not.
 """
@@ -20,9 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.runtime import derive_uuid
+
 from ..conftest import System
 from ..system import AGENT_PRINCIPAL, AGENT_TOKEN, SUPERVISOR_TOKEN
-from .builders import HK, chatwoot, missed_call, publish, unique_room, wechat_text
+from .builders import HK, chatwoot, future_slot, missed_call, publish, unique_room, wechat_text
 
 pytestmark = pytest.mark.integration
 
@@ -172,6 +177,80 @@ async def test_a_wechat_booking_without_its_time_is_completed_by_an_agent_and_co
     assert after is not None and after["completed_by"] == AGENT_PRINCIPAL
     again = await command(system, "inquiry.complete", {"inquiry_id": inquiry_id, "meeting": meeting})
     assert again.status_code == 409 and "completed already" in again.json()["reason"]
+
+
+# -- booking on a customer's behalf ----------------------------------------------------------------
+async def test_an_agent_books_for_a_known_customer_and_the_confirmation_reaches_their_chat(system: System) -> None:
+    room = unique_room()
+    await system.publisher.command("rooms.upsert", room_id=room, name=room, capacity=20, equipment=["projector"])
+    await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
+    conv = 80000 + uuid.uuid4().int % 10000
+    await publish(system, "chat", chatwoot(conv, conv * 10, "Hello, I would like to book a room next week."))
+    (inquiry,) = await system.watcher.wait_for(
+        lambda e: e.type == "inquiry.received" and e.data["conversation_id"] == f"chatwoot:{conv}"
+    )
+    customer_id = inquiry.data["customer"]["customer_id"]
+
+    async def reachable() -> list[str]:
+        response = await get(system, f"/customers/{customer_id}")
+        return response.json()["reply_channels"] if response.status_code == 200 else []
+
+    assert await eventually(reachable) == ["chat", "email"], "their chat first (where they last wrote), then email"
+
+    start, end = future_slot(days=6, hour=10)
+    meeting = {"name": "Planning", "start": start.isoformat(), "end": end.isoformat(), "attendees": 6, "room_id": room}
+    command_id = str(uuid.uuid4())
+    done = await command(
+        system, "customer.book", {"command_id": command_id, "customer_id": customer_id, "meeting": meeting}
+    )
+    assert done.status_code == 200, done.text
+    (event,) = done.json()["events"]
+    inquiry_id = str(derive_uuid("customer.book", command_id))
+    assert event["type"] == "booking.requested" and event["data"]["inquiry_id"] == inquiry_id
+    assert (event["data"]["customer_id"], event["data"]["channel"], event["data"]["agent_id"]) == (
+        customer_id,
+        "chat",
+        AGENT_PRINCIPAL,
+    )
+    assert event["data"]["reply_to"] == {"channel": "chat", "address": f"chatwoot:{conv}", "language": "en"}
+    (confirmed,) = await system.watcher.wait_for(
+        lambda e: e.type == "booking.confirmed" and e.data["inquiry_id"] == inquiry_id
+    )
+    assert (confirmed.data["room_id"], confirmed.data["customer_id"]) == (room, customer_id)
+    # the booking is kept as the agent's (its survey names them)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {system.token}"}) as http:
+        kept = await http.get(f"{system.url('booking')}/bookings/{confirmed.data['booking_id']}")
+    assert kept.status_code == 200 and kept.json()["agent_id"] == AGENT_PRINCIPAL, kept.text
+    (told,) = await system.watcher.wait_for(
+        lambda e: (
+            e.type == "notification.requested"
+            and e.data["template"] == "booking.confirmed"
+            and e.data["parameters"].get("inquiry_id") == inquiry_id
+        )
+    )
+    assert (told.data["channel"], told.data["address"], told.data["language"]) == ("chat", f"chatwoot:{conv}", "en")
+
+    by_email = await command(
+        system,
+        "customer.book",
+        {"customer_id": customer_id, "reply_channel": "email", "language": "zh-Hant",
+         "meeting": {**meeting, "start": (start + timedelta(hours=3)).isoformat(),
+                     "end": (end + timedelta(hours=3)).isoformat()}},
+    )  # fmt: skip
+    assert by_email.status_code == 200, by_email.text
+    (event,) = by_email.json()["events"]
+    assert event["data"]["reply_to"] == {
+        "channel": "email",
+        "address": f"wong.{conv}@example.hk",
+        "language": "zh-Hant",
+    }
+
+    no_wechat = await command(
+        system, "customer.book", {"customer_id": customer_id, "reply_channel": "wechat", "meeting": meeting}
+    )
+    assert no_wechat.status_code == 409 and "no address on wechat" in no_wechat.json()["reason"]
+    unknown = await command(system, "customer.book", {"customer_id": str(uuid.uuid4()), "meeting": meeting})
+    assert unknown.status_code == 409 and "no customer" in unknown.json()["reason"]
 
 
 # -- call-backs -----------------------------------------------------------------------------------

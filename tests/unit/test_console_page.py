@@ -91,8 +91,8 @@ def test_every_command_the_page_sends_is_one_a_service_takes_and_the_console_for
     sent = set(re.findall(r'command\(\s*"(intake|booking|complaints)",\s*"([a-z_.]+)"', app))
     sent = {(s, n) for s, n in sent if not n.endswith(".")}  # "complaint." + a step: below
     sent |= {("complaints", "complaint." + s) for s in re.findall(r'step\("([a-z_]+)"', app)}
-    desk = {"conversation.assign", "callback.assign", "callback.record", "inquiry.complete", "customer.link",
-            "customer.unlink", "desk.handover"}  # fmt: skip
+    desk = {"conversation.assign", "callback.assign", "callback.record", "inquiry.complete", "customer.book",
+            "customer.link", "customer.unlink", "desk.handover"}  # fmt: skip
     assert {name for _, name in sent} >= desk | {"booking.cancel", "complaint.acknowledge", "complaint.handover"}
     for service, name in sent:
         assert name in COMMAND_RULES or name in desk, name
@@ -113,3 +113,14 @@ def test_the_page_names_its_files_and_the_api_relative_to_itself_so_it_works_und
     api = (STATIC / "api.js").read_text()
     assert "`api/${service}" in api and '"api/me"' in api and "`/api" not in api and '"/api' not in api
     assert "`/api" not in (STATIC / "app.js").read_text()
+
+
+def test_the_case_form_asks_for_every_field_of_the_contracts_case_record() -> None:
+    from shared.contract.commands import CaseRecord
+
+    app = (STATIC / "app.js").read_text()
+    fields = re.search(r"const CASE_FIELDS = \[([^\]]*)\]", app)
+    assert fields is not None
+    assert re.findall(r'"([a-z_]+)"', fields.group(1)) == list(CaseRecord.model_fields)
+    table = labels()
+    assert all(f"case.{f}" in table for f in CaseRecord.model_fields)

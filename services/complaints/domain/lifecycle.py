@@ -862,9 +862,7 @@ def _request_reruns(draft: _Draft, cmd: Command) -> None:
     """The plan's re-runs of the meeting not yet requested: booking.requested for each (or the reason
     it cannot be), recorded on the action and in the history (before the command's own entry)."""
     s = draft.state
-    customer = rerun.Customer(
-        s.complaint_id, s.customer_id, s.reply_channel, s.reply_address, s.language, s.agent_id
-    )
+    customer = rerun.Customer(s.complaint_id, s.customer_id, s.reply_channel, s.reply_address, s.language, s.agent_id)
     made = rerun.requests(s.actions, customer, draft.booking, cmd.at)
     draft.state = replace(s, actions=made.actions)
     draft.events.extend(made.requests)

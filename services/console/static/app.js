@@ -18,6 +18,8 @@ const KPI_FIGURES = [
   "first_response.replies", "satisfaction.responses",
 ];
 const SUPERVISOR_ONLY = new Set(["handover", "kpis"]);
+// a case of the case library (CaseRecord in the contract)
+const CASE_FIELDS = ["problem", "cause", "solution", "outcome", "lesson"];
 
 const state = {
   me: null,
@@ -28,6 +30,7 @@ const state = {
   complaintId: null,
   completing: null,
   room: null,
+  bookPanel: null, // { customerId, el }: the "book for this customer" panel, kept across redraws
 };
 
 // -- small DOM helpers (text only: nothing a customer wrote is ever parsed as HTML) -----------------
@@ -536,6 +539,14 @@ async function renderComplaint(slot, id) {
   const tomorrow = zonedParts(new Date(Date.now() + 86_400_000)).date;
   const dueDay = h("input", { type: "date", test: "complaint-action-date", value: tomorrow });
   const dueTime = h("input", { type: "time", test: "complaint-action-time", value: "18:00" });
+  const actionText = h("input", { test: "complaint-action-description", placeholder: t("action_description"), "data-i18n-placeholder": "action_description" });
+  const plannedAction = () => ({
+    remedy: remedy.value, owner: owner.value.trim(), due_at: zonedISO(dueDay.value, dueTime.value),
+    description: actionText.value.trim() || null,
+  });
+  // a closed complaint written up for the case library (complaint.record_case; again: rewritten)
+  const caseFields = Object.fromEntries(CASE_FIELDS.map((f) =>
+    [f, h("textarea", { test: "case-" + f, rows: 2, placeholder: t("case." + f), "data-i18n-placeholder": "case." + f })]));
   const resolution = h("input", { test: "complaint-resolution", placeholder: t("resolution"), "data-i18n-placeholder": "resolution" });
   const question = h("input", { test: "complaint-question", placeholder: t("question"), "data-i18n-placeholder": "question" });
   const score = select("complaint-score", ["", "1", "2", "3", "4", "5"], "score.");
@@ -569,10 +580,10 @@ async function renderComplaint(slot, id) {
         h("div", { class: "actions" }, agent, step("assign", "step.assign", () => ({ agent_id: agent.value.trim() }))),
         h("div", { class: "actions" }, rootCause,
           step("investigate", "step.investigate", () => (rootCause.value ? { root_cause: rootCause.value } : {}))),
-        h("div", { class: "actions" }, remedy, owner, dueDay, dueTime,
-          step("propose_solution", "step.propose_solution", () => ({
-            actions: [{ remedy: remedy.value, owner: owner.value.trim(), due_at: zonedISO(dueDay.value, dueTime.value) }],
-          }))),
+        h("div", { class: "actions", test: "complaint-plan-form" }, remedy, owner, dueDay, dueTime, actionText,
+          step("propose_solution", "step.propose_solution", () => ({ actions: [plannedAction()] })),
+          // the plan revised (proposed or in progress): this action added; an action dropped below
+          step("plan", "step.plan_add", () => ({ actions: [plannedAction()] }))),
         h("div", { class: "actions" }, resolution,
           step("resolve", "step.resolve", () => ({ resolution: resolution.value.trim() || null })),
           step("close", "step.close")),
@@ -584,12 +595,20 @@ async function renderComplaint(slot, id) {
           step("reopen", "step.reopen", () => ({ reason: note.value.trim() || null }))),
         supervisor ? h("div", { class: "actions" }, override,
           step("close", "step.close_override", () => ({ override_reason: override.value.trim() }), "complaint-step-close-override")) : "",
+        c.status === "closed" ? h("div", { class: "card", test: "complaint-case" },
+          h("h4", { i18n: "case_title" }),
+          CASE_FIELDS.map((f) => label("case." + f, caseFields[f])),
+          step("record_case", "step.record_case_submit", () => ({
+            case: Object.fromEntries(CASE_FIELDS.map((f) => [f, caseFields[f].value.trim()])),
+          }))) : "",
       ),
       (c.actions || []).length ? h("ul", { test: "complaint-actions" }, c.actions.map((a) =>
-        h("li", { dataset: { id: a.action_id || "" } },
+        h("li", { test: "complaint-action", dataset: { id: a.action_id || "", state: a.done_at ? "done" : a.dropped_at ? "dropped" : "open" } },
           `${a.action_id || ""} · ${t("remedy." + a.remedy)} · ${a.owner} · ${fmtTime(a.due_at)}`,
-          a.done_at ? ` · ${t("done")} ${fmtTime(a.done_at)}` : a.dropped_at ? "" : [" ",
-            step("action_done", "step.action_done", () => ({ action_id: a.action_id }), "complaint-action-done")]))) : "",
+          a.description ? ` · ${a.description}` : "",
+          a.done_at ? ` · ${t("done")} ${fmtTime(a.done_at)}` : a.dropped_at ? ` · ${t("dropped")} ${fmtTime(a.dropped_at)}` : [" ",
+            step("action_done", "step.action_done", () => ({ action_id: a.action_id }), "complaint-action-done"),
+            step("plan", "step.plan_drop", () => ({ drop: [a.action_id] }), "complaint-action-drop")]))) : "",
       h("ol", { class: "history", test: "complaint-history" },
         (c.history || []).map((e) => h("li", {}, fmtTime(e.at || e.recorded_at), " · ", t("step." + String(e.action || e.transition || "").replace(/^complaint\./, "")),
           e.actor ? ` · ${e.actor}` : "", e.note ? ` · ${e.note}` : ""))),
@@ -721,6 +740,7 @@ async function renderCustomer(id) {
     h("div", { class: "card", test: "customer-file", dataset: { id: c.customer_id } },
       h("h3", {}, c.name || c.customer_id, " ", h("span", { class: "meta" }, c.customer_id)),
       section("identities", "customer-identities", (c.identities || []).map((i) => h("div", {}, `${t("identity." + i.kind)}: ${i.value}`))),
+      bookPanel(c),
       section("linked", "customer-linked", (c.linked || []).map((l) => {
         const why = h("input", { test: "unlink-reason", placeholder: t("reason"), "data-i18n-placeholder": "reason" });
         return h("div", { test: "linked-row", dataset: { id: l.customer_id } },
@@ -753,6 +773,156 @@ async function renderCustomer(id) {
       section("callbacks", "customer-callbacks", (c.callbacks || []).map((k) =>
         h("div", {}, `${fmtTime(k.missed_at)} · ${k.status} · ${k.last_outcome ? t("outcome." + k.last_outcome) : "—"}`))),
     ),
+  );
+}
+
+// -- Book on the customer's behalf (customer.book): the form, availability, and booking's answer --------
+// the panel is kept while the file is redrawn (the poll), so what the agent typed and the answer stay
+function bookPanel(c) {
+  if (state.bookPanel && state.bookPanel.customerId === c.customer_id) return state.bookPanel.el;
+  const el = h("section", { test: "customer-book" },
+    button("book_for_customer", "book-open", () => {
+      const form = el.querySelector("[data-test=book-form]");
+      form.hidden = !form.hidden;
+    }),
+    bookForm(c));
+  state.bookPanel = { customerId: c.customer_id, el };
+  return el;
+}
+
+function replyChannelSelect(c) {
+  const channels = c.reply_channels || [];
+  return h("select", { test: "book-reply-channel" },
+    h("option", { value: "" }, channels.length ? `${t("reply_usual")} (${t("channel." + channels[0])})` : t("no_reply_route")),
+    channels.map((ch) => h("option", { value: ch }, t("channel." + ch))));
+}
+
+function bookForm(c) {
+  const tomorrow = zonedParts(new Date(Date.now() + 86_400_000)).date;
+  const input = (name, attrs) => h("input", { test: "book-" + name, ...attrs });
+  const rooms = h("select", { test: "book-room" }, h("option", { value: "" }, t("any_room")));
+  get("booking", "/rooms").then((r) => {
+    if (!r.ok) return;
+    for (const room of r.data.filter((x) => x.active)) rooms.append(h("option", { value: room.room_id }, `${room.name} (${room.capacity})`));
+  });
+  const equipment = h("fieldset", { test: "book-equipment" }, h("legend", { i18n: "field.equipment" }),
+    EQUIPMENT.map((e) => h("label", { class: "check" },
+      h("input", { type: "checkbox", value: e, test: "book-equipment-" + e }), h("span", { i18n: "equipment." + e }))));
+  const availability = h("div", { test: "book-availability" });
+  const result = h("div", { test: "book-result" });
+  const form = h("form", { class: "card", test: "book-form", hidden: true, dataset: { id: c.customer_id } },
+    h("h4", { i18n: "book_for_customer" }),
+    label("field.name", input("name", { value: t("meeting"), required: true })),
+    label("field.date", input("date", { type: "date", value: tomorrow, required: true })),
+    label("field.start", input("start", { type: "time", value: "10:00", required: true })),
+    label("field.end", input("end", { type: "time", value: "11:00", required: true })),
+    label("field.attendees", input("attendees", { type: "number", min: 1, value: 2, required: true })),
+    label("field.room", rooms),
+    equipment,
+    label("reply_on", replyChannelSelect(c)),
+    h("label", { class: "check" }, h("input", { type: "checkbox", test: "book-wait" }), h("span", { i18n: "wait_if_taken" })),
+    h("div", { class: "actions" },
+      button("check_availability", "book-check", () => checkAvailability(form, availability)),
+      h("button", { type: "submit", i18n: "send_booking", test: "book-submit" })),
+    availability,
+    result);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const meeting = bookMeeting(form);
+    const channel = form.querySelector("[data-test=book-reply-channel]").value;
+    const r = await command("intake", "customer.book", {
+      customer_id: c.customer_id, meeting, reply_channel: channel || null,
+      wait_if_taken: form.querySelector("[data-test=book-wait]").checked,
+    }, state.me.principal);
+    if (!outcome(r, "sent_to_booking")) {
+      result.replaceChildren(h("p", { class: "error", test: "book-refused" }, refusal(r)));
+      return;
+    }
+    const requested = (r.data.events || []).find((e) => e.type === "booking.requested");
+    if (!requested) return;
+    for (const el of form.querySelectorAll("[data-dirty]")) delete el.dataset.dirty;
+    awaitDecision(c.customer_id, requested.data, result);
+  });
+  return form;
+}
+
+function bookMeeting(form) {
+  const v = (name) => form.querySelector(`[data-test=book-${name}]`).value.trim();
+  return {
+    name: v("name"),
+    start: zonedISO(v("date"), v("start")),
+    end: zonedISO(v("date"), v("end")),
+    attendees: Number(v("attendees")),
+    room_id: v("room") || null,
+    equipment: [...form.querySelectorAll("[data-test=book-equipment] input:checked")].map((i) => i.value),
+  };
+}
+
+// booking's GET /availability for what the form says: the free rooms (pick one) or the nearest alternatives
+async function checkAvailability(form, box) {
+  const m = bookMeeting(form);
+  const r = await get("booking", "/availability", {
+    start: m.start, end: m.end, attendees: m.attendees, equipment: m.equipment.join(","), room_id: m.room_id,
+  });
+  if (!r.ok) return failed(box, r);
+  const pick = (roomId) => {
+    form.querySelector("[data-test=book-room]").value = roomId;
+  };
+  box.replaceChildren(
+    r.data.free_rooms.length
+      ? h("div", { test: "book-free" }, h("span", { i18n: "free_rooms" }), ": ",
+        r.data.free_rooms.map((id) => h("button", { type: "button", class: "chip", test: "book-free-room", dataset: { id }, onclick: () => pick(id) }, id)))
+      : h("p", { class: "empty", i18n: "no_free_room" }),
+    ...r.data.alternatives.map((a) => h("div", { test: "book-free-alternative" }, `${a.room_id} ${fmtTime(a.start)}–${fmtTime(a.end, false)}`)),
+  );
+}
+
+// booking decides in a moment: its answer for this request (GET /requests), confirmed or rejected with
+// the alternatives, any of which the agent accepts for the customer
+async function awaitDecision(customerId, requested, box) {
+  const inquiryId = requested.inquiry_id;
+  const head = requested.reply_to ? "" : h("p", { class: "meta", test: "book-no-route", i18n: "no_reply_route_tell" });
+  box.replaceChildren(head, h("p", { class: "meta", test: "book-pending", i18n: "book_pending" }));
+  for (let i = 0; i < 40; i++) {
+    const r = await get("booking", "/requests", { customer_id: customerId, limit: 50 });
+    const found = r.ok ? r.data.items.find((x) => x.inquiry_id === inquiryId && x.outcome) : null;
+    if (found) return showDecision(customerId, found, box, head);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  box.replaceChildren(head, h("p", { class: "meta", test: "book-pending", i18n: "book_not_yet" }));
+}
+
+// the file shows the new booking at once (the panel itself is kept)
+function showBooked(customerId) {
+  if (state.view === "customers" && state.customerId === customerId) renderCustomer(customerId);
+}
+
+function showDecision(customerId, q, box, head) {
+  box.dataset.outcome = q.outcome;
+  box.dataset.id = q.inquiry_id;
+  if (q.outcome === "confirmed" || q.accepted) {
+    const m = q.accepted || q.meeting || {};
+    box.replaceChildren(head, h("p", { class: "ok", test: "book-confirmed" }, t("book_confirmed"),
+      ` · ${m.room_id || ""} ${m.start ? fmtTime(m.start) : ""}`));
+    showBooked(customerId);
+    return;
+  }
+  box.replaceChildren(
+    head,
+    h("p", { class: "error", test: "book-rejected" }, t("book_rejected"), q.reason ? ` · ${q.reason}` : ""),
+    q.waitlist ? h("p", { class: "meta" }, t("waitlist"), ` · ${q.waitlist}`) : "",
+    ...q.alternatives.map((a) => h("div", { class: "actions", test: "book-alternative", dataset: { room: a.room_id, start: a.start } },
+      `${a.room_id} ${fmtTime(a.start)}–${fmtTime(a.end, false)} `,
+      button("accept_alternative", "book-alternative-accept", async () => {
+        const r = await command("booking", "booking.accept_alternative",
+          { inquiry_id: q.inquiry_id, room_id: a.room_id, start: a.start, end: a.end }, state.me.principal);
+        if (outcome(r)) {
+          box.dataset.outcome = "confirmed";
+          box.replaceChildren(head, h("p", { class: "ok", test: "book-confirmed" }, t("book_confirmed"),
+            ` · ${a.room_id} ${fmtTime(a.start)}`));
+          showBooked(customerId);
+        }
+      }))),
   );
 }
 
