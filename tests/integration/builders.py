@@ -130,3 +130,32 @@ def missed_call(uid: str, number: str) -> dict[str, Any]:
             "Disposition": "NO ANSWER",
         }
     }
+
+
+async def round_the_clock_room(system: System, name: str | None = None) -> str:
+    """A room of its own (named ``<name> <id>``), open round the clock (a meeting a day from now fits
+    whatever the hour), once booking has it."""
+    room = unique_room()
+    await system.publisher.command(
+        "rooms.upsert", room_id=room, name=f"{name} {room}" if name else room, capacity=20, equipment=["projector"],
+        opens_at="00:00", closes_at="00:00",
+    )  # fmt: skip
+    await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
+    return room
+
+
+async def chat_and_wechat_customers(system: System) -> tuple[str, str, int, str]:
+    """Two customer records as intake makes them: one who wrote on chat (conversation ``chatwoot:<conv>``,
+    email ``wong.<conv>@example.hk``) and one who wrote on WeChat (``openid``); (chat customer, WeChat
+    customer, conv, openid)."""
+    conv = 50000 + uuid.uuid4().int % 40000
+    await publish(system, "chat", chatwoot(conv, conv * 10, "Do you have a room for a workshop?"))
+    (on_chat,) = await system.watcher.wait_for(
+        lambda e: e.type == "inquiry.received" and e.data["conversation_id"] == f"chatwoot:{conv}"
+    )
+    openid, msg_id = f"oW{uuid.uuid4().hex[:12]}", str(24600000000000000 + uuid.uuid4().int % 10**15)
+    await publish(system, "wechat", wechat_text(openid, msg_id, "请问有停车场吗？"), "application/xml")
+    (on_wechat,) = await system.watcher.wait_for(
+        lambda e: e.type == "inquiry.received" and e.data["source_ref"] == msg_id
+    )
+    return on_chat.data["customer"]["customer_id"], on_wechat.data["customer"]["customer_id"], conv, openid

@@ -10,27 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ..conftest import System
-from .builders import booking_form, unique_room
+from .builders import booking_form, round_the_clock_room
 
 pytestmark = pytest.mark.integration
 
 REMINDER_LEAD = timedelta(hours=24)  # booking's default (MEETDESK_REMINDER_HOURS_BEFORE)
-
-
-async def _room(system: System) -> str:
-    """A room open round the clock: the meetings here start a day from now, whatever the hour."""
-    room = unique_room()
-    await system.publisher.command(
-        "rooms.upsert",
-        room_id=room,
-        name=room,
-        capacity=20,
-        equipment=["projector"],
-        opens_at="00:00",
-        closes_at="00:00",
-    )
-    await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
-    return room
 
 
 async def _book(system: System, room: str, start: datetime) -> dict:
@@ -65,7 +49,7 @@ async def _due_items(system: System, booking_id: str) -> int:
 
 
 async def test_the_reminder_goes_out_a_day_before_the_meeting_and_only_once(system: System) -> None:
-    room = await _room(system)
+    room = await round_the_clock_room(system)
     start = _soon(6)
     confirmed = await _book(system, room, start)
     booking_id = confirmed["data"]["booking_id"]
@@ -91,7 +75,7 @@ async def test_the_reminder_goes_out_a_day_before_the_meeting_and_only_once(syst
 
 
 async def test_a_booking_cancelled_before_its_reminder_is_never_reminded_of(system: System) -> None:
-    room = await _room(system)
+    room = await round_the_clock_room(system)
     start = _soon(8)
     confirmed = await _book(system, room, start)
     booking_id = confirmed["data"]["booking_id"]

@@ -27,7 +27,17 @@ from shared.runtime import derive_uuid
 
 from ..conftest import System
 from ..system import AGENT_PRINCIPAL, AGENT_TOKEN, SUPERVISOR_TOKEN
-from .builders import HK, chatwoot, future_slot, missed_call, publish, unique_room, wechat_text
+from .builders import (
+    HK,
+    chat_and_wechat_customers,
+    chatwoot,
+    future_slot,
+    missed_call,
+    publish,
+    round_the_clock_room,
+    unique_room,
+    wechat_text,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -110,17 +120,7 @@ async def test_a_customer_on_chat_awaits_a_reply_until_a_chatwoot_agent_answers(
 async def test_a_wechat_booking_without_its_time_is_completed_by_an_agent_and_confirmed_on_wechat(
     system: System,
 ) -> None:
-    room = unique_room()
-    await system.publisher.command(
-        "rooms.upsert",
-        room_id=room,
-        name=room,
-        capacity=20,
-        equipment=["projector"],
-        opens_at="00:00",
-        closes_at="00:00",
-    )
-    await system.watcher.wait_for(lambda e: e.type == "room.updated" and e.data["room_id"] == room)
+    room = await round_the_clock_room(system)
     openid, msg_id = f"oW{uuid.uuid4().hex[:12]}", str(24800000000000000 + uuid.uuid4().int % 10**15)
     await publish(system, "wechat", wechat_text(openid, msg_id, "下周三订会议室，12个人，要投影仪"), "application/xml")
     (inquiry,) = await system.watcher.wait_for(
@@ -319,17 +319,7 @@ async def test_a_missed_call_is_a_call_back_reminded_while_open_and_recorded_unt
 
 # -- the customer file -----------------------------------------------------------------------------
 async def test_two_records_are_linked_and_unlinked_and_the_file_shows_both_and_the_history(system: System) -> None:
-    conv = 80000 + uuid.uuid4().int % 10000
-    await publish(system, "chat", chatwoot(conv, conv * 10, "Do you have a room for a workshop?"))
-    (on_chat,) = await system.watcher.wait_for(
-        lambda e: e.type == "inquiry.received" and e.data["conversation_id"] == f"chatwoot:{conv}"
-    )
-    openid, msg_id = f"oW{uuid.uuid4().hex[:12]}", str(24900000000000000 + uuid.uuid4().int % 10**15)
-    await publish(system, "wechat", wechat_text(openid, msg_id, "请问有停车场吗？"), "application/xml")
-    (on_wechat,) = await system.watcher.wait_for(
-        lambda e: e.type == "inquiry.received" and e.data["source_ref"] == msg_id
-    )
-    a, b = on_chat.data["customer"]["customer_id"], on_wechat.data["customer"]["customer_id"]
+    a, b, conv, openid = await chat_and_wechat_customers(system)
     assert a != b
 
     found = await get(system, "/customers", q=f"wong.{conv}@example.hk")
