@@ -238,6 +238,7 @@ def plan_from_compose(compose: Mapping[str, Any], host_map: Mapping[str, str] = 
     migrations: list[Job] = []
     apps: list[Job] = []
     endpoints: dict[tuple[str, int], str] = {}
+    own = set(project_services(compose))  # the console names the services: they start here, not before
     for name in project_services(compose):
         spec = services[name]
         environment = {k: map_hosts(v, host_map) for k, v in _as_environment(spec.get("environment")).items()}
@@ -253,7 +254,7 @@ def plan_from_compose(compose: Mapping[str, Any], host_map: Mapping[str, str] = 
         raw_env = _as_environment(spec.get("environment"))
         for val in raw_env.values():
             hp = _port_of(val)
-            if hp and hp[0] in host_map:
+            if hp and hp[0] in host_map and hp[0] not in own:
                 endpoints.setdefault((host_map[hp[0]], hp[1]), hp[0])
     return Plan(migrations, apps, [(svc, host, port) for (host, port), svc in endpoints.items()])
 

@@ -27,6 +27,8 @@ def test_make_run_starts_exactly_the_compose_commands_and_environment() -> None:
         f"{s}-migrate" for s in ("booking", "complaints", "intake", "metrics")
     ]
     # the console: HTTP only (no broker, no database), the four services reached on this machine
+    # what must answer before anything starts: the broker and the database, not the services the console names
+    assert sorted(name for name, _, _ in plan.endpoints) == ["postgres", "rabbitmq"]
     console = next(j for j in plan.services if j.name == "console")
     assert console.command[:2] == ["uvicorn", "services.console.main:app"]
     assert "MEETDESK_DATABASE_URL" not in console.environment and "MEETDESK_AMQP_URL" not in console.environment
