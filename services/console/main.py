@@ -106,6 +106,7 @@ def create_app(settings: ConsoleSettings, *, transport: httpx.AsyncBaseTransport
                 "role": principal.role,
                 "delegate": principal.delegate,
                 "poll_seconds": settings.poll_seconds,
+                "page_size": settings.page_size,
                 "timezone": settings.venue_timezone,
                 "vocabulary": VOCABULARY,
             },

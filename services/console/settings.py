@@ -23,6 +23,9 @@ class ConsoleSettings(ServiceSettings):
     complaints_url: str = Field("http://127.0.0.1:8003", description="complaints' HTTP address")
     metrics_url: str = Field("http://127.0.0.1:8004", description="metrics' HTTP address")
     poll_seconds: float = Field(5, ge=1, le=300, description="how often the page asks for new work")
+    page_size: int = Field(
+        200, ge=1, le=200, description="the page reads a queue whole, this many items a request (intake: at most 200)"
+    )
     upstream_timeout_seconds: float = Field(
         5, gt=0, le=60, description="a service that does not answer within this is reported unavailable (503)"
     )

@@ -62,6 +62,7 @@ def console(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         MEETDESK_API_TOKEN=API_TOKEN,
         MEETDESK_API_TOKENS=json.dumps(ROLE_TOKENS),
         MEETDESK_POLL_SECONDS="2",
+        MEETDESK_PAGE_SIZE="2",  # every queue longer than two is read page after page
         PYTHONUNBUFFERED="1",
         **{f"MEETDESK_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in PORTS.items()},
     )
@@ -393,11 +394,20 @@ async def test_a_chat_awaiting_reply_appears_ticking_is_assigned_to_me_and_leave
 ) -> None:
     page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
     await show(page, "awaiting", scope="unassigned")
+    # three customers wrote before: with pages of two, the new chat is on the queue's second page or later
+    earlier = [70000 + uuid.uuid4().int % 10000 for _ in range(3)]
+    for other in earlier:
+        await publish(system, "chat", chatwoot(other, other * 10, "Is the venue open on Sunday?"))
+    await system.watcher.wait_for(
+        lambda e: e.type == "inquiry.received" and e.data["conversation_id"] in {f"chatwoot:{c}" for c in earlier},
+        count=3,
+    )
     conv = 60000 + uuid.uuid4().int % 10000
     conversation_id = f"chatwoot:{conv}"
     await publish(system, "chat", chatwoot(conv, conv * 10, "Hello, do you have parking near the venue?"))
     row = f"[data-test=conversation-row][data-id='{conversation_id}']"
     await page.wait_for(row, timeout=20)
+    assert len(await page.texts("[data-test=conversation-row]")) >= 4, "the whole queue, not its first page"
     assert await page.evaluate(f"document.querySelector({json.dumps(row)}).dataset.new") == "true"
     first = await page.text(row + " [data-test=waiting]")
     await asyncio.sleep(2.2)

@@ -187,6 +187,7 @@ async def test_me_names_the_principal_and_role_of_the_token(token: str, principa
         "delegate": False,
         "poll_seconds": 3.0,
         "timezone": "Asia/Hong_Kong",
+        "page_size": 200,
         "vocabulary": VOCABULARY,
     }
     assert r.json()["vocabulary"]["callback_outcomes"] == ["reached", "no_answer", "voicemail", "wrong_number"]

@@ -47,6 +47,25 @@ export function get(service, path, params) {
   return call("GET", `api/${service}${path}${query}`);
 }
 
+// a whole list ({items, next}), page after page, up to `most` items: the desk's queues are read whole, so
+// the newest work is there however much older work waits before it
+let pageSize = 200;
+export function setPageSize(n) {
+  pageSize = n || 200;
+}
+
+export async function getAll(service, path, params, most = 1000) {
+  const items = [];
+  let cursor;
+  for (;;) {
+    const r = await get(service, path, { ...params, limit: pageSize, cursor });
+    if (!r.ok) return r;
+    items.push(...r.data.items);
+    cursor = r.data.next;
+    if (!cursor || items.length >= most) return { ok: true, status: r.status, data: { items, next: cursor || null } };
+  }
+}
+
 function clean(params) {
   const out = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") out[k] = String(v);

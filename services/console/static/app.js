@@ -1,6 +1,6 @@
 // The desk console: sign-in, the queues, complaints, bookings, the customer file, handover, KPIs.
 // Plain ES modules; every element a test needs has a data-test attribute.
-import { call, command, get, setToken, token, whenUnauthorized, whoAmI } from "./api.js";
+import { call, command, get, getAll, setPageSize, setToken, token, whenUnauthorized, whoAmI } from "./api.js";
 import { LANGUAGES, currentLanguage, setLanguage, t, translatePage } from "./i18n.js";
 
 // the choices offered, from the contract: /api/me's vocabulary (filled at sign-in)
@@ -197,7 +197,7 @@ function badge(view, n) {
 
 // -- Awaiting reply -----------------------------------------------------------------------------
 async function awaiting(root) {
-  const r = await get("intake", "/conversations", { awaiting: "true", limit: 50, ...scopeParams() });
+  const r = await getAll("intake", "/conversations", { awaiting: "true", ...scopeParams() });
   if (!r.ok) return failed(root, r);
   const received = Date.now();
   const rows = r.data.items.map((c) =>
@@ -246,7 +246,7 @@ async function assignConversation(conversationId, agentId) {
 
 // -- Call-backs ---------------------------------------------------------------------------------
 async function callbacks(root) {
-  const r = await get("intake", "/callbacks", { status: "open", limit: 50, ...scopeParams() });
+  const r = await getAll("intake", "/callbacks", { status: "open", ...scopeParams() });
   if (!r.ok) return failed(root, r);
   const rows = r.data.items.map((c) =>
     h(
@@ -300,7 +300,7 @@ async function recordCallback(callbackId, result, note) {
 
 // -- Incomplete booking requests ----------------------------------------------------------------
 async function incomplete(root) {
-  const r = await get("intake", "/inquiries", { incomplete: "true", limit: 50 });
+  const r = await getAll("intake", "/inquiries", { incomplete: "true" });
   if (!r.ok) return failed(root, r);
   const rows = r.data.items.map((q) =>
     h(
@@ -488,8 +488,8 @@ async function complaints(root) {
   const scope = scopeParams();
   if (scope.assignee === "none") delete scope.assignee; // complaints has no "unassigned" filter
   const [soon, late] = await Promise.all([
-    get("complaints", "/complaints", { due_within: within, limit: 100, ...scope }),
-    get("complaints", "/complaints", { overdue: "true", limit: 100, ...scope }),
+    get("complaints", "/complaints", { due_within: within, limit: 500, ...scope }),
+    get("complaints", "/complaints", { overdue: "true", limit: 500, ...scope }),
   ]);
   if (!soon.ok) return failed(root, soon);
   if (!late.ok) return failed(root, late);
@@ -1027,6 +1027,7 @@ async function signIn(value) {
   }
   state.me = r.data;
   state.seen = {};
+  setPageSize(r.data.page_size);
   ({ equipment: EQUIPMENT, callback_outcomes: OUTCOMES, remedies: REMEDIES, root_causes: ROOT_CAUSES } =
     r.data.vocabulary);
   $("[data-test=signin]").hidden = true;
