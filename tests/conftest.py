@@ -26,7 +26,7 @@ from .system import (
 
 # Tests that read the whole shared system run first, before the other tests leave work in it: the month
 # played through the system moves every clock to March 2027 (anything another test left pending would fall
-# due in its month), and the console's lists show the oldest work first (a page of it).
+# due in its month), and the console's tests look for their own items in the whole desk's queues.
 FIRST = ("test_metrics_system_month.py", "test_console.py")
 
 
