@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -179,11 +179,9 @@ async def test_a_complaint_due_soon_appears_in_the_console_and_is_acknowledged_t
     assert page.errors == []
 
 
-async def test_every_step_of_a_complaint_is_taken_from_the_console_up_to_its_resolution(
-    system: System, console: str, browser: Browser
-) -> None:
-    complaint_id = await register_complaint(system, f"The coffee was cold and late {uuid.uuid4().hex[:6]}")
-    page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
+async def open_complaint(page: Page, complaint_id: str) -> tuple[str, Callable[..., Awaitable[None]]]:
+    """The complaint opened from the team's list: its detail's selector, and ``take(step, status, **fields)``
+    that fills the fields, takes the step and waits for the status it leads to."""
     await show(page, "complaints", scope="all")
     row = f"[data-test=complaint-row][data-id='{complaint_id}']"
     await page.wait_for(row, timeout=20)
@@ -196,6 +194,16 @@ async def test_every_step_of_a_complaint_is_taken_from_the_console_up_to_its_res
             await page.fill(f"{detail} [data-test={test}]", value)
         await page.click(f"{detail} [data-test={step}]")
         await page.wait_for(f"{detail}[data-status={status}]", timeout=15)
+
+    return detail, take
+
+
+async def test_every_step_of_a_complaint_is_taken_from_the_console_up_to_its_resolution(
+    system: System, console: str, browser: Browser
+) -> None:
+    complaint_id = await register_complaint(system, f"The coffee was cold and late {uuid.uuid4().hex[:6]}")
+    page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
+    detail, take = await open_complaint(page, complaint_id)
 
     await take("complaint-step-acknowledge", "acknowledged", **{"complaint-note": "收到，正在跟進"})
     await take("complaint-step-investigate", "investigating", **{"complaint-root-cause": "third_party"})
@@ -221,18 +229,7 @@ async def test_a_complaints_plan_is_revised_in_the_console_and_its_case_recorded
 ) -> None:
     complaint_id = await register_complaint(system, f"The projector failed twice {uuid.uuid4().hex[:6]}")
     page = await signed_in(browser, console, AGENT_TOKEN, AGENT_PRINCIPAL)
-    await show(page, "complaints", scope="all")
-    row = f"[data-test=complaint-row][data-id='{complaint_id}']"
-    await page.wait_for(row, timeout=20)
-    await page.click(row + " [data-test=complaint-open]")
-    detail = f"[data-test=complaint-detail][data-id='{complaint_id}']"
-
-    async def take(step: str, status: str, **fields: str) -> None:
-        await page.wait_for(detail)
-        for test, value in fields.items():
-            await page.fill(f"{detail} [data-test={test}]", value)
-        await page.click(f"{detail} [data-test={step}]")
-        await page.wait_for(f"{detail}[data-status={status}]", timeout=15)
+    detail, take = await open_complaint(page, complaint_id)
 
     await take("complaint-step-acknowledge", "acknowledged")
     await take("complaint-step-investigate", "investigating", **{"complaint-root-cause": "equipment"})
