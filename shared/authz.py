@@ -21,6 +21,7 @@ Plain Python: the HTTP edge and the command consumer (:mod:`shared.service`) ask
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -151,6 +152,19 @@ def check_tables(commands: Mapping[str, type[Command]] = COMMANDS) -> None:
 
 
 check_tables()
+
+
+def bearer_principal(authorization: str, principals: Mapping[str, Principal]) -> Principal | None:
+    """The principal of an ``Authorization: Bearer <token>`` header's token, or None (no token, or one
+    nobody was given); every credential is compared, in constant time."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    found = None
+    for secret, principal in principals.items():
+        if secrets.compare_digest(token.encode(), secret.encode()):
+            found = principal
+    return found
 
 
 def may_run(principal: Principal, command: Command) -> str | None:

@@ -21,7 +21,6 @@ import contextlib
 import logging
 import math
 import os
-import secrets
 import signal
 import time
 import uuid
@@ -55,7 +54,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .authz import Principal, may_run, may_use
+from .authz import Principal, bearer_principal, may_run, may_use
 from .availability import Availability, is_outage
 from .batching import Batcher
 from .clock import clock_from
@@ -255,14 +254,7 @@ class Service(Generic[S, P]):
 
     def authenticate(self, request: Request) -> Principal | None:
         """The principal of the request's bearer token, or None (no token, or one nobody was given)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        found = None
-        for secret, principal in self.settings.http_principals().items():  # every one compared, in constant time
-            if secrets.compare_digest(token.encode(), secret.encode()):
-                found = principal
-        return found
+        return bearer_principal(request.headers.get("authorization", ""), self.settings.http_principals())
 
     def _protected(
         self, path: str, endpoint: Callable[[Request], Awaitable[Response]]

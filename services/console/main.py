@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from shared.authz import Principal
+from shared.authz import bearer_principal
 from shared.contract.commands import Remedy, RootCause
 from shared.contract.common import Equipment
 from shared.contract.desk import CallbackOutcome
@@ -59,18 +58,6 @@ PAGE_HEADERS = {
 }
 
 
-def principal_of(request: Request, principals: dict[str, Principal]) -> Principal | None:
-    """The principal of the request's bearer token (every credential compared in constant time), or None."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    found = None
-    for credential, principal in principals.items():
-        if secrets.compare_digest(token.encode(), credential.encode()):
-            found = principal
-    return found
-
-
 def create_app(settings: ConsoleSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> Any:
     """The console's ASGI app; ``transport``: the upstreams' transport (tests give a mock)."""
     logging.getLogger("httpx").setLevel("WARNING")  # its INFO line is every URL, queries (a customer search) included
@@ -95,7 +82,7 @@ def create_app(settings: ConsoleSettings, *, transport: httpx.AsyncBaseTransport
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     async def me(request: Request) -> Response:
-        principal = principal_of(request, principals)
+        principal = bearer_principal(request.headers.get("authorization", ""), principals)
         if principal is None:
             return JSONResponse(
                 {"error": "a valid bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
