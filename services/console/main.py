@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from shared.authz import bearer_principal
-from shared.contract.commands import Remedy, RootCause
+from shared.contract.commands import CaseRecord, Remedy, RootCause
 from shared.contract.common import Equipment
 from shared.contract.desk import CallbackOutcome
 from shared.http_guard import EXCEPTION_HANDLERS, BodyGuard
@@ -46,6 +46,7 @@ VOCABULARY: dict[str, list[str]] = {
     "callback_outcomes": list(get_args(CallbackOutcome)),
     "remedies": list(get_args(Remedy)),
     "root_causes": list(get_args(RootCause)),
+    "case_fields": list(CaseRecord.model_fields),  # the case library's record, field by field
 }
 
 #: the page runs its own files only, talks to its own origin only, and is framed by nobody

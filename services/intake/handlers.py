@@ -271,14 +271,19 @@ async def customer_book(
     return None
 
 
+async def _the_pair(uow: UnitOfWork[IntakeStore], one: str, other: str) -> tuple[set[uuid.UUID], list[desk.Link]]:
+    """Two customer records a link is about, locked (in key order), and the links between them, ever."""
+    ids = [i for i in (_uuid(one), _uuid(other)) if i is not None]
+    known = await uow.store.lock_customers(ids)
+    return known, (await uow.store.links_of(ids) if ids else [])
+
+
 async def customer_link(
     uow: UnitOfWork[IntakeStore], msg: CommandIn[CustomerLink], now: datetime, policy: Policy
 ) -> str | None:
     """customer.link → customer.linked (the other record named as a ``customer_id`` identity)."""
     cmd = msg.command
-    ids = [i for i in (_uuid(cmd.customer_id), _uuid(cmd.other_customer_id)) if i is not None]
-    known = await uow.store.lock_customers(ids)
-    links = await uow.store.links_of(ids) if ids else []
+    known, links = await _the_pair(uow, cmd.customer_id, cmd.other_customer_id)
     change = desk.link(
         cmd.customer_id, cmd.other_customer_id, known, links, reason=cmd.reason, actor=cmd.actor, now=now
     )
@@ -295,9 +300,7 @@ async def customer_unlink(
 ) -> str | None:
     """customer.unlink → customer.unlinked; the link stays in the history, marked undone."""
     cmd = msg.command
-    ids = [i for i in (_uuid(cmd.customer_id), _uuid(cmd.other_customer_id)) if i is not None]
-    await uow.store.lock_customers(ids)
-    links = await uow.store.links_of(ids) if ids else []
+    _, links = await _the_pair(uow, cmd.customer_id, cmd.other_customer_id)
     change = desk.unlink(cmd.customer_id, cmd.other_customer_id, links, reason=cmd.reason, actor=cmd.actor, now=now)
     if isinstance(change, desk.Refusal):
         return change.reason

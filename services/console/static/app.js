@@ -19,7 +19,7 @@ const KPI_FIGURES = [
 ];
 const SUPERVISOR_ONLY = new Set(["handover", "kpis"]);
 // a case of the case library (CaseRecord in the contract)
-const CASE_FIELDS = ["problem", "cause", "solution", "outcome", "lesson"];
+let CASE_FIELDS = [];
 
 const state = {
   me: null,
@@ -1028,8 +1028,10 @@ async function signIn(value) {
   state.me = r.data;
   state.seen = {};
   setPageSize(r.data.page_size);
-  ({ equipment: EQUIPMENT, callback_outcomes: OUTCOMES, remedies: REMEDIES, root_causes: ROOT_CAUSES } =
-    r.data.vocabulary);
+  ({
+    equipment: EQUIPMENT, callback_outcomes: OUTCOMES, remedies: REMEDIES, root_causes: ROOT_CAUSES,
+    case_fields: CASE_FIELDS,
+  } = r.data.vocabulary);
   $("[data-test=signin]").hidden = true;
   $("[data-test=app]").hidden = false;
   $("[data-test=me]").textContent = r.data.principal;
