@@ -17,9 +17,6 @@ Wiring only: the rules are in :mod:`.domain`, the handlers in :mod:`.handlers`, 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -62,7 +59,7 @@ from shared.contract.events import (
     NotificationRequested,
     RoomUpdated,
 )
-from shared.http import error
+from shared.http import error, next_cursor, page_cursor, page_limit
 from shared.messages import EventIn
 from shared.runtime import Incoming, Rejected, summarise
 from shared.service import Service
@@ -188,31 +185,6 @@ def _required(request: Request, name: str) -> datetime:
 def _day(request: Request) -> date | None:
     raw = request.query_params.get("date")
     return date.fromisoformat(raw) if raw else None
-
-
-def _limit(request: Request) -> int:
-    limit = int(request.query_params.get("limit", "100"))
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"limit is 1 to {MAX_PAGE}")
-    return limit
-
-
-def _cursor(request: Request) -> list[str] | None:
-    """The page's position (an opaque cursor: the last item's sort key)."""
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError):
-        raise ValueError("cursor is not one this service gave") from None
-    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-        raise ValueError("cursor is not one this service gave")
-    return key
-
-
-def _next(key: list[str] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=") if key else None
 
 
 def _venue(t: datetime) -> str:
@@ -389,8 +361,8 @@ async def list_bookings(request: Request) -> JSONResponse:
         if day is not None:
             start = datetime.combine(day, time(0), tzinfo=svc.policy.tz)
             end = start + timedelta(days=1)
-        limit = _limit(request)
-        cursor = _cursor(request)
+        limit = page_limit(request, default=100, most=MAX_PAGE)
+        cursor = page_cursor(request)
         after = (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None
     except ValueError as exc:
         return error(400, str(exc))
@@ -404,7 +376,7 @@ async def list_bookings(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "items": [_booking_json(b) for b in found],
-            "next": _next([last.start.isoformat(), str(last.booking_id)] if last else None),
+            "next": next_cursor([last.start.isoformat(), str(last.booking_id)] if last else None),
         }
     )
 
@@ -429,8 +401,8 @@ async def list_requests(request: Request) -> JSONResponse:
     on the waitlist and the offer made to it; filtered by customer, outcome and waitlist state."""
     q = request.query_params
     try:
-        limit = _limit(request)
-        cursor = _cursor(request)
+        limit = page_limit(request, default=100, most=MAX_PAGE)
+        cursor = page_cursor(request)
         after = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
     except ValueError as exc:
         return error(400, str(exc))
@@ -445,7 +417,7 @@ async def list_requests(request: Request) -> JSONResponse:
         found = await BookingStore(conn).find_requests(f, limit=limit, after=after)
     last = found[-1] if len(found) == limit else None
     key = [last.decided_at.isoformat(), last.inquiry_id] if last and last.decided_at else None
-    return JSONResponse({"items": [_request_json(r) for r in found], "next": _next(key)})
+    return JSONResponse({"items": [_request_json(r) for r in found], "next": next_cursor(key)})
 
 
 async def get_waitlist(request: Request) -> JSONResponse:

@@ -12,9 +12,6 @@ is counted by the service's clock.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from shared.contract.common import Channel, Intent
-from shared.http import error
+from shared.http import BadQuery, error, next_cursor, page_cursor, page_limit
 from shared.service import Service
 
 from . import desk
@@ -36,41 +33,6 @@ TEXT_CHARS = 280  # the latest customer text a queue shows
 FILE_ITEMS = 50  # a customer file's conversations, inquiries and call-backs
 CHANNELS = get_args(Channel)
 INTENTS = get_args(Intent)
-
-
-class BadQuery(ValueError):
-    """A query parameter the desk cannot read: 400 with the reason."""
-
-
-def _limit(request: Request, default: int) -> int:
-    raw = request.query_params.get("limit", str(default))
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadQuery("limit is a number") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadQuery(f"limit is 1 to {MAX_PAGE}")
-    return limit
-
-
-def _cursor(request: Request) -> list[str] | None:
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-        if isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key):
-            datetime.fromisoformat(key[0])
-            return key
-    except (binascii.Error, ValueError):
-        pass
-    raise BadQuery("cursor is not one this service gave")
-
-
-def _next(key: Sequence[Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps([str(k) for k in key]).encode()).decode().rstrip("=")
 
 
 def _bool(request: Request, name: str) -> bool:
@@ -172,8 +134,8 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         try:
             awaiting = _bool(request, "awaiting")
             channel = _choice(request, "channel", CHANNELS)
-            limit = _limit(request, 50)
-            cursor = _cursor(request)
+            limit = page_limit(request, default=50, most=MAX_PAGE)
+            cursor = page_cursor(request)
         except BadQuery as exc:
             return error(400, str(exc))
         after = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
@@ -191,7 +153,7 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         return JSONResponse(
             {
                 "items": [conversation_json(r, now) for r in rows],
-                "next": _next([last[key].isoformat(), last["conversation_id"]] if last else None),
+                "next": next_cursor([last[key].isoformat(), last["conversation_id"]] if last else None),
             }
         )
 
@@ -199,8 +161,8 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         """Call-backs, oldest missed call first; ``status``: open or done; ``assignee``: an agent or ``none``."""
         try:
             status = _choice(request, "status", ("open", "done"))
-            limit = _limit(request, 50)
-            cursor = _cursor(request)
+            limit = page_limit(request, default=50, most=MAX_PAGE)
+            cursor = page_cursor(request)
             after = (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None
         except (BadQuery, ValueError) as exc:
             return error(400, str(exc))
@@ -212,7 +174,7 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         return JSONResponse(
             {
                 "items": [callback_json(r) for r in rows],
-                "next": _next([last["missed_at"].isoformat(), last["callback_id"]] if last else None),
+                "next": next_cursor([last["missed_at"].isoformat(), last["callback_id"]] if last else None),
             }
         )
 
@@ -222,8 +184,8 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         try:
             incomplete = _bool(request, "incomplete")
             intent = _choice(request, "intent", INTENTS)
-            limit = _limit(request, 50)
-            cursor = _cursor(request)
+            limit = page_limit(request, default=50, most=MAX_PAGE)
+            cursor = page_cursor(request)
             after = (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None
             raw_customer = request.query_params.get("customer_id")
             customer = uuid.UUID(raw_customer) if raw_customer else None
@@ -241,7 +203,7 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         return JSONResponse(
             {
                 "items": [inquiry_json(r) for r in rows],
-                "next": _next([last["received_at"].isoformat(), last["inquiry_id"]] if last else None),
+                "next": next_cursor([last["received_at"].isoformat(), last["inquiry_id"]] if last else None),
             }
         )
 
@@ -249,7 +211,7 @@ def serve_desk(svc: Service[IntakeStore, Any], phone_region: Callable[[], str]) 
         """Customers by name, email, phone or channel id (``q``), with their identities and links."""
         q = (request.query_params.get("q") or "").strip()
         try:
-            limit = _limit(request, 20)
+            limit = page_limit(request, default=20, most=MAX_PAGE)
         except BadQuery as exc:
             return error(400, str(exc))
         if not q:
